@@ -1,0 +1,31 @@
+"""doi2data: give it a dataset DOI, get the data.
+
+>>> import doi2data
+>>> manifest = doi2data.resolve("10.5281/zenodo.1215979")          # doctest: +SKIP
+>>> doi2data.download("10.5281/zenodo.1215979", "data/", include="*.json")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import adownload, aresolve, download, resolve  # noqa: E402
+from .errors import Doi2DataError  # noqa: E402
+from .identifiers import Identifier, parse_identifier  # noqa: E402
+from .model import Dataset, FileEntry, Manifest  # noqa: E402
+from .transfer.engine import DownloadReport  # noqa: E402
+
+__all__ = [
+    "Dataset",
+    "Doi2DataError",
+    "DownloadReport",
+    "FileEntry",
+    "Identifier",
+    "Manifest",
+    "__version__",
+    "adownload",
+    "aresolve",
+    "download",
+    "parse_identifier",
+    "resolve",
+]

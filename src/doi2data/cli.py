@@ -1,0 +1,146 @@
+"""The ``doi2data`` command line: a thin layer over the Python API.
+
+Every expected failure is a :class:`~doi2data.errors.Doi2DataError`: it is printed as one line
+on stderr and the process exits with the class's documented code - never a traceback.
+Set ``DOI2DATA_DEBUG=1`` to see tracebacks anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .api import download, resolve
+from .errors import Doi2DataError, DownloadIncomplete, UsageError
+from .identifiers import parse_identifier
+from .model import Manifest
+from .output import JsonLinesProgress, RichProgress, human_size, print_manifest, print_report
+from .transfer.engine import DownloadReport, ProgressSink
+
+_PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+
+
+def _default_dest(identifier: str) -> Path:
+    """``10.5281/zenodo.1`` -> ``./10.5281_zenodo.1``: never spray files into the working dir."""
+    ident = parse_identifier(identifier)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value if ident.scheme != "url" else ident.url.split("://", 1)[-1])
+    return Path(slug.strip("._") or "dataset")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="doi2data")
+def cli() -> None:
+    """Give it a dataset DOI, get the data.
+
+    IDENTIFIER is a DOI in any form (10.x/y, doi:..., https://doi.org/...), a handle
+    (hdl:..., https://hdl.handle.net/...) or a repository landing-page URL.
+    """
+
+
+@cli.command("ls")
+@click.argument("identifier")
+@click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
+@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+def ls_command(identifier: str, as_json: bool, include: Sequence[str], exclude: Sequence[str]) -> None:
+    """List the files of a dataset: path, size, checksum, access."""
+    manifest = resolve(identifier, include=include, exclude=exclude)
+    if as_json:
+        click.echo(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_manifest(manifest)
+
+
+@cli.command("get")
+@click.argument("identifier")
+@click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 64), help="files in parallel")
+@click.option("--json", "as_json", is_flag=True, help="one JSON event per line on stdout")
+@click.option("-q", "--quiet", is_flag=True, help="no progress display")
+def get_command(
+    identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], jobs: int,
+    as_json: bool, quiet: bool,
+) -> None:
+    """Download a dataset into DEST (default: a folder named after the DOI), verified.
+
+    Re-running resumes partial files and skips verified ones: no byte is fetched twice.
+    """
+    target = dest or _default_dest(identifier)
+    run_get(identifier, target, include=include, exclude=exclude, jobs=jobs, as_json=as_json, quiet=quiet)
+
+
+def run_get(
+    identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
+    jobs: int = 4, as_json: bool = False, quiet: bool = False,
+) -> DownloadReport:
+    progress: ProgressSink | None
+    if as_json:
+        progress = JsonLinesProgress(sys.stdout)
+    elif not quiet and sys.stderr.isatty():
+        progress = RichProgress()
+    else:
+        progress = None
+    try:
+        report = download(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
+                          raise_on_failure=False)
+    finally:
+        if isinstance(progress, RichProgress):
+            progress.stop()
+    if as_json:
+        JsonLinesProgress(sys.stdout).summary(report)
+    else:
+        print_report(report)
+    if report.failed:
+        raise DownloadIncomplete(f"{len(report.failed)} file(s) failed (listed above)", report.failed)
+    return report
+
+
+@cli.command("demo")
+@click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
+def demo_command(dest: Path | None) -> None:
+    """Run the whole flow offline against the built-in sandbox (a fake doi.org, DataCite and Zenodo)."""
+    from .demo import run_demo
+
+    run_demo(dest)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"doi2data: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Console-script entry point: map every expected failure to one line and an exit code."""
+    debug = os.environ.get("DOI2DATA_DEBUG") not in (None, "", "0")
+    try:
+        return cli.main(args=list(argv) if argv is not None else None, prog_name="doi2data", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # bad usage: click's message, exit 2
+        exc.show()
+        sys.exit(UsageError.exit_code if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted; re-run the same command to resume", 130)
+    except Doi2DataError as exc:
+        if debug:
+            raise
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+    except OSError as exc:  # disk full, permissions: still one line
+        if debug:
+            raise
+        _fail(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc), 1)
+
+
+__all__ = ["cli", "human_size", "main", "run_get"]

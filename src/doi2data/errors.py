@@ -1,0 +1,151 @@
+"""One exception tree for the whole project, with one table to exit codes and HTTP statuses.
+
+Every failure a user can meet is a :class:`Doi2DataError`; the CLI catches that root, prints a
+one-line message and exits with the class's ``exit_code``; the gateway answers with its
+``http_status``. Library exceptions (httpx, json, OS errors) are translated at the boundary
+into the most specific class here, chained with ``from exc``.
+
+::
+
+    Doi2DataError                       exit 1   HTTP 500
+    ├── InvalidIdentifier (ValueError)  exit 2   HTTP 400   not a DOI / handle / URL
+    ├── UsageError (ValueError)         exit 2   HTTP 400   bad option values, bad filters
+    ├── ResolutionError                 exit 3   HTTP 502   the resolver failed
+    │   ├── IdentifierNotFound          exit 4   HTTP 404   the DOI or handle does not exist
+    │   └── UnsupportedRepository       exit 5   HTTP 422   no adapter recognises the landing page
+    ├── RepositoryError                 exit 6   HTTP 502   the repository API failed or changed shape
+    │   ├── RecordNotFound              exit 4   HTTP 404   the repository has no such record
+    │   └── AccessDenied                exit 7   HTTP 403   login / token needed or refused
+    ├── NetworkError                    exit 8   HTTP 504   connection, TLS, proxy, timeout
+    └── TransferError                   exit 1   HTTP 502   a file could not be fetched
+        ├── VerificationError           exit 1   HTTP 502   size or checksum mismatch
+        ├── UnsafePath                  exit 1   HTTP 400   a name that would escape the destination
+        ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk
+        └── DownloadIncomplete          exit 1   HTTP 502   some files failed (carries the report)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Doi2DataError(Exception):
+    """Root of every error doi2data raises on purpose."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str, *, identifier: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.identifier = identifier
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidIdentifier(Doi2DataError, ValueError):
+    exit_code = 2
+    http_status = 400
+
+
+class UsageError(Doi2DataError, ValueError):
+    exit_code = 2
+    http_status = 400
+
+
+class ResolutionError(Doi2DataError):
+    exit_code = 3
+    http_status = 502
+
+
+class IdentifierNotFound(ResolutionError, LookupError):
+    exit_code = 4
+    http_status = 404
+
+
+class UnsupportedRepository(ResolutionError):
+    exit_code = 5
+    http_status = 422
+
+
+class RepositoryError(Doi2DataError):
+    exit_code = 6
+    http_status = 502
+
+
+class RecordNotFound(RepositoryError, LookupError):
+    exit_code = 4
+    http_status = 404
+
+
+class AccessDenied(RepositoryError, PermissionError):
+    exit_code = 7
+    http_status = 403
+
+
+class NetworkError(Doi2DataError, ConnectionError):
+    exit_code = 8
+    http_status = 504
+
+
+class TransferError(Doi2DataError):
+    exit_code = 1
+    http_status = 502
+
+
+class VerificationError(TransferError):
+    """Bytes arrived but their size or a checksum does not match the manifest."""
+
+
+class UnsafePath(TransferError):
+    http_status = 400
+
+
+class InsufficientSpace(TransferError, OSError):
+    exit_code = 9
+    http_status = 507
+
+
+class DownloadIncomplete(TransferError):
+    """Raised after a download in which some files failed; ``failures`` maps path -> reason."""
+
+    def __init__(self, message: str, failures: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.failures = failures
+
+
+#: Exit codes, documented in the README (kept here so the table and the classes cannot drift).
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "some files failed to download or verify (each is named in the report)",
+    2: "bad input: not a DOI/handle/URL, or bad option values",
+    3: "the identifier could not be resolved (resolver failure)",
+    4: "the DOI, handle or record does not exist",
+    5: "no adapter supports the repository behind the identifier",
+    6: "the repository API failed or answered in an unexpected shape",
+    7: "access denied: login or token required",
+    8: "network error: connection, TLS, proxy or timeout",
+    9: "not enough free disk space",
+    130: "interrupted",
+}
+
+__all__ = [
+    "EXIT_CODES",
+    "AccessDenied",
+    "Doi2DataError",
+    "DownloadIncomplete",
+    "IdentifierNotFound",
+    "InsufficientSpace",
+    "InvalidIdentifier",
+    "NetworkError",
+    "RecordNotFound",
+    "RepositoryError",
+    "ResolutionError",
+    "TransferError",
+    "UnsafePath",
+    "UnsupportedRepository",
+    "UsageError",
+    "VerificationError",
+]

@@ -1,0 +1,192 @@
+"""The one HTTP stack: an httpx client configured like curl, and error translation.
+
+Why httpx: one library for sync and async, HTTP/1.1 keep-alive pools, and it already honours
+``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` and ``SSL_CERT_FILE``/``SSL_CERT_DIR``
+when ``trust_env`` is on (the default here), exactly the variables curl reads. Every request in
+the project - resolver, adapters, transfer engine - goes through :func:`make_client`, so the
+User-Agent, timeouts and proxy/CA behaviour are the same everywhere.
+
+:class:`Http` wraps a client for API calls (JSON, bounded retries on 429/5xx honouring
+``Retry-After``) and translates httpx exceptions into :mod:`doi2data.errors` at this boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from . import __version__
+from .errors import AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError
+
+PROJECT_URL = "https://github.com/doi2data/doi2data"
+USER_AGENT = f"doi2data/{__version__} (+{PROJECT_URL})"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=20.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def make_client(
+    *,
+    timeout: httpx.Timeout | float | None = None,
+    max_connections: int = 32,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """Create the project's async client: identifying User-Agent, timeouts, proxies/CA from env.
+
+    Redirects are followed; httpx drops ``Authorization`` when a redirect leaves the origin.
+    """
+    base_headers = {"User-Agent": USER_AGENT}
+    base_headers.update(headers or {})
+    return httpx.AsyncClient(
+        headers=base_headers,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        follow_redirects=True,
+        trust_env=True,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta or HTTP date) or ``X-RateLimit-Reset``.
+
+    ``X-RateLimit-Reset`` is an epoch timestamp on Zenodo (and GitHub); small values are
+    taken as a delta, as some servers send that instead.
+    """
+    now = time.time() if now is None else now
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - now)
+    reset = headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            number = float(reset.strip())
+        except ValueError:
+            return None
+        return max(0.0, number - now) if number > 1e9 else max(0.0, number)
+    return None
+
+
+def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with full jitter (attempt 0 -> up to ``base`` seconds)."""
+    return random.uniform(0, min(cap, base * (2**attempt)))
+
+
+def translate_transport_error(exc: httpx.TransportError, url: str) -> NetworkError:
+    """Map an httpx transport failure to a one-line :class:`NetworkError`."""
+    if isinstance(exc, httpx.TimeoutException):
+        what = "timed out"
+    elif isinstance(exc, httpx.ProxyError):
+        what = "proxy error"
+    elif isinstance(exc, httpx.ConnectError):
+        what = "could not connect"
+    else:
+        what = "connection failed"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return NetworkError(f"{what}: {url} ({detail})", url=url)
+
+
+class Http:
+    """API-call helper around one :class:`httpx.AsyncClient` (not for bulk file bytes)."""
+
+    def __init__(self, client: httpx.AsyncClient, *, max_attempts: int = 4, max_wait: float = 60.0) -> None:
+        self.client = client
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+    ) -> httpx.Response:
+        """Send a small request, retrying 429/5xx and connection errors with backoff.
+
+        Returns the final response whatever its status; the caller decides what 404 means.
+        """
+        for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
+            try:
+                response = await self.client.request(
+                    method, url, params=params, headers=headers, follow_redirects=follow_redirects
+                )
+            except httpx.TransportError as exc:
+                if last:
+                    raise translate_transport_error(exc, url) from exc
+                await asyncio.sleep(backoff_delay(attempt))
+                continue
+            except httpx.InvalidURL as exc:
+                raise RepositoryError(f"invalid URL from repository: {url} ({exc})", url=url) from exc
+            if response.status_code in RETRY_STATUSES and not last:
+                wait = retry_after_seconds(response.headers)
+                delay = backoff_delay(attempt) if wait is None else wait
+                if delay > self.max_wait:
+                    return response
+                await asyncio.sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        not_found: type[Doi2DataError] = RecordNotFound,
+        what: str = "record",
+    ) -> Any:
+        """GET a JSON document; 404/410 -> ``not_found``, 401/403 -> AccessDenied, else RepositoryError."""
+        merged = {"Accept": "application/json"}
+        merged.update(headers or {})
+        response = await self.request("GET", url, params=params, headers=merged)
+        raise_for_status(response, not_found=not_found, what=what)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RepositoryError(f"{what} at {response.url} is not valid JSON", url=str(response.url)) from exc
+
+
+def raise_for_status(
+    response: httpx.Response, *, not_found: type[Doi2DataError] = RecordNotFound, what: str = "record"
+) -> None:
+    """Translate an HTTP error status into the project's error tree (2xx/3xx pass)."""
+    status = response.status_code
+    url = str(response.url)
+    if status < 400:
+        return
+    if status in (404, 410):
+        raise not_found(f"{what} not found: {url} (HTTP {status})", url=url)
+    if status in (401, 403):
+        raise AccessDenied(f"access denied to {what}: {url} (HTTP {status})", url=url)
+    if status == 429:
+        raise RepositoryError(f"rate limited by {response.url.host} (HTTP 429); try again later", url=url)
+    raise RepositoryError(f"{what} request failed: {url} (HTTP {status})", url=url)
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "Http",
+    "backoff_delay",
+    "make_client",
+    "raise_for_status",
+    "retry_after_seconds",
+    "translate_transport_error",
+]

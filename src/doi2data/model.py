@@ -1,0 +1,199 @@
+"""The common manifest model every adapter produces and every consumer reads.
+
+Frozen, typed values: an adapter turns repository JSON into a :class:`Manifest`; the transfer
+engine, exporters and the gateway only ever see this model, never repository JSON. Checksums
+are ``{algorithm: lowercase hex}`` with algorithm names from :data:`HASH_ALGORITHMS`, so
+Metalink, ``sha256sum`` lists and verification can be produced mechanically.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+Access = Literal["open", "restricted", "embargoed", "offline"]
+ACCESS_VALUES: tuple[Access, ...] = ("open", "restricted", "embargoed", "offline")
+
+#: Algorithm names the model knows, lower case, as used in ``checksums`` keys.
+HASH_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha256", "sha512", "adler32", "crc32c", "crc32")
+
+_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "adler32": 8, "crc32c": 8, "crc32": 8}
+_ALIASES = {"sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512", "md-5": "md5", "adler-32": "adler32"}
+
+
+def normalize_algorithm(name: str) -> str:
+    """``"SHA-256"`` -> ``"sha256"``; unknown names are lower-cased and kept."""
+    key = name.strip().lower().replace("_", "-")
+    return _ALIASES.get(key, key.replace("-", ""))
+
+
+def normalize_digest(algorithm: str, value: str) -> str | None:
+    """Return the digest as lower-case hex, accepting hex or base64; ``None`` if unusable.
+
+    Repositories send hex (Zenodo ``md5:…``), base64 (dCache ``Digest: md5=…``) or padded
+    adler32 (``0a1b2c3``); anything that does not decode to the algorithm's length is dropped
+    rather than trusted.
+    """
+    algorithm = normalize_algorithm(algorithm)
+    text = value.strip()
+    want = _HEX_LENGTHS.get(algorithm)
+    if want is None:
+        return text.lower() or None
+    low = text.lower()
+    if len(low) <= want and all(c in "0123456789abcdef" for c in low) and low:
+        if len(low) == want:
+            return low
+        if algorithm in ("adler32", "crc32", "crc32c"):
+            return low.zfill(want)
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) * 2 == want else None
+
+
+def parse_prefixed_checksum(value: str | None) -> dict[str, str]:
+    """``"md5:abc…"`` -> ``{"md5": "abc…"}``; empty dict when absent or malformed."""
+    if not value or ":" not in value:
+        return {}
+    algorithm, _, digest = value.partition(":")
+    hex_digest = normalize_digest(algorithm, digest)
+    return {normalize_algorithm(algorithm): hex_digest} if hex_digest else {}
+
+
+def _frozen_mapping(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a dataset.
+
+    ``path`` is the repository's relative name with ``/`` separators, exactly as the repository
+    gives it; it is made safe only when written to disk (:mod:`doi2data.paths`), so listings
+    still show the truth.
+    """
+
+    path: str
+    size: int | None = None
+    checksums: Mapping[str, str] = field(default_factory=dict)
+    urls: tuple[str, ...] = ()
+    media_type: str | None = None
+    access: Access = "open"
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checksums", _frozen_mapping(self.checksums))
+        object.__setattr__(self, "urls", tuple(self.urls))
+        if self.access not in ACCESS_VALUES:
+            raise ValueError(f"access must be one of {ACCESS_VALUES}, not {self.access!r}")
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.size, tuple(sorted(self.checksums.items())), self.urls))
+
+    @property
+    def url(self) -> str | None:
+        return self.urls[0] if self.urls else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size": self.size,
+            "checksums": dict(self.checksums),
+            "url": self.url,
+            "urls": list(self.urls),
+            "media_type": self.media_type,
+            "access": self.access,
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What the dataset is: DataCite-style descriptive metadata plus where it lives."""
+
+    doi: str | None
+    title: str | None = None
+    creators: tuple[str, ...] = ()
+    publisher: str | None = None
+    year: int | None = None
+    version: str | None = None
+    license: str | None = None
+    resource_type: str | None = None
+    repository: str | None = None
+    landing_url: str | None = None
+    record_id: str | None = None
+    concept_doi: str | None = None
+    version_doi: str | None = None
+    access: Access = "open"
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "creators", tuple(self.creators))
+
+    def merged(self, other: Dataset) -> Dataset:
+        """Fill this record's empty fields from ``other`` (this one wins where both know)."""
+        updates = {k: v for k, v in vars(other).items() if v not in (None, ()) and getattr(self, k) in (None, ())}
+        return replace(self, **updates) if updates else self
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["creators"] = list(self.creators)
+        return data
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A dataset and its files: the single currency between resolver, engine and outputs."""
+
+    dataset: Dataset
+    files: tuple[FileEntry, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size or 0 for f in self.files)
+
+    @property
+    def sizes_known(self) -> bool:
+        return all(f.size is not None for f in self.files)
+
+    def with_files(self, files: Iterable[FileEntry]) -> Manifest:
+        return replace(self, files=tuple(files))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ls --json`` contract: ``doi, title, repository, files[path,size,checksums,url,access]``."""
+        ds = self.dataset
+        return {
+            "doi": ds.doi,
+            "title": ds.title,
+            "repository": ds.repository,
+            "landing_url": ds.landing_url,
+            "dataset": ds.to_json(),
+            "total_size": self.total_size,
+            "file_count": len(self.files),
+            "files": [f.to_json() for f in self.files],
+            "warnings": list(self.warnings),
+        }
+
+
+__all__ = [
+    "ACCESS_VALUES",
+    "HASH_ALGORITHMS",
+    "Access",
+    "Dataset",
+    "FileEntry",
+    "Manifest",
+    "normalize_algorithm",
+    "normalize_digest",
+    "parse_prefixed_checksum",
+]

@@ -1,0 +1,173 @@
+"""Human and machine output: manifest tables, download reports, progress displays.
+
+Why rich: maintained, renders tables and multi-bar progress (bytes, rate, ETA) well in
+terminals and Jupyter, and degrades to plain text when not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from .model import Manifest
+from .transfer.engine import DownloadReport, FileResult
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size: int | None) -> str:
+    """``1536`` -> ``1.5 KiB``; ``None`` -> ``?``."""
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _checksum_text(checksums: dict[str, str]) -> str:
+    for algo in ("sha256", "md5", "sha1", "sha512", "adler32", "crc32c"):
+        if algo in checksums:
+            return f"{algo}:{checksums[algo]}"
+    return next((f"{k}:{v}" for k, v in checksums.items()), "-")
+
+
+def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
+    console = console or Console(soft_wrap=True)
+    ds = manifest.dataset
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("path", overflow="fold")
+    table.add_column("size", justify="right")
+    table.add_column("checksum", overflow="fold")
+    table.add_column("access")
+    for f in manifest.files:
+        table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
+    console.print(f"[bold]{ds.title or '(untitled)'}[/bold]")
+    who = "; ".join(ds.creators[:5]) + (" et al." if len(ds.creators) > 5 else "")
+    facts = [f"doi:{ds.doi}" if ds.doi else None, ds.repository, str(ds.year) if ds.year else None,
+             f"version {ds.version}" if ds.version else None, ds.license]
+    if who:
+        console.print(who)
+    console.print(" | ".join(x for x in facts if x))
+    console.print(table)
+    size = human_size(manifest.total_size) + ("" if manifest.sizes_known else " (some sizes unknown)")
+    console.print(f"{len(manifest.files)} file(s), {size}")
+    for warning in manifest.warnings:
+        console.print(f"[yellow]note:[/yellow] {warning}")
+
+
+def print_report(report: DownloadReport, console: Console | None = None) -> None:
+    console = console or Console(stderr=True, soft_wrap=True)
+    for message in report.messages:
+        console.print(f"[yellow]note:[/yellow] {message}")
+    for r in report.results:
+        if r.status == "skipped":
+            console.print(f"[yellow]skipped[/yellow] {r.path}: {r.reason}")
+    for path, reason in sorted(report.failed.items()):
+        console.print(f"[red]FAILED[/red] {path}: {reason}")
+    console.print(
+        f"{report.count('downloaded')} downloaded, {report.count('present')} already verified, "
+        f"{report.count('skipped')} skipped, {len(report.failed)} failed; "
+        f"{human_size(report.bytes_transferred)} transferred into {report.dest}"
+    )
+
+
+class RichProgress:
+    """Overall bar (bytes, rate, ETA, files done/total) plus one bar per active file."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._overall: TaskID | None = None
+        self._files: dict[str, TaskID] = {}
+        self._done = 0
+        self._count = 0
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self._count = files
+        self._progress.start()
+        self._overall = self._progress.add_task(f"0/{files} files", total=total_bytes or None)
+
+    def file_started(self, path: str, size: int | None) -> None:
+        name = path if len(path) <= 40 else "…" + path[-39:]
+        self._files[path] = self._progress.add_task(f"  {name}", total=size)
+
+    def advance(self, path: str, nbytes: int) -> None:
+        if path in self._files:
+            self._progress.advance(self._files[path], nbytes)
+        if self._overall is not None:
+            self._progress.advance(self._overall, nbytes)
+
+    def file_done(self, result: FileResult) -> None:
+        task = self._files.pop(result.local or result.path, None)
+        if task is not None:
+            self._progress.remove_task(task)
+        self._done += 1
+        if self._overall is not None:
+            self._progress.update(self._overall, description=f"{self._done}/{self._count} files")
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+class JsonLinesProgress:
+    """One JSON object per line for scripts (``get --json``); byte events are throttled."""
+
+    def __init__(self, stream: IO[str], interval: float = 0.5) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._last = 0.0
+        self._bytes = 0
+
+    def _emit(self, event: str, **data: Any) -> None:
+        self._stream.write(json.dumps({"event": event, "time": round(time.time(), 3), **data}) + "\n")
+        self._stream.flush()
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self._emit("start", files=files, bytes=total_bytes)
+
+    def file_started(self, path: str, size: int | None) -> None:
+        self._emit("file_start", path=path, size=size)
+
+    def advance(self, path: str, nbytes: int) -> None:
+        self._bytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._emit("progress", bytes=self._bytes)
+
+    def file_done(self, result: FileResult) -> None:
+        self._emit("file_done", path=result.path, local=result.local, status=result.status,
+                   bytes=result.bytes_transferred, reason=result.reason)
+
+    def summary(self, report: DownloadReport) -> None:
+        self._emit(
+            "summary", dest=str(report.dest), downloaded=report.count("downloaded"),
+            present=report.count("present"), skipped=report.count("skipped"), failed=report.failed,
+            bytes=report.bytes_transferred, messages=report.messages,
+        )
+
+
+__all__ = ["JsonLinesProgress", "RichProgress", "human_size", "print_manifest", "print_report"]

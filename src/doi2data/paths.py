@@ -1,0 +1,135 @@
+"""Turn repository file names into safe relative paths inside a destination.
+
+File names come from servers and are not to be trusted (repoproviders' Zenodo fetcher FIXME;
+zip-slip). Whatever a repository sends, nothing may be written outside the destination:
+
+* ``..`` components, NUL and other control characters are refused (the file is skipped and
+  reported);
+* absolute paths (``/x``), drive letters (``C:``) and backslash separators are rewritten to
+  plain relative paths, and reported as renamed;
+* empty and ``.`` components are dropped;
+* two entries that land on the same path - exactly, or differing only in case, which clashes
+  on macOS and Windows file systems - or a file whose path is also another file's directory,
+  are renamed with a ``~N`` suffix and reported.
+
+:func:`plan_paths` is pure; :func:`inside` is the last check at write time (it also resolves
+symlinks already present in the destination).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import UnsafePath
+
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_MAX_COMPONENT = 255
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """Where one manifest entry goes: ``local`` is relative, POSIX, safe; ``reason`` if changed."""
+
+    source: str
+    local: str
+    reason: str | None = None
+
+
+def safe_relpath(name: str) -> tuple[str, str | None]:
+    """Return ``(safe relative path, reason it differs or None)``; raise :class:`UnsafePath`.
+
+    >>> safe_relpath("data/a.txt")
+    ('data/a.txt', None)
+    >>> safe_relpath("/etc/passwd")[0]
+    'etc/passwd'
+    """
+    if not name or "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
+        raise UnsafePath(f"refused unsafe file name {name!r}: empty or contains control characters")
+    reasons = []
+    text = name
+    if "\\" in text:
+        text = text.replace("\\", "/")
+        reasons.append("backslashes turned into '/'")
+    if _DRIVE_RE.match(text):
+        text = text[2:]
+        reasons.append("drive letter removed")
+    if text.startswith("/"):
+        reasons.append("made relative")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise UnsafePath(f"refused unsafe file name {name!r}: contains '..'")
+    if not parts:
+        raise UnsafePath(f"refused unsafe file name {name!r}: no file name left")
+    if any(len(p.encode()) > _MAX_COMPONENT for p in parts):
+        raise UnsafePath(f"refused file name {name!r}: a component is longer than 255 bytes")
+    local = "/".join(parts)
+    if local != name and not reasons:
+        reasons.append("empty or '.' components removed")
+    return local, ("; ".join(reasons) or None)
+
+
+def _with_suffix(path: str, n: int) -> str:
+    pure = PurePosixPath(path)
+    stem, suffix = pure.stem, pure.suffix
+    name = f"{stem}~{n}{suffix}" if stem else f"{pure.name}~{n}"
+    return str(pure.with_name(name))
+
+
+def plan_paths(names: Iterable[str]) -> tuple[list[PathPlan | None], list[str]]:
+    """Plan local paths for ``names`` (in order); return plans (None = refused) and messages."""
+    plans: list[PathPlan | None] = []
+    messages: list[str] = []
+    taken: set[str] = set()          # case-folded file paths
+    dirs: set[str] = set()           # case-folded directory paths
+    for name in names:
+        try:
+            local, reason = safe_relpath(name)
+        except UnsafePath as exc:
+            plans.append(None)
+            messages.append(str(exc))
+            continue
+        candidate, n = local, 1
+        while (clash := _first_clash(candidate, taken, dirs)) is not None:
+            n += 1
+            parts = local.split("/")
+            if clash == len(parts) - 1:
+                candidate = _with_suffix(local, n)
+            else:  # a parent directory would be a file already written: rename the directory
+                parts[clash] = f"{parts[clash]}~{n}"
+                candidate = "/".join(parts)
+        if candidate != local:
+            reason = "; ".join(filter(None, [reason, "name clashes with another file (case-insensitively)"]))
+        taken.add(candidate.casefold())
+        parents = PurePosixPath(candidate).parents
+        dirs.update(str(p).casefold() for p in parents if str(p) != ".")
+        plans.append(PathPlan(name, candidate, reason))
+        if reason:
+            messages.append(f"renamed {name!r} -> {candidate!r}: {reason}")
+    return plans, messages
+
+
+def _first_clash(candidate: str, taken: set[str], dirs: set[str]) -> int | None:
+    """Index of the first component of ``candidate`` that collides, or None."""
+    parts = candidate.casefold().split("/")
+    for i in range(len(parts) - 1):
+        if "/".join(parts[: i + 1]) in taken:
+            return i
+    folded = "/".join(parts)
+    return len(parts) - 1 if folded in taken or folded in dirs else None
+
+
+def inside(dest: Path, relative: str) -> Path:
+    """Join and check that the real path stays inside ``dest`` (symlinks included)."""
+    root = Path(os.path.realpath(dest))
+    target = Path(os.path.realpath(root / relative))
+    if target != root and root not in target.parents:
+        raise UnsafePath(f"refused to write {relative!r}: it would land outside {dest}")
+    return target
+
+
+__all__ = ["PathPlan", "inside", "plan_paths", "safe_relpath"]

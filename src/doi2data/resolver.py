@@ -1,0 +1,125 @@
+"""Identifier -> landing page (+ registry metadata) -> adapter -> manifest.
+
+A DOI is resolved **once**, through the doi.org Handle API (``/api/handles/<doi>``: one small
+JSON document, no landing page fetched), falling back to reading the ``Location`` of the
+``https://doi.org/<doi>`` redirect when the API fails or holds no URL value. DataCite metadata
+is fetched at the same time (one request; a 404 simply means the DOI is not DataCite's). The
+adapters then get the landing URL and the metadata and never resolve again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import quote, urljoin
+
+from .adapters import find_adapter
+from .adapters.base import Resolved
+from .datacite import fetch_datacite
+from .errors import Doi2DataError, IdentifierNotFound, ResolutionError
+from .http import Http
+from .identifiers import Identifier, parse_identifier
+from .model import Dataset, Manifest
+
+log = logging.getLogger(__name__)
+
+DOI_PROXY = "https://doi.org"
+HANDLE_PROXY = "https://hdl.handle.net"
+_MAX_HOPS = 10
+
+
+def _handle_path(handle: str) -> str:
+    return quote(handle, safe="/")
+
+
+def url_from_handle_record(record: Any) -> str | None:
+    """Pick the ``URL``-typed value of a Handle API record (by type, never by position)."""
+    if not isinstance(record, dict):
+        return None
+    for value in record.get("values") or ():
+        if isinstance(value, dict) and str(value.get("type", "")).upper() == "URL":
+            data = value.get("data")
+            url = data.get("value") if isinstance(data, dict) else None
+            if isinstance(url, str) and url.strip():
+                return url.strip()
+    return None
+
+
+async def _handle_api(proxy: str, handle: str, http: Http) -> str | None:
+    """Landing URL via the Handle API; ``None`` when the API cannot tell (use the fallback)."""
+    url = f"{proxy}/api/handles/{_handle_path(handle)}"
+    try:
+        response = await http.request("GET", url, params={"type": "URL"}, headers={"Accept": "application/json"})
+    except Doi2DataError as exc:
+        log.debug("handle API failed for %s: %s", handle, exc)
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("responseCode") if isinstance(body, dict) else None
+    if response.status_code == 404 and code in (100, None):
+        raise IdentifierNotFound(f"{handle} does not exist (not registered at {proxy})", identifier=handle)
+    if response.status_code == 200 and code == 1:
+        return url_from_handle_record(body)
+    return None
+
+
+async def _follow_redirect(proxy: str, handle: str, http: Http) -> str:
+    """Fallback: read the resolver's ``Location`` header hop by hop (without fetching the page)."""
+    url = f"{proxy}/{_handle_path(handle)}"
+    for _ in range(_MAX_HOPS):
+        response = await http.request("HEAD", url, follow_redirects=False)
+        if response.status_code == 405:
+            response = await http.request("GET", url, follow_redirects=False)
+        if response.status_code == 404:
+            raise IdentifierNotFound(f"{handle} does not exist (HTTP 404 from {proxy})", identifier=handle)
+        location = response.headers.get("location")
+        if not (300 <= response.status_code < 400 and location):
+            break
+        target = urljoin(url, location)
+        if not target.startswith(proxy):
+            return target
+        url = target
+    raise ResolutionError(f"could not resolve {handle}: {proxy} gave no landing page", identifier=handle)
+
+
+async def landing_url(ident: Identifier, http: Http) -> str:
+    """Where the identifier points (the repository's landing page)."""
+    if ident.scheme == "url":
+        return ident.value
+    proxy = DOI_PROXY if ident.scheme == "doi" else HANDLE_PROXY
+    return await _handle_api(proxy, ident.value, http) or await _follow_redirect(proxy, ident.value, http)
+
+
+async def _metadata(ident: Identifier, http: Http) -> Dataset | None:
+    if not ident.is_doi:
+        return None
+    try:
+        return await fetch_datacite(ident.value, http)
+    except Doi2DataError as exc:  # metadata is a bonus: never fail a download for it
+        log.warning("DataCite metadata unavailable for %s: %s", ident.value, exc)
+        return None
+
+
+async def resolve_identifier(identifier: str | Identifier, http: Http) -> Resolved:
+    """Resolve once: landing URL and DataCite metadata, fetched concurrently."""
+    ident = identifier if isinstance(identifier, Identifier) else parse_identifier(identifier)
+    landing, metadata = await asyncio.gather(landing_url(ident, http), _metadata(ident, http))
+    return Resolved(
+        identifier=str(ident),
+        doi=ident.value if ident.is_doi else None,
+        landing_url=landing,
+        metadata=metadata,
+    )
+
+
+async def build_manifest(identifier: str | Identifier, http: Http) -> Manifest:
+    """The whole front half of the pipeline: identifier -> :class:`Manifest`."""
+    resolved = await resolve_identifier(identifier, http)
+    adapter, ref = find_adapter(resolved)
+    return await adapter.list_files(ref, resolved, http)
+
+
+__all__ = ["build_manifest", "landing_url", "resolve_identifier", "url_from_handle_record"]

@@ -1,0 +1,116 @@
+"""Compute every checksum a manifest knows in one pass over the bytes.
+
+hashlib covers md5/sha1/sha256/sha512; zlib covers adler32 (dCache) and crc32. crc32c needs the
+optional ``crc32c`` package; when it is missing that digest is reported as not checked rather
+than silently passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from ..model import normalize_algorithm
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+class _Zlib:
+    """adler32/crc32 with a hashlib-like face."""
+
+    def __init__(self, kind: str) -> None:
+        self._fn = zlib.adler32 if kind == "adler32" else zlib.crc32
+        self._value = 1 if kind == "adler32" else 0
+
+    def update(self, data: bytes, /) -> None:
+        self._value = self._fn(data, self._value)
+
+    def hexdigest(self) -> str:
+        return f"{self._value & 0xFFFFFFFF:08x}"
+
+
+class _Crc32c:
+    def __init__(self) -> None:
+        import crc32c  # type: ignore[import-not-found]  # optional dependency
+
+        self._mod = crc32c
+        self._value = 0
+
+    def update(self, data: bytes, /) -> None:
+        self._value = self._mod.crc32c(data, self._value)
+
+    def hexdigest(self) -> str:
+        return f"{self._value & 0xFFFFFFFF:08x}"
+
+
+def _new(algorithm: str) -> _Hasher | None:
+    if algorithm in ("adler32", "crc32"):
+        return _Zlib(algorithm)
+    if algorithm == "crc32c":
+        try:
+            return _Crc32c()
+        except ImportError:
+            return None
+    try:
+        return hashlib.new(algorithm)  # type: ignore[return-value]
+    except ValueError:
+        return None
+
+
+def supported(algorithm: str) -> bool:
+    return _new(normalize_algorithm(algorithm)) is not None
+
+
+class MultiHasher:
+    """Feed bytes once, get every requested digest."""
+
+    def __init__(self, algorithms: Iterable[str]) -> None:
+        self._hashers: dict[str, _Hasher] = {}
+        self.unsupported: list[str] = []
+        for name in algorithms:
+            algo = normalize_algorithm(name)
+            hasher = _new(algo)
+            if hasher is None:
+                self.unsupported.append(algo)
+            else:
+                self._hashers[algo] = hasher
+
+    def update(self, data: bytes) -> None:
+        for hasher in self._hashers.values():
+            hasher.update(data)
+
+    def digests(self) -> dict[str, str]:
+        return {name: h.hexdigest() for name, h in self._hashers.items()}
+
+
+def mismatches(expected: Mapping[str, str], actual: Mapping[str, str]) -> list[str]:
+    """Human-readable list of algorithms whose digest differs (only those computed)."""
+    return [
+        f"{algo} expected {want} got {actual[algo]}"
+        for algo, want in expected.items()
+        if algo in actual and actual[algo] != want.lower()
+    ]
+
+
+def hash_file(path: Path, algorithms: Iterable[str], *, limit: int | None = None, chunk: int = 1 << 20) -> MultiHasher:
+    """Hash a local file (or its first ``limit`` bytes)."""
+    hasher = MultiHasher(algorithms)
+    remaining = limit
+    with open(path, "rb") as fh:
+        while remaining is None or remaining > 0:
+            block = fh.read(chunk if remaining is None else min(chunk, remaining))
+            if not block:
+                break
+            hasher.update(block)
+            if remaining is not None:
+                remaining -= len(block)
+    return hasher
+
+
+__all__ = ["MultiHasher", "hash_file", "mismatches", "supported"]
