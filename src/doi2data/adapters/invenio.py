@@ -1,0 +1,385 @@
+"""InvenioRDM (and legacy Invenio v3) records: Zenodo, CaltechDATA, TU Wien, TU Graz, ...
+
+One pure parser, :func:`parse_record`, takes every shape seen in the wild, because Zenodo's
+2023-10-13 migration showed that clients break on API drift, not on new features:
+
+* legacy Invenio v3: ``files[]`` of ``bucket/key/size/checksum``, ``links.self = /api/files/<bucket>/<key>``;
+* InvenioRDM's legacy-compatible serializer: ``files[]`` with ``links.self = /api/records/<id>/files/<key>/content``;
+* migration week: ``filename``/``filesize``, bare md5, ``links.self`` at a file uuid that 404s
+  (rebuilt as ``/api/records/<id>/files/<key>/content``, as zenodo_get does);
+* the ``/files`` endpoint ``{"entries": [...]}`` and RDM-native ``files.entries`` keyed by name.
+
+Servers put raw keys (spaces, ``/``, non-ASCII) into links, so URLs are re-quoted and the ``%2F``
+content URL is kept as a mirror. File order differs between shapes, so files are sorted by path.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from ..errors import AccessDenied, RecordNotFound, RepositoryError
+from ..http import Http
+from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest, parse_prefixed_checksum
+from .base import RecordRef, Resolved
+
+ZENODO_HOSTS = {"zenodo.org": "zenodo.org", "www.zenodo.org": "zenodo.org", "sandbox.zenodo.org": "sandbox.zenodo.org"}
+#: InvenioRDM instances known to serve ``/api/records/<id>`` (any path shape is trusted there).
+KNOWN_HOSTS = frozenset("""data.caltech.edu researchdata.tuwien.ac.at researchdata.tuwien.at repository.tugraz.at
+    freidata.uni-freiburg.de gkhub.earthobservations.org archive.materialscloud.org fdat.uni-tuebingen.de
+    archive.nfdi4plants.org datarepository.kth.se prism.northwestern.edu ultraviolet.library.nyu.edu
+    inveniordm.web.cern.ch""".split())
+_ZENODO_DOI = re.compile(r"^10\.(5281|5072)/zenodo\.(\d+)$", re.IGNORECASE)
+_ANY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # on known hosts (Materials Cloud: 2022.126)
+_STRICT_ID = re.compile(r"^(\d{1,12}|[0-9a-z]{5}-[0-9a-z]{5})$")  # unknown hosts: integer or RDM pid
+_URL_OK = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=")
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_SEGMENT_SAFE = "/!$&'()*+,;=:@"  # keep '/': the server itself put the key there raw
+_METADATA_LINK = re.compile(r"/records/[^/]+/files/.+")  # per-file JSON (or a migration uuid), not bytes
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A string, or the English (else first) value of an RDM i18n dict like ``{"en": "Dataset"}``."""
+    if isinstance(value, Mapping):
+        return _str(value.get("en")) or next((t for v in value.values() if (t := _str(v))), None)
+    return _str(value)
+
+
+def _requote(url: str) -> str:
+    """Percent-encode what may not appear in a URL (spaces, non-ASCII, stray ``%``); keep ``%XX``."""
+    out, i = [], 0
+    while i < len(url):
+        if _PCT.match(url, i):
+            out.append(url[i : i + 3])
+            i += 3
+            continue
+        ch = url[i]
+        out.append(ch if ch in _URL_OK else quote(ch, safe="", errors="surrogatepass"))
+        i += 1
+    return "".join(out)
+
+
+def content_url(api_base: str, record_id: str, key: str) -> str:
+    """The InvenioRDM download URL ``<api_base>/api/records/<id>/files/<key>/content``."""
+    rid, k = quote(record_id, safe="", errors="surrogatepass"), quote(key, safe="", errors="surrogatepass")
+    return f"{api_base.rstrip('/')}/api/records/{rid}/files/{k}/content"
+
+
+def _checksums(value: Any) -> dict[str, str]:
+    """``"md5:<hex>"``, or the migration shape's bare md5 hex."""
+    if not isinstance(value, str) or ":" in value:
+        return parse_prefixed_checksum(value) if isinstance(value, str) else {}
+    digest = normalize_digest("md5", value)
+    return {"md5": digest} if digest else {}
+
+
+def _size(value: Any) -> int | None:
+    """Non-negative int (``filesize`` may be a decimal string); anything else is unknown."""
+    value = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _distinct(urls: list[str]) -> tuple[str, ...]:
+    """Drop URLs that differ only in escaping (``(`` vs ``%28``); ``%2F`` vs ``/`` is a real difference."""
+    seen: dict[str, str] = {}
+    for url in urls:
+        seen.setdefault(unquote(re.sub("%2[Ff]", "\0", url)), url)
+    return tuple(seen.values())
+
+
+def _usable_link(name: str, link: Any, key: str, api_base: str) -> str | None:
+    """A download URL from ``links.<name>``, or ``None`` if it is missing or not the file's bytes."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    try:
+        link = urljoin(api_base + "/", link.strip())
+        path = urlsplit(_requote(link)).path
+    except ValueError:
+        return None
+    if not link.lower().startswith(("http://", "https://")):
+        return None
+    if name == "self":
+        per_file_json = _METADATA_LINK.search(unquote(path)) and not path.endswith("/content")
+        if per_file_json or (key not in link and key not in unquote(link)):
+            return None  # /files/<key> is per-file JSON; the migration's /files/<uuid> 404s
+    for suffix in ("/content", ""):  # the server may have put the raw, unescaped key in the link
+        if link.endswith(tail := f"/{key}{suffix}"):
+            escaped = quote(key, safe=_SEGMENT_SAFE, errors="surrogatepass")
+            return f"{_requote(link[: -len(tail)])}/{escaped}{suffix}"
+    return _requote(link)
+
+
+def _file_entry(raw: Any, fallback_key: str | None, api_base: str, record_id: str | None,
+                access: Access, note: str | None) -> FileEntry:
+    if not isinstance(raw, Mapping):
+        raise RepositoryError("file entry is not a JSON object")
+    key = raw.get("key")
+    migrated = not (isinstance(key, str) and key) and isinstance(raw.get("filename"), str)
+    key = raw.get("filename") if migrated else key if isinstance(key, str) and key else fallback_key
+    if not isinstance(key, str) or not key:
+        raise RepositoryError("file entry has no key/filename")
+    links = _map(raw.get("links"))
+    urls = [u for name in ("content", "download", "self") if (u := _usable_link(name, links.get(name), key, api_base))]
+    if record_id:  # the documented content URL: first when the server's links are the broken migration ones
+        fallback = content_url(api_base, record_id, key)
+        urls = [fallback, *urls] if migrated else [*urls, fallback]
+    mimetype = raw.get("mimetype")
+    return FileEntry(
+        path=key,
+        size=_size(raw.get("filesize") if migrated and "size" not in raw else raw.get("size")),
+        checksums=_checksums(raw.get("checksum")),
+        urls=_distinct(urls),
+        media_type=mimetype.strip() or None if isinstance(mimetype, str) else None,
+        access=access,
+        note=note,
+    )
+
+
+def _entries(files: Any) -> Iterable[tuple[Any, str | None]] | None:
+    """(raw entry, dict key) pairs from any file-list shape; ``None`` when no list is inline."""
+    entries = files.get("entries") if isinstance(files, Mapping) else files
+    if isinstance(entries, list):
+        return [(f, None) for f in entries]
+    if isinstance(entries, Mapping):
+        return [(f, k if isinstance(k, str) else None) for k, f in entries.items()]
+    if entries is None:
+        return None
+    raise RepositoryError(f"unexpected 'files' shape: {type(entries).__name__}")
+
+
+def _files(entries: Iterable[tuple[Any, str | None]], api_base: str, record_id: str | None,
+           access: Access, note: str | None) -> tuple[tuple[FileEntry, ...], list[str]]:
+    seen: dict[str, FileEntry] = {}
+    warnings: list[str] = []
+    for raw, key in entries:
+        entry = _file_entry(raw, key, api_base, record_id, access, note)
+        if entry.path in seen:
+            warnings.append(f"duplicate file key {entry.path!r} listed twice; kept the first")
+            continue
+        seen[entry.path] = entry
+    return tuple(sorted(seen.values(), key=lambda f: f.path)), warnings
+
+
+def _access(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> tuple[Access, str | None]:
+    """Legacy ``metadata.access_right`` or RDM ``access.{record,files,embargo}`` -> (access, note)."""
+    right = (_str(meta.get("access_right")) or "").lower()
+    acc = _map(doc.get("access"))
+    embargo = _map(acc.get("embargo"))
+    if embargo.get("active") is True or right == "embargoed":
+        until = _str(embargo.get("until")) or _str(meta.get("embargo_date"))
+        reason = _str(embargo.get("reason"))
+        note = f"embargoed until {until}" if until else "embargoed"
+        return "embargoed", f"{note} ({reason})" if reason else note
+    if right == "closed":
+        return "restricted", "closed access: the files are not available"
+    if right == "restricted" or "restricted" in (acc.get("files"), acc.get("record")):
+        return "restricted", "restricted: access must be requested (login or access token)"
+    return "open", None
+
+
+def _creators(value: Any) -> tuple[str, ...]:
+    names = []
+    for c in value if isinstance(value, list) else []:
+        c = _map(c)
+        person = _map(c.get("person_or_org")) or c
+        family, given = _str(person.get("family_name")), _str(person.get("given_name"))
+        name = _text(person.get("name")) or (f"{family}, {given}" if family and given else family or given)
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
+def _license(meta: Mapping[str, Any]) -> str | None:
+    """Legacy ``license: {"id": "cc-by-4.0"}`` or RDM ``rights: [{"id", "title": {"en"}}]``."""
+    lic = meta.get("license")
+    if isinstance(lic, Mapping):
+        return _str(lic.get("id")) or _text(lic.get("title"))
+    rights = meta.get("rights")
+    for right in (_map(r) for r in (rights if isinstance(rights, list) else [])):
+        if text := _str(right.get("id")) or _text(right.get("title")):
+            return text
+    return _str(lic)
+
+
+def _pid(value: Any) -> str | None:
+    return _str(_map(_map(_map(value).get("pids")).get("doi")).get("identifier"))
+
+
+def repository_name(api_base: str) -> str:
+    host = (urlsplit(api_base).hostname or api_base).lower()
+    return "Zenodo" if host in ZENODO_HOSTS else host
+
+
+def _dataset(doc: Mapping[str, Any], api_base: str, record_id: str | None, access: Access, note: str | None) -> Dataset:
+    meta, links = _map(doc.get("metadata")), _map(doc.get("links"))
+    doi = _str(doc.get("doi")) or _str(meta.get("doi")) or _pid(doc)
+    year = re.match(r"^\d{4}", _str(meta.get("publication_date")) or "")
+    rtype = meta.get("resource_type")
+    repository = repository_name(api_base)
+    return Dataset(
+        doi=doi, title=_text(meta.get("title")) or _str(doc.get("title")), creators=_creators(meta.get("creators")),
+        publisher=_text(meta.get("publisher")) or ("Zenodo" if repository == "Zenodo" else None),
+        year=int(year.group()) if year else None, version=_str(meta.get("version")), license=_license(meta),
+        resource_type=_text(_map(rtype).get("title")) or _str(_map(rtype).get("id")) or _str(_map(rtype).get("type")),
+        repository=repository, landing_url=_str(links.get("self_html")) or _str(links.get("html")),
+        record_id=record_id, concept_doi=_str(doc.get("conceptdoi")) or _pid(doc.get("parent")),
+        version_doi=doi, access=access, note=note,
+    )
+
+
+def _record_id(doc: Mapping[str, Any], default: str | None) -> str | None:
+    if rid := _str(doc.get("id")) or _str(doc.get("recid")):
+        return rid
+    match = re.search(r"/records/([^/?#]+)/files/?(?:[?#]|$)", _str(_map(doc.get("links")).get("self")) or "")
+    return unquote(match.group(1)) if match else default
+
+
+def parse_record(doc: Mapping[str, Any], api_base: str, *, record_id: str | None = None) -> Manifest:
+    """Any Invenio record (or ``/files`` document) -> :class:`Manifest` (pure).
+
+    ``record_id`` is only needed for a bare ``/files`` document that does not say whose it is.
+    Raises :class:`RepositoryError` (and nothing else) when the JSON is not a record.
+    """
+    try:
+        return _parse(doc, api_base.rstrip("/"), record_id)
+    except RepositoryError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeError) as exc:  # belt and braces
+        raise RepositoryError(f"unexpected Invenio record shape ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse(doc: Any, api_base: str, record_id: str | None) -> Manifest:
+    if not isinstance(doc, Mapping):
+        raise RepositoryError("Invenio answer is not a JSON object")
+    if "metadata" not in doc and "entries" in doc:  # the /api/records/<id>/files endpoint
+        rid = _record_id(doc, record_id)
+        files, warnings = _files(_entries(doc) or [], api_base, rid, "open", None)
+        return Manifest(Dataset(doi=None, repository=repository_name(api_base), record_id=rid), files, tuple(warnings))
+    if not isinstance(doc.get("metadata"), Mapping):
+        raise RepositoryError("Invenio record has no 'metadata' object")
+    rid = _record_id(doc, record_id)
+    access, note = _access(doc, doc["metadata"])
+    dataset = _dataset(doc, api_base, rid, access, note)
+    files, warnings = _files(_entries(doc.get("files")) or [], api_base, rid, access, note)
+    if not files and access != "open":
+        warnings.append(_unlisted_warning(dataset))
+    return Manifest(dataset, files, tuple(warnings))
+
+
+def _unlisted_warning(ds: Dataset) -> str:
+    """Not a failure of the tool: the repository keeps a restricted record's file list private."""
+    return f"record {ds.record_id} is {ds.access}: no files are listed publicly ({ds.note})"
+
+
+def files_link(doc: Mapping[str, Any], api_base: str) -> str | None:
+    """URL of the ``/files`` list when the record has files enabled but none inline, else ``None``."""
+    if not isinstance(doc, Mapping) or "metadata" not in doc:
+        return None
+    files = doc.get("files")
+    if isinstance(files, list) or (isinstance(files, Mapping) and files.get("entries") is not None):
+        return None
+    if isinstance(files, Mapping) and files.get("enabled") is False:
+        return None  # a metadata-only record
+    link = _str(_map(doc.get("links")).get("files"))
+    rid = _record_id(doc, None)
+    if link:
+        return _requote(urljoin(api_base.rstrip("/") + "/", link))
+    return f"{api_base.rstrip('/')}/api/records/{quote(rid, safe='')}/files" if rid and files is not None else None
+
+
+def _ref_from_url(url: str) -> RecordRef | None:
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    segs = [unquote(s) for s in parts.path.split("/") if s]
+    zenodo = ZENODO_HOSTS.get(host)
+    known = zenodo is not None or host in KNOWN_HOSTS
+    rid = None
+    if len(segs) >= 2 and segs[0] in ("records", "record", "uploads"):
+        rid = segs[1] if known or segs[0] == "records" else None
+    elif len(segs) >= 3 and segs[:2] == ["api", "records"]:
+        rid = segs[2]
+    elif zenodo and len(segs) == 3 and segs[0] == "doi" and (m := _ZENODO_DOI.match("/".join(segs[1:]))):
+        rid = m.group(2)
+    if not rid or not (_ANY_ID if known else _STRICT_ID).match(rid):
+        return None
+    api_base = f"https://{zenodo}" if zenodo else f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+    return RecordRef(adapter="invenio", api_base=api_base, record_id=rid, repository=repository_name(api_base))
+
+
+class InvenioAdapter:
+    """The :class:`~doi2data.adapters.base.Adapter` for every InvenioRDM instance (Zenodo is one)."""
+
+    name = "invenio"
+
+    def recognize(self, resolved: Resolved) -> RecordRef | None:
+        """Landing URL shapes on Zenodo / known hosts, ``/records/<id>`` elsewhere, or a Zenodo DOI."""
+        ref = _ref_from_url(resolved.landing_url or "")
+        match = _ZENODO_DOI.match((resolved.doi or "").strip())
+        if match and (ref is None or ref.repository != "Zenodo"):
+            base = "https://sandbox.zenodo.org" if match.group(1) == "5072" else "https://zenodo.org"
+            return RecordRef(adapter=self.name, api_base=base, record_id=match.group(2), repository="Zenodo")
+        return ref
+
+    async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
+        """GET the record (a concept id redirects to the latest version), then ``/files`` if needed."""
+        what = f"{ref.repository} record {ref.record_id}"
+        url = f"{ref.api_base}/api/records/{quote(ref.record_id, safe='')}"
+        try:
+            doc = await http.get_json(url, what=what)
+        except RecordNotFound as exc:  # a parent (concept) id: only Zenodo redirects /api/records/<parent>
+            try:
+                doc = await http.get_json(f"{url}/versions/latest", what=what)
+            except RecordNotFound:
+                raise exc from None
+        manifest = parse_record(doc, ref.api_base, record_id=ref.record_id)
+        ds, warnings = manifest.dataset, list(manifest.warnings)
+        if link := files_link(doc, ref.api_base):
+            try:
+                listing_doc = await http.get_json(link, what=f"{what} files")
+                listing = parse_record(listing_doc, ref.api_base, record_id=ds.record_id)
+            except AccessDenied:
+                if ds.access == "open":
+                    raise
+                listing = Manifest(ds)
+            files = tuple(replace(f, access=ds.access, note=ds.note) for f in listing.files)
+            warnings = [w for w in warnings if w != _unlisted_warning(ds)] + list(listing.warnings)
+            if not files and ds.access != "open":
+                warnings.append(_unlisted_warning(ds))
+            manifest = replace(manifest, files=files)
+        if resolved.metadata is not None:
+            ds = ds.merged(resolved.metadata)
+        user_doi = resolved.doi
+        ds = replace(ds, doi=user_doi or ds.doi, repository=ref.repository)
+        if user_doi and ds.concept_doi and user_doi.lower() == ds.concept_doi.lower() and ds.version_doi \
+                and ds.version_doi.lower() != user_doi.lower():
+            warnings.append(f"concept DOI resolved to latest version {ds.version_doi}")
+        elif ds.record_id and ds.record_id != ref.record_id and not user_doi:
+            warnings.append(f"record {ref.record_id} resolved to latest version {ds.record_id}")
+        return replace(manifest, dataset=ds, warnings=tuple(warnings))
+
+
+ADAPTER = InvenioAdapter()
+
+__all__ = ["ADAPTER", "KNOWN_HOSTS", "ZENODO_HOSTS", "InvenioAdapter", "content_url", "files_link",
+           "parse_record", "repository_name"]
