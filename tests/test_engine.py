@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from doi2data.model import Dataset, FileEntry, Manifest
-from doi2data.transfer.engine import Engine
+from doi2data.transfer.engine import Engine, TransferOptions
 from doi2data.transfer.state import PartialInfo, StateStore
 
 DATA = bytes(range(256)) * 400  # 102,400 bytes
@@ -31,6 +31,7 @@ class Server:
         self.ignore_ranges = False
         self.fail_first: list[int] = []
         self.body = DATA
+        self.extra_headers: dict[str, str] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -39,10 +40,12 @@ class Server:
         headers = {"ETag": ETAG, "Accept-Ranges": "bytes"}
         rng = request.headers.get("range")
         if_range = request.headers.get("if-range")
+        headers.update(self.extra_headers)
         if rng and not self.ignore_ranges and (if_range in (None, ETAG)):
-            start = int(rng.split("=")[1].split("-")[0])
-            return httpx.Response(206, content=self.body[start:], headers={
-                **headers, "Content-Range": f"bytes {start}-{len(self.body) - 1}/{len(self.body)}"})
+            first, _, last = rng.split("=")[1].partition("-")
+            start, end = int(first), int(last) if last else len(self.body) - 1
+            return httpx.Response(206, content=self.body[start:end + 1], headers={
+                **headers, "Content-Range": f"bytes {start}-{end}/{len(self.body)}"})
         return httpx.Response(200, content=self.body, headers=headers)
 
 
@@ -50,10 +53,12 @@ def manifest(md5: str = MD5, size: int = len(DATA)) -> Manifest:
     return Manifest(Dataset("10.1/x"), (FileEntry("dir/f.bin", size, {"md5": md5}, ("https://h.test/f",)),))
 
 
-def run(server: Server, dest: Path, m: Manifest | None = None):  # type: ignore[no-untyped-def]
+def run(server: Server, dest: Path, m: Manifest | None = None, **options):  # type: ignore[no-untyped-def]
+    opts = TransferOptions(**{"max_wait": 1, **options})
+
     async def go():  # type: ignore[no-untyped-def]
         async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-            return await Engine(client, dest, max_wait=1).run(m or manifest())
+            return await Engine(client, dest, options=opts).run(m or manifest())
 
     return asyncio.run(go())
 
@@ -145,3 +150,132 @@ def test_non_open_files_are_skipped(tmp_path: Path, access: str) -> None:
     m = Manifest(Dataset("10.1/x"), (FileEntry("a", 1, {}, ("https://h.test/f",), access=access),))  # type: ignore[arg-type]
     report = run(Server(), tmp_path, m)
     assert report.count("skipped") == 1 and not report.failed
+
+
+def test_segments_fetch_in_place(tmp_path: Path) -> None:
+    server = Server()
+    report = run(server, tmp_path, segments=4, min_segment=10_000)
+    assert (tmp_path / "dir/f.bin").read_bytes() == DATA and report.bytes_transferred == len(DATA)
+    ranges = sorted(r.headers["range"] for r in server.requests)
+    assert len(ranges) == 4 and ranges[0] == "bytes=0-25599"
+    assert all("if-range" in r.headers for r in server.requests[1:])
+
+
+def test_segments_resume_only_missing_bytes(tmp_path: Path) -> None:
+    from doi2data.transfer.fetch import split
+
+    store = StateStore(tmp_path)
+    part = store.part_path("dir/f.bin")
+    plan = split(len(DATA), 4, 10_000)
+    part.write_bytes(b"\0" * len(DATA))
+    with open(part, "r+b") as fh:  # segment 0 complete, segment 2 half done
+        fh.write(DATA[: plan[0].length])
+        fh.seek(plan[2].start)
+        fh.write(DATA[plan[2].start : plan[2].start + 1000])
+    store.set_partial("dir/f.bin", PartialInfo("https://h.test/f", ETAG, None, len(DATA)))
+    store.set_segments("dir/f.bin", [plan[0].__class__(s.idx, s.start, s.end, s.length if s.idx == 0 else (1000 if s.idx == 2 else 0)) for s in plan])
+    store.close()
+    server = Server()
+    report = run(server, tmp_path, segments=4, min_segment=10_000)
+    assert (tmp_path / "dir/f.bin").read_bytes() == DATA
+    assert report.bytes_transferred == len(DATA) - plan[0].length - 1000
+    assert f"bytes={plan[2].start + 1000}-{plan[2].end}" in [r.headers["range"] for r in server.requests]
+
+
+def test_segments_fall_back_when_ranges_ignored(tmp_path: Path) -> None:
+    server = Server()
+    server.ignore_ranges = True
+    report = run(server, tmp_path, segments=4, min_segment=10_000)
+    assert (tmp_path / "dir/f.bin").read_bytes() == DATA and len(server.requests) == 1
+    assert report.count("downloaded") == 1
+
+
+def test_segment_resume_restarts_when_file_changed(tmp_path: Path) -> None:
+    from doi2data.transfer.fetch import split
+
+    store = StateStore(tmp_path)
+    plan = split(len(DATA), 4, 10_000)
+    store.part_path("dir/f.bin").write_bytes(b"x" * len(DATA))
+    store.set_partial("dir/f.bin", PartialInfo("https://h.test/f", '"old"', None, len(DATA)))
+    store.set_segments("dir/f.bin", [plan[0].__class__(s.idx, s.start, s.end, 5) for s in plan])
+    store.close()
+    report = run(Server(), tmp_path, segments=4, min_segment=10_000)
+    assert (tmp_path / "dir/f.bin").read_bytes() == DATA and report.count("downloaded") == 1
+
+
+@pytest.mark.parametrize("header", ["Digest", "Repr-Digest"])
+def test_header_digest_checked(tmp_path: Path, header: str) -> None:
+    import base64
+
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    server = Server()
+    server.extra_headers = {header: f"sha-256=:{wrong}:" if header == "Repr-Digest" else f"SHA-256={wrong}"}
+    report = run(server, tmp_path)
+    assert "sha256" in report.failed["dir/f.bin"] and not (tmp_path / "dir/f.bin").exists()
+    right = base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+    server.extra_headers = {header: f"sha-256=:{right}:" if header == "Repr-Digest" else f"SHA-256={right}"}
+    assert run(server, tmp_path / "ok").count("downloaded") == 1
+
+
+def test_mirror_used_when_first_url_is_gone(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "gone.test":
+            return httpx.Response(404)
+        return httpx.Response(200, content=DATA)
+
+    m = Manifest(Dataset("10.1/x"), (FileEntry("f", len(DATA), {"md5": MD5}, ("https://gone.test/f", "https://ok.test/f")),))
+    report = run(handler, tmp_path, m)  # type: ignore[arg-type]
+    assert report.count("downloaded") == 1
+
+
+def test_token_not_sent_across_redirect(tmp_path: Path) -> None:
+    from doi2data.http import Credentials
+
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, dict(request.headers)))
+        if request.url.host == "repo.test":
+            return httpx.Response(302, headers={"Location": "https://storage.test/signed?sig=1"})
+        return httpx.Response(200, content=DATA)
+
+    m = Manifest(Dataset("10.1/x"), (FileEntry("f", len(DATA), {"md5": MD5}, ("https://repo.test/f",)),))
+    creds = Credentials.parse(["repo.test=secret", "other.test=X-Dataverse-key:k"], env={})
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await Engine(client, tmp_path, credentials=creds).run(m)
+
+    assert asyncio.run(go()).count("downloaded") == 1
+    assert seen[0][1]["authorization"] == "Bearer secret"
+    assert "authorization" not in seen[1][1] and seen[1][0] == "storage.test"
+    assert not any("x-dataverse-key" in h for _, h in seen)
+
+
+def test_max_total_size(tmp_path: Path) -> None:
+    from doi2data.errors import InsufficientSpace
+
+    with pytest.raises(InsufficientSpace):
+        run(Server(), tmp_path, max_total_size=10)
+
+
+def test_token_bucket_paces_requests() -> None:
+    import time
+
+    from doi2data.transfer.limits import HostLimiter, Window
+
+    async def go() -> float:
+        limiter = HostLimiter(4, {"h": (Window(2, 1.0),)})
+        start = time.monotonic()
+        for _ in range(4):
+            await limiter.token("h")
+        return time.monotonic() - start
+
+    elapsed = asyncio.run(go())
+    assert 0.8 <= elapsed < 3.0  # 2 burst tokens, then 2 more at 2/s
+
+
+def test_zenodo_default_limits() -> None:
+    from doi2data.transfer.limits import DEFAULT_RATES
+
+    assert {(w.requests, w.seconds) for w in DEFAULT_RATES["zenodo.org"]} == {(60, 60.0), (2000, 3600.0)}

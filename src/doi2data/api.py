@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import DownloadIncomplete
-from .http import Http, make_client
+from .http import Credentials, Http, make_client
 from .identifiers import Identifier
 from .model import Manifest
 from .resolver import build_manifest
 from .select import select
-from .transfer.engine import DownloadReport, Engine, ProgressSink
+from .transfer.engine import DownloadReport, Engine, ProgressSink, TransferOptions
 
 T = TypeVar("T")
 Patterns = Sequence[str] | str | None
@@ -34,16 +34,26 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def aresolve(identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None) -> Manifest:
+async def aresolve(
+    identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
+    tokens: Sequence[str] = (),
+) -> Manifest:
     """Resolve a DOI / handle / landing URL into its manifest, optionally filtered."""
     async with make_client() as client:
-        manifest = await build_manifest(identifier, Http(client))
+        manifest = await build_manifest(identifier, Http(client, credentials=Credentials.parse(tokens)))
     return select(manifest, include, exclude)
 
 
-def resolve(identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None) -> Manifest:
-    """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`."""
-    return _run(aresolve(identifier, include=include, exclude=exclude))
+def resolve(
+    identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
+    tokens: Sequence[str] = (),
+) -> Manifest:
+    """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
+
+    ``tokens`` are ``HOST=TOKEN`` strings (also read from ``DOI2DATA_TOKENS``), sent only to
+    their host.
+    """
+    return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens))
 
 
 async def adownload(
@@ -55,15 +65,21 @@ async def adownload(
     jobs: int = 4,
     progress: ProgressSink | None = None,
     raise_on_failure: bool = True,
+    options: TransferOptions | None = None,
+    tokens: Sequence[str] = (),
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``."""
-    async with make_client(max_connections=max(8, jobs * 2)) as client:
+    opts = options or TransferOptions(jobs=jobs)
+    credentials = Credentials.parse(tokens)
+    connections = max(16, opts.jobs * 2, opts.per_host * 2, opts.jobs * opts.segments)
+    async with make_client(max_connections=connections) as client:
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
-            manifest = await build_manifest(identifier, Http(client))
+            manifest = await build_manifest(identifier, Http(client, credentials=credentials))
         manifest = select(manifest, include, exclude)
-        report = await Engine(client, Path(dest), jobs=jobs, progress=progress).run(manifest)
+        engine = Engine(client, Path(dest), options=opts, credentials=credentials, progress=progress)
+        report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))
         raise DownloadIncomplete(f"{len(report.failed)} file(s) failed: {names}", report.failed)
@@ -79,6 +95,8 @@ def download(
     jobs: int = 4,
     progress: ProgressSink | None = None,
     raise_on_failure: bool = True,
+    options: TransferOptions | None = None,
+    tokens: Sequence[str] = (),
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -87,7 +105,7 @@ def download(
     """
     return _run(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
-                  raise_on_failure=raise_on_failure)
+                  raise_on_failure=raise_on_failure, options=options, tokens=tokens)
     )
 
 

@@ -20,7 +20,7 @@ into the most specific class here, chained with ``from exc``.
     └── TransferError                   exit 1   HTTP 502   a file could not be fetched
         ├── VerificationError           exit 1   HTTP 502   size or checksum mismatch
         ├── UnsafePath                  exit 1   HTTP 400   a name that would escape the destination
-        ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk
+        ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk / over --max-total-size
         └── DownloadIncomplete          exit 1   HTTP 502   some files failed (carries the report)
 """
 

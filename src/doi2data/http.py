@@ -15,20 +15,105 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from . import __version__
-from .errors import AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError
+from .errors import AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, UsageError
 
 PROJECT_URL = "https://github.com/doi2data/doi2data"
 USER_AGENT = f"doi2data/{__version__} (+{PROJECT_URL})"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=20.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 10
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret header for exactly one host (sent over HTTPS only)."""
+
+    host: str
+    header: str
+    value: str
+
+
+class Credentials:
+    """Tokens by host. Redirects are followed hop by hop and each hop gets only its own host's
+    credential, so a token for ``zenodo.org`` never reaches a signed storage URL elsewhere
+    (httpx alone strips ``Authorization`` across origins, but not headers such as
+    ``X-Dataverse-key``)."""
+
+    def __init__(self, items: Iterable[Credential] = ()) -> None:
+        self._by_host = {c.host.lower(): c for c in items}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_host)
+
+    def headers_for(self, url: httpx.URL) -> dict[str, str]:
+        cred = self._by_host.get((url.host or "").lower())
+        if cred is None or url.scheme != "https":
+            return {}
+        return {cred.header: cred.value}
+
+    @classmethod
+    def parse(cls, specs: Iterable[str] = (), *, env: Mapping[str, str] | None = None) -> Credentials:
+        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``.
+
+        Also read from ``DOI2DATA_TOKENS`` (comma-separated, same forms).
+        """
+        env = os.environ if env is None else env
+        all_specs = [*filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
+        items = []
+        for spec in all_specs:
+            host, sep, secret = spec.partition("=")
+            if not sep or not host.strip() or not secret:
+                raise UsageError("bad token: expected HOST=TOKEN or HOST=Header-Name:VALUE")
+            header, colon, value = secret.partition(":")
+            if colon and header and " " not in header and value:
+                items.append(Credential(host.strip(), header, value))
+            else:
+                items.append(Credential(host.strip(), "Authorization", f"Bearer {secret}"))
+        return cls(items)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
+    stream: bool = False,
+    follow_redirects: bool = True,
+) -> httpx.Response:
+    """Send one request, following redirects ourselves so credentials are re-scoped per hop.
+
+    With ``stream=True`` the caller must close the returned response (``await r.aclose()``).
+    """
+    current = httpx.URL(url)
+    if params:
+        current = current.copy_merge_params(dict(params))
+    for _ in range(MAX_REDIRECTS + 1):
+        hop_headers = dict(headers or {})
+        if credentials:
+            hop_headers.update(credentials.headers_for(current))
+        request = client.build_request(method, current, headers=hop_headers)
+        response = await client.send(request, stream=stream, follow_redirects=False)
+        location = response.headers.get("location")
+        if not (follow_redirects and response.is_redirect and location):
+            return response
+        await response.aclose()
+        current = current.join(location)
+        if response.status_code == 303:
+            method = "GET" if method != "HEAD" else method
+    raise RepositoryError(f"too many redirects from {url}", url=str(url))
 
 
 def make_client(
@@ -102,8 +187,16 @@ def translate_transport_error(exc: httpx.TransportError, url: str) -> NetworkErr
 class Http:
     """API-call helper around one :class:`httpx.AsyncClient` (not for bulk file bytes)."""
 
-    def __init__(self, client: httpx.AsyncClient, *, max_attempts: int = 4, max_wait: float = 60.0) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        credentials: Credentials | None = None,
+        max_attempts: int = 4,
+        max_wait: float = 60.0,
+    ) -> None:
         self.client = client
+        self.credentials = credentials or Credentials()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
 
@@ -123,8 +216,9 @@ class Http:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
             try:
-                response = await self.client.request(
-                    method, url, params=params, headers=headers, follow_redirects=follow_redirects
+                response = await send(
+                    self.client, method, url, params=params, headers=headers,
+                    credentials=self.credentials, follow_redirects=follow_redirects,
                 )
             except httpx.TransportError as exc:
                 if last:
@@ -181,6 +275,8 @@ def raise_for_status(
 
 
 __all__ = [
+    "Credential",
+    "Credentials",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Http",
@@ -188,5 +284,6 @@ __all__ = [
     "make_client",
     "raise_for_status",
     "retry_after_seconds",
+    "send",
     "translate_transport_error",
 ]

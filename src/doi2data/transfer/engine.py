@@ -1,40 +1,42 @@
-"""Move the bytes of a manifest into a destination, verified, resumable and idempotent.
+"""Move the bytes of a manifest into a destination, verified, resumable, idempotent and polite.
 
 The engine knows nothing about repositories: it takes a :class:`~doi2data.model.Manifest` and
-an httpx client. For each file it
+an httpx client. It
 
-1. plans a safe local path (:mod:`doi2data.paths`), skipping refused names and non-open files;
+1. plans a safe local path per file (:mod:`doi2data.paths`), skipping refused names and
+   files that are not open (restricted, embargoed, offline) with a reason;
 2. skips files already verified (state in ``<dest>/.doi2data``), re-hashing locally only when
-   the file changed since: a re-run over a complete download moves zero bytes;
-3. streams to ``.doi2data/parts/<hash>.part``, hashing while writing, resuming a partial file
-   with ``Range`` + ``If-Range`` (a server that ignores ranges or a changed file restarts it);
-4. checks size and every known checksum, then renames into place - so a final name only ever
-   holds verified bytes; a mismatch leaves nothing under the final name.
-
-Transient failures (connection errors, 429, 5xx) are retried with backoff, honouring
-``Retry-After``; one failing file does not stop the others; the report names each failure.
+   a file changed since: a re-run over a complete download moves zero bytes;
+3. checks free disk space (and ``max_total_size``) against the bytes still to come;
+4. runs up to ``jobs`` files at once, at most ``per_host`` connections per host, every request
+   paced by the host's token buckets (:mod:`.limits`); each file goes through
+   :class:`~.fetch.FileFetcher` (single stream or byte-range segments), is verified, then renamed;
+5. retries transient failures with exponential backoff and jitter, honouring ``Retry-After``,
+   tries mirror URLs when one URL is gone, and lets other files go on when one fails; the
+   report names each failed file and why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 import httpx
 
-from ..errors import InsufficientSpace, TransferError, VerificationError
-from ..http import RETRY_STATUSES, backoff_delay, retry_after_seconds, translate_transport_error
-from ..model import FileEntry, Manifest
+from ..errors import InsufficientSpace, TransferError
+from ..http import Credentials, backoff_delay
+from ..model import Manifest
 from ..paths import inside, plan_paths
-from .hashing import MultiHasher, hash_file, mismatches
-from .state import PartialInfo, StateStore
+from .fetch import FetchSettings, FileFetcher, Job, Retry
+from .hashing import hash_file, mismatches
+from .limits import HostLimiter, Window
+from .state import StateStore
 
 Status = Literal["downloaded", "present", "skipped", "failed"]
-CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -82,21 +84,18 @@ class NullProgress:
     def file_done(self, result: FileResult) -> None: ...
 
 
-class _Retry(Exception):
-    """Internal: a transient failure worth another attempt (after ``delay`` seconds if given)."""
+@dataclass(frozen=True)
+class TransferOptions:
+    """Knobs of one run; the CLI flags map one to one."""
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.delay = delay
-
-
-@dataclass
-class _Job:
-    entry: FileEntry
-    local: str
-    final: Path
-    bad_copies: int = 0
+    jobs: int = 4                       # files in parallel
+    per_host: int = 8                   # connections per host
+    segments: int = 4                   # byte-range segments per large file
+    min_segment: int = 8 << 20          # never cut segments smaller than this
+    max_attempts: int = 5               # per file
+    max_wait: float = 300.0             # give up when a server asks us to wait longer
+    max_total_size: int | None = None   # refuse to start beyond this many bytes
+    rates: Mapping[str, tuple[Window, ...]] | None = None  # per-host token buckets (None: defaults)
 
 
 class Engine:
@@ -107,17 +106,17 @@ class Engine:
         client: httpx.AsyncClient,
         dest: Path,
         *,
-        jobs: int = 4,
-        max_attempts: int = 5,
-        max_wait: float = 120.0,
+        options: TransferOptions | None = None,
+        credentials: Credentials | None = None,
         progress: ProgressSink | None = None,
+        limiter: HostLimiter | None = None,
     ) -> None:
         self.client = client
         self.dest = dest
-        self.jobs = max(1, jobs)
-        self.max_attempts = max(1, max_attempts)
-        self.max_wait = max_wait
+        self.options = options or TransferOptions()
+        self.credentials = credentials or Credentials()
         self.progress: ProgressSink = progress or NullProgress()
+        self.limiter = limiter or HostLimiter(self.options.per_host, self.options.rates)
 
     async def run(self, manifest: Manifest) -> DownloadReport:
         self.dest.mkdir(parents=True, exist_ok=True)
@@ -128,12 +127,16 @@ class Engine:
             pending = [j for j in jobs if not self._already_verified(j, store, report)]
             self._check_space(pending, store)
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
-            gate = asyncio.Semaphore(self.jobs)
+            fetcher = FileFetcher(
+                self.client, store, self.limiter, self.credentials,
+                FetchSettings(self.options.segments, self.options.min_segment), self.progress.advance,
+            )
+            gate = asyncio.Semaphore(max(1, self.options.jobs))
 
-            async def one(job: _Job) -> FileResult:
+            async def one(job: Job) -> FileResult:
                 async with gate:
                     self.progress.file_started(job.local, job.entry.size)
-                    result = await self._fetch(job, store)
+                    result = await self._fetch(fetcher, job)
                     self.progress.file_done(result)
                     return result
 
@@ -143,23 +146,23 @@ class Engine:
         return report
 
     # planning ------------------------------------------------------------------------------
-    def _plan(self, manifest: Manifest, report: DownloadReport) -> list[_Job]:
+    def _plan(self, manifest: Manifest, report: DownloadReport) -> list[Job]:
         plans, messages = plan_paths(f.path for f in manifest.files)
         report.messages.extend(messages)
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         for entry, plan in zip(manifest.files, plans):
             if plan is None:
                 report.results.append(FileResult(entry.path, None, "failed", reason="unsafe file name refused"))
             elif entry.access != "open":
-                why = f"{entry.access}" + (f" ({entry.note})" if entry.note else "")
+                why = entry.access + (f" ({entry.note})" if entry.note else "")
                 report.results.append(FileResult(entry.path, plan.local, "skipped", reason=why))
             elif not entry.urls:
                 report.results.append(FileResult(entry.path, plan.local, "skipped", reason="no download URL"))
             else:
-                jobs.append(_Job(entry, plan.local, inside(self.dest, plan.local)))
+                jobs.append(Job(entry, plan.local, inside(self.dest, plan.local)))
         return jobs
 
-    def _already_verified(self, job: _Job, store: StateStore, report: DownloadReport) -> bool:
+    def _already_verified(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
         entry, final = job.entry, job.final
         if not final.is_file():
             return False
@@ -176,120 +179,46 @@ class Engine:
         report.results.append(FileResult(entry.path, job.local, "present"))
         return True
 
-    def _check_space(self, jobs: list[_Job], store: StateStore) -> None:
+    def _check_space(self, jobs: list[Job], store: StateStore) -> None:
         needed = 0
+        total = 0
         for job in jobs:
             part = store.part_path(job.local)
-            have = part.stat().st_size if part.exists() else 0
+            have = part.stat().st_size if part.exists() and not store.segments(job.local) else 0
+            total += job.entry.size or 0
             needed += max(0, (job.entry.size or 0) - have)
+        limit = self.options.max_total_size
+        if limit is not None and total > limit:
+            raise InsufficientSpace(f"the selection is {total} bytes, more than --max-total-size {limit}")
         free = shutil.disk_usage(self.dest).free
         if needed > free:
-            raise InsufficientSpace(
-                f"not enough free space in {self.dest}: need {needed} bytes, {free} available"
-            )
+            raise InsufficientSpace(f"not enough free space in {self.dest}: need {needed} bytes, {free} available")
 
     # fetching ------------------------------------------------------------------------------
-    async def _fetch(self, job: _Job, store: StateStore) -> FileResult:
+    async def _fetch(self, fetcher: FileFetcher, job: Job) -> FileResult:
         moved = 0
         reason = "failed"
-        for attempt in range(self.max_attempts):
+        urls = list(job.entry.urls)
+        attempt = 0
+        while attempt < self.options.max_attempts and urls:
+            attempt += 1
             try:
-                moved += await self._attempt(job, store)
+                moved += await fetcher.attempt(job, urls[0])
                 return FileResult(job.entry.path, job.local, "downloaded", moved)
-            except _Retry as exc:
+            except Retry as exc:
                 reason = exc.reason
-                if attempt + 1 < self.max_attempts:
-                    delay = backoff_delay(attempt) if exc.delay is None else exc.delay
-                    if delay > self.max_wait:
-                        break
+                delay = backoff_delay(attempt - 1) if exc.delay is None else exc.delay
+                if delay > self.options.max_wait:
+                    reason += f" (server asks to wait {delay:.0f} s)"
+                    break
+                if attempt < self.options.max_attempts:
                     await asyncio.sleep(delay)
             except TransferError as exc:
-                return FileResult(job.entry.path, job.local, "failed", moved, str(exc))
-        return FileResult(job.entry.path, job.local, "failed", moved, f"{reason} (after {attempt + 1} attempts)")
-
-    async def _attempt(self, job: _Job, store: StateStore) -> int:
-        """One GET (resuming if possible); return bytes received. Raises _Retry or TransferError."""
-        entry, part = job.entry, store.part_path(job.local)
-        url = entry.urls[0]
-        offset, headers = self._resume_point(job, store, part)
-        received = 0
-        try:
-            async with self.client.stream("GET", url, headers=headers) as resp:
-                offset = self._check_response(resp, offset, entry)
-                store.set_partial(job.local, PartialInfo(
-                    url, resp.headers.get("etag"), resp.headers.get("last-modified"), entry.size))
-                hasher = hash_file(part, entry.checksums, limit=offset) if offset else MultiHasher(entry.checksums)
-                with open(part, "r+b" if offset else "wb") as fh:
-                    fh.seek(offset)
-                    fh.truncate()
-                    async for chunk in resp.aiter_bytes(CHUNK):
-                        fh.write(chunk)
-                        hasher.update(chunk)
-                        received += len(chunk)
-                        self.progress.advance(job.local, len(chunk))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        except httpx.TransportError as exc:
-            raise _Retry(str(translate_transport_error(exc, url))) from exc
-        self._verify_and_commit(job, store, part, offset + received, hasher)
-        return received
-
-    def _resume_point(self, job: _Job, store: StateStore, part: Path) -> tuple[int, dict[str, str]]:
-        info = store.partial(job.local)
-        have = part.stat().st_size if part.exists() else 0
-        validator = info and (info.etag or info.last_modified)
-        if have and info and validator and info.url == job.entry.urls[0]:
-            if job.entry.size is not None and have > job.entry.size:
-                return 0, {}
-            return have, {"Range": f"bytes={have}-", "If-Range": str(validator)}
-        return 0, {}
-
-    def _check_response(self, resp: httpx.Response, offset: int, entry: FileEntry) -> int:
-        status = resp.status_code
-        if status == 206 and offset:
-            start = _content_range_start(resp.headers.get("content-range"))
-            if start == offset:
-                return offset
-            raise _Retry(f"server answered range from byte {start}, asked {offset}")
-        if status == 200:
-            return 0  # full body: ranges ignored or file changed (If-Range) -> restart cleanly
-        if status == 416 and offset and offset == entry.size:
-            return offset
-        if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status} from {resp.url.host}", retry_after_seconds(resp.headers))
-        if status in (401, 403):
-            raise TransferError(f"access denied (HTTP {status})", url=str(resp.url))
-        if status in (404, 410):
-            raise TransferError(f"not found on server (HTTP {status})", url=str(resp.url))
-        raise TransferError(f"unexpected HTTP {status}", url=str(resp.url))
-
-    def _verify_and_commit(self, job: _Job, store: StateStore, part: Path, size: int, hasher: MultiHasher) -> None:
-        entry = job.entry
-        problems = []
-        if entry.size is not None and size != entry.size:
-            problems.append(f"size expected {entry.size} got {size}")
-        digests = hasher.digests()
-        problems.extend(mismatches(entry.checksums, digests))
-        if entry.size is not None and size < entry.size:
-            raise _Retry(f"body ended early at byte {size} of {entry.size}")  # keep the part: resume
-        if problems:
-            store.drop_partial(job.local)  # wrong bytes are never resumed from
-            job.bad_copies += 1
-            message = f"verification failed: {'; '.join(problems)}"
-            if job.bad_copies < 2:
-                raise _Retry(message)  # one fresh attempt: corruption in transit is often transient
-            raise VerificationError(message, url=entry.url)
-        job.final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, job.final)
-        store.mark_verified(job.local, job.final, digests)
+                reason = str(exc)
+                if job.bad_copies or len(urls) == 1:
+                    return FileResult(job.entry.path, job.local, "failed", moved, reason)
+                urls.pop(0)  # this URL is gone or refused: try the next mirror
+        return FileResult(job.entry.path, job.local, "failed", moved, f"{reason} (after {attempt} attempts)")
 
 
-def _content_range_start(value: str | None) -> int | None:
-    """``bytes 100-199/1000`` -> 100."""
-    if not value or not value.startswith("bytes "):
-        return None
-    first = value[6:].split("-", 1)[0].strip()
-    return int(first) if first.isdigit() else None
-
-
-__all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink"]
+__all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink", "TransferOptions"]

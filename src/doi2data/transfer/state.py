@@ -7,7 +7,9 @@ move, be backed up and be deleted together with them. SQLite (stdlib) because it
 * ``verified``: files already checked (size, mtime, digests) so a re-run moves and re-hashes
   nothing;
 * ``partial``: validators (ETag / Last-Modified) of in-progress ``parts/*.part`` files, so a
-  resume can send ``If-Range`` and never splice two versions of a file together.
+  resume can send ``If-Range`` and never splice two versions of a file together;
+* ``segments``: for files fetched in byte-range segments, how much of each segment is on disk
+  (updated after the bytes are written, so after ``kill -9`` nothing recorded is missing).
 """
 
 from __future__ import annotations
@@ -27,7 +29,25 @@ CREATE TABLE IF NOT EXISTS verified (
 CREATE TABLE IF NOT EXISTS partial (
     path TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT, size INTEGER
 );
+CREATE TABLE IF NOT EXISTS segments (
+    path TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    done INTEGER NOT NULL, PRIMARY KEY (path, idx)
+);
 """
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Bytes ``start..end`` (inclusive) of a file; ``done`` of them are on disk."""
+
+    idx: int
+    start: int
+    end: int
+    done: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,7 @@ class StateStore:
         self.parts.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -74,6 +95,7 @@ class StateStore:
             (local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True)),
         )
         self._db.execute("DELETE FROM partial WHERE path=?", (local,))
+        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
 
     # partial files ----------------------------------------------------------------------
     def partial(self, local: str) -> PartialInfo | None:
@@ -88,7 +110,27 @@ class StateStore:
 
     def drop_partial(self, local: str) -> None:
         self._db.execute("DELETE FROM partial WHERE path=?", (local,))
+        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
         self.part_path(local).unlink(missing_ok=True)
 
+    # segments -------------------------------------------------------------------------------
+    def segments(self, local: str) -> list[Segment]:
+        rows = self._db.execute(
+            "SELECT idx, start, end, done FROM segments WHERE path=? ORDER BY idx", (local,)
+        ).fetchall()
+        return [Segment(*row) for row in rows]
 
-__all__ = ["STATE_DIR", "PartialInfo", "StateStore"]
+    def set_segments(self, local: str, segments: list[Segment]) -> None:
+        self._db.execute("BEGIN")
+        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
+        self._db.executemany(
+            "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+            [(local, s.idx, s.start, s.end, s.done) for s in segments],
+        )
+        self._db.execute("COMMIT")
+
+    def segment_done(self, local: str, idx: int, done: int) -> None:
+        self._db.execute("UPDATE segments SET done=? WHERE path=? AND idx=?", (done, local, idx))
+
+
+__all__ = ["STATE_DIR", "PartialInfo", "Segment", "StateStore"]

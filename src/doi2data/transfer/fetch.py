@@ -1,0 +1,334 @@
+"""Fetch one file: a single resumable stream, or aria2-style byte-range segments in place.
+
+Single stream: bytes are hashed while written; a resume re-hashes the local prefix (no network)
+and asks for the rest with ``Range`` + ``If-Range``. Segments (large files, servers that answer
+206): the part file is sized up front (sparse), each segment writes at its own offset with
+``pwrite`` and records its progress in the state store *after* writing, so a ``kill -9``
+loses at most the bytes after the last record; the whole file is hashed once at the end.
+Any 200 where a 206 was asked (ranges ignored, or ``If-Range`` says the file changed) restarts
+the file cleanly - two versions are never spliced together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ..errors import TransferError, VerificationError
+from ..http import RETRY_STATUSES, Credentials, retry_after_seconds, send, translate_transport_error
+from ..model import FileEntry
+from .digests import header_digests
+from .hashing import MultiHasher, hash_file, mismatches
+from .limits import HostLimiter
+from .state import PartialInfo, Segment, StateStore
+
+CHUNK = 1 << 18
+RECORD_EVERY = 1 << 20  # segment progress is recorded at least every MiB
+
+
+class Retry(Exception):
+    """A transient failure worth another attempt (after ``delay`` seconds if the server said)."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    segments: int = 4
+    min_segment: int = 8 << 20
+
+
+@dataclass
+class Job:
+    entry: FileEntry
+    local: str
+    final: Path
+    bad_copies: int = 0
+
+
+def split(size: int, segments: int, min_segment: int) -> list[Segment]:
+    """Cut ``size`` bytes into at most ``segments`` pieces of at least ``min_segment`` bytes."""
+    count = max(1, min(segments, size // max(1, min_segment)))
+    step = -(-size // count)
+    return [Segment(i, start, min(start + step, size) - 1) for i, start in enumerate(range(0, size, step))]
+
+
+class FileFetcher:
+    """Moves one file's bytes into its part file and commits it when verified."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        store: StateStore,
+        limiter: HostLimiter,
+        credentials: Credentials,
+        settings: FetchSettings,
+        advance: Callable[[str, int], None],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.limiter = limiter
+        self.credentials = credentials
+        self.settings = settings
+        self.advance = advance
+
+    # entry point ---------------------------------------------------------------------------
+    async def attempt(self, job: Job, url: str) -> int:
+        """One attempt from ``url``; returns bytes received. Raises Retry or TransferError."""
+        size = job.entry.size
+        info = self.store.partial(job.local)
+        segments = self.store.segments(job.local) if info and info.url == url else []
+        if segments:
+            return await self._segmented(job, url, info, segments)  # type: ignore[arg-type]
+        if size is not None and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
+            return await self._segmented(job, url, None, [])
+        return await self._single(job, url)
+
+    # plumbing ------------------------------------------------------------------------------
+    async def _open(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        host = httpx.URL(url).host
+        await self.limiter.token(host)
+        try:
+            response = await send(self.client, "GET", url, headers=headers, credentials=self.credentials, stream=True)
+        except httpx.TransportError as exc:
+            raise Retry(str(translate_transport_error(exc, url))) from exc
+        self._note_quota(response)
+        return response
+
+    def _note_quota(self, response: httpx.Response) -> None:
+        if response.headers.get("x-ratelimit-remaining", "").strip() == "0":
+            wait = retry_after_seconds({"x-ratelimit-reset": response.headers.get("x-ratelimit-reset", "")})
+            if wait:
+                self.limiter.pause(response.url.host, wait)
+
+    @staticmethod
+    def _fail_status(response: httpx.Response) -> None:
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            raise Retry(f"HTTP {status} from {response.url.host}", retry_after_seconds(response.headers))
+        if status in (401, 403):
+            raise TransferError(f"access denied (HTTP {status})", url=str(response.url))
+        if status in (404, 410):
+            raise TransferError(f"not found on server (HTTP {status})", url=str(response.url))
+        raise TransferError(f"unexpected HTTP {status}", url=str(response.url))
+
+    async def _stream_into(self, response: httpx.Response, fd: int, offset: int, local: str,
+                           hasher: MultiHasher | None, on_written: Callable[[int], None] | None = None) -> int:
+        received = 0
+        try:
+            async for chunk in response.aiter_bytes(CHUNK):
+                os.pwrite(fd, chunk, offset + received)
+                if hasher is not None:
+                    hasher.update(chunk)
+                received += len(chunk)
+                self.advance(local, len(chunk))
+                if on_written is not None:
+                    on_written(received)
+        except httpx.TransportError as exc:
+            raise Retry(str(translate_transport_error(exc, str(response.url)))) from exc
+        return received
+
+    # single stream -------------------------------------------------------------------------
+    async def _single(self, job: Job, url: str) -> int:
+        entry, part = job.entry, self.store.part_path(job.local)
+        offset, headers = self._resume_point(job, url, part)
+        async with self.limiter.slot(httpx.URL(url).host):
+            response = await self._open(url, headers)
+            try:
+                offset = self._accept(response, offset, entry)
+                self.store.set_partial(job.local, _partial_info(url, response, entry))
+                expected = _expected(entry, response)
+                hasher = (await asyncio.to_thread(hash_file, part, expected, limit=offset)) if offset \
+                    else MultiHasher(expected)
+                fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+                try:
+                    os.ftruncate(fd, offset)
+                    received = 0 if response.status_code == 416 else \
+                        await self._stream_into(response, fd, offset, job.local, hasher)
+                    await asyncio.to_thread(os.fsync, fd)
+                finally:
+                    os.close(fd)
+            finally:
+                await response.aclose()
+        self._commit(job, part, offset + received, expected, hasher.digests())
+        return received
+
+    def _resume_point(self, job: Job, url: str, part: Path) -> tuple[int, dict[str, str]]:
+        info = self.store.partial(job.local)
+        have = part.stat().st_size if part.exists() else 0
+        validator = info and (info.etag or info.last_modified)
+        if have and info and validator and info.url == url and (job.entry.size is None or have <= job.entry.size):
+            return have, {"Range": f"bytes={have}-", "If-Range": str(validator)}
+        return 0, {}
+
+    def _accept(self, response: httpx.Response, offset: int, entry: FileEntry) -> int:
+        """Decide where the body goes: resume offset on a matching 206, 0 on a full 200."""
+        status = response.status_code
+        if status == 206 and offset and _range_start(response) == offset:
+            return offset
+        if status == 200:
+            return 0
+        if status == 416 and offset and offset == entry.size:
+            return offset
+        if status == 206:
+            raise Retry(f"server answered an unexpected range ({response.headers.get('content-range')})")
+        self._fail_status(response)
+        return 0  # pragma: no cover
+
+    # segments ------------------------------------------------------------------------------
+    async def _segmented(self, job: Job, url: str, info: PartialInfo | None, segments: list[Segment]) -> int:
+        entry, part = job.entry, self.store.part_path(job.local)
+        size = entry.size or 0
+        validator = info and (info.etag or info.last_modified)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+        moved = [0]
+        headers_seen: dict[str, str] = {}
+        try:
+            if not segments or not validator:
+                first = split(size, self.settings.segments, self.settings.min_segment)
+                probe = await self._probe(job, url, fd, first, moved, headers_seen)
+                if probe is not None:  # ranges not honoured: the probe streamed the whole file
+                    return probe
+                info = self.store.partial(job.local)
+                validator = info and (info.etag or info.last_modified)
+                segments = self.store.segments(job.local)
+            todo = [s for s in segments if s.done < s.length]
+            tasks = [asyncio.create_task(self._segment(job, url, fd, s, str(validator), moved)) for s in todo]
+            try:
+                await asyncio.gather(*tasks)
+            finally:  # never let a sibling write through ``fd`` after it is closed (fd reuse!)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(os.fsync, fd)
+        finally:
+            os.close(fd)
+        expected = dict(entry.checksums)
+        expected.update({k: v for k, v in headers_seen.items() if k not in expected})
+        digests = (await asyncio.to_thread(hash_file, part, expected)).digests()
+        self._commit(job, part, part.stat().st_size, expected, digests)
+        return moved[0]
+
+    async def _probe(self, job: Job, url: str, fd: int, plan: list[Segment], moved: list[int],
+                     headers_seen: dict[str, str]) -> int | None:
+        """Ask for segment 0; on 206 record the plan and stream it; on 200 take the whole file."""
+        entry, first = job.entry, plan[0]
+        async with self.limiter.slot(httpx.URL(url).host):
+            response = await self._open(url, {"Range": f"bytes={first.start}-{first.end}"})
+            try:
+                headers_seen.update(header_digests(response.headers))
+                if response.status_code == 200:
+                    self.store.set_segments(job.local, [])  # (the part file stays: fd points at it)
+                    self.store.set_partial(job.local, _partial_info(url, response, entry))
+                    expected = _expected(entry, response)
+                    hasher = MultiHasher(expected)
+                    os.ftruncate(fd, 0)
+                    received = await self._stream_into(response, fd, 0, job.local, hasher)
+                    moved[0] += received
+                    await asyncio.to_thread(os.fsync, fd)
+                    self._commit(job, self.store.part_path(job.local), received, expected, hasher.digests())
+                    return received
+                if response.status_code != 206:
+                    self._fail_status(response)
+                if _range_start(response) != first.start:
+                    raise Retry("server answered an unexpected range to the first segment")
+                info = _partial_info(url, response, entry)
+                if not (info.etag or info.last_modified):
+                    raise TransferError("server gives no ETag/Last-Modified: cannot segment safely", url=url)
+                self.store.set_partial(job.local, info)
+                os.ftruncate(fd, entry.size or 0)  # sparse: segments land in place
+                self.store.set_segments(job.local, plan)
+                await self._drain_segment(job, response, fd, first, moved)
+            finally:
+                await response.aclose()
+        return None
+
+    async def _segment(self, job: Job, url: str, fd: int, seg: Segment, validator: str, moved: list[int]) -> None:
+        start = seg.start + seg.done
+        async with self.limiter.slot(httpx.URL(url).host):
+            response = await self._open(url, {"Range": f"bytes={start}-{seg.end}", "If-Range": validator})
+            try:
+                if response.status_code == 200:
+                    self.store.set_segments(job.local, [])  # the next attempt starts over
+                    self.store.set_partial(job.local, PartialInfo(url, None, None, job.entry.size))
+                    raise Retry("file changed on the server (or ranges refused): restarting it")
+                if response.status_code != 206:
+                    self._fail_status(response)
+                if _range_start(response) != start:
+                    raise Retry("server answered a different range than asked")
+                await self._drain_segment(job, response, fd, seg, moved)
+            finally:
+                await response.aclose()
+
+    async def _drain_segment(self, job: Job, response: httpx.Response, fd: int, seg: Segment, moved: list[int]) -> None:
+        remaining = seg.length - seg.done
+        progress = {"written": 0, "recorded": 0}
+
+        def record(written: int) -> None:
+            progress["written"] = written
+            if written - progress["recorded"] >= RECORD_EVERY:
+                self.store.segment_done(job.local, seg.idx, seg.done + min(written, remaining))
+                progress["recorded"] = written
+
+        try:
+            await self._stream_into(response, fd, seg.start + seg.done, job.local, None, record)
+        finally:  # record exactly what reached the disk, also when the stream broke
+            written = progress["written"]
+            moved[0] += written
+            self.store.segment_done(job.local, seg.idx, seg.done + min(written, remaining))
+        if written < remaining:
+            raise Retry(f"segment {seg.idx} ended early ({written} of {remaining} bytes)")
+        if written > remaining:
+            self.store.set_segments(job.local, [])
+            self.store.set_partial(job.local, PartialInfo(str(response.url), None, None, job.entry.size))
+            raise Retry(f"segment {seg.idx} got more bytes than asked: restarting the file")
+
+    # verification --------------------------------------------------------------------------
+    def _commit(self, job: Job, part: Path, size: int, expected: dict[str, str], digests: dict[str, str]) -> None:
+        entry = job.entry
+        if entry.size is not None and size < entry.size:
+            raise Retry(f"body ended early at byte {size} of {entry.size}")  # keep the part: resume
+        problems = [f"size expected {entry.size} got {size}"] if entry.size is not None and size != entry.size else []
+        problems.extend(mismatches(expected, digests))
+        if problems:
+            self.store.drop_partial(job.local)  # wrong bytes are never resumed from
+            job.bad_copies += 1
+            message = f"verification failed: {'; '.join(problems)}"
+            if job.bad_copies < 2:
+                raise Retry(message)  # one fresh attempt: corruption in transit is often transient
+            raise VerificationError(message, url=entry.url)
+        job.final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, job.final)
+        self.store.mark_verified(job.local, job.final, digests)
+
+
+def _expected(entry: FileEntry, response: httpx.Response) -> dict[str, str]:
+    """The manifest's checksums plus any the server announces (``Digest``/``Repr-Digest``)."""
+    expected = dict(entry.checksums)
+    for algo, value in header_digests(response.headers).items():
+        expected.setdefault(algo, value)
+    return expected
+
+
+def _partial_info(url: str, response: httpx.Response, entry: FileEntry) -> PartialInfo:
+    return PartialInfo(url, response.headers.get("etag"), response.headers.get("last-modified"), entry.size)
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    """``Content-Range: bytes 100-199/1000`` -> 100."""
+    value = response.headers.get("content-range", "")
+    if not value.startswith("bytes "):
+        return None
+    first = value[6:].split("-", 1)[0].strip()
+    return int(first) if first.isdigit() else None
+
+
+__all__ = ["FetchSettings", "FileFetcher", "Job", "Retry", "split"]
