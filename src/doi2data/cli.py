@@ -19,11 +19,12 @@ import click
 
 from . import __version__
 from .api import download, resolve
-from .errors import Doi2DataError, DownloadIncomplete, UsageError
+from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
-from .output import JsonLinesProgress, RichProgress, human_size, print_manifest, print_report
-from .transfer.engine import DownloadReport, ProgressSink
+from .output import JsonLinesProgress, RichProgress, human_size, parse_size, print_manifest, print_report
+from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
+from .transfer.limits import DEFAULT_RATES, parse_rate
 
 _PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
 
@@ -64,24 +65,67 @@ def ls_command(identifier: str, as_json: bool, include: Sequence[str], exclude: 
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
 @click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 64), help="files in parallel")
+@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 256), help="files in parallel")
+@click.option("--per-host", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="connections per host")
+@click.option("-s", "--segments", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="byte-range segments per large file (servers that support ranges)")
+@click.option("--min-segment", default="8MiB", show_default=True, metavar="SIZE", help="smallest segment")
+@click.option("--max-total-size", metavar="SIZE", help="refuse to start if the selection is larger (e.g. 50GB)")
+@click.option("--rate", multiple=True, metavar="HOST=N/SECONDS",
+              help="request-rate limit for a host (HOST=0: none); Zenodo defaults to its guest limits")
+@click.option("--token", multiple=True, metavar="HOST=TOKEN",
+              help="API token sent only to HOST (also DOI2DATA_TOKENS); HOST=Header:VALUE for other headers")
+@click.option("--attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="tries per file")
 @click.option("--json", "as_json", is_flag=True, help="one JSON event per line on stdout")
 @click.option("-q", "--quiet", is_flag=True, help="no progress display")
 def get_command(
     identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], jobs: int,
-    as_json: bool, quiet: bool,
+    per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
+    token: Sequence[str], attempts: int, as_json: bool, quiet: bool,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
     Re-running resumes partial files and skips verified ones: no byte is fetched twice.
     """
+    rates = dict(DEFAULT_RATES)
+    rates.update(parse_rate(r) for r in rate)
+    options = TransferOptions(
+        jobs=jobs, per_host=per_host, segments=segments, min_segment=parse_size(min_segment),
+        max_total_size=parse_size(max_total_size) if max_total_size else None, max_attempts=attempts,
+        rates=rates,
+    )
     target = dest or _default_dest(identifier)
-    run_get(identifier, target, include=include, exclude=exclude, jobs=jobs, as_json=as_json, quiet=quiet)
+    run_get(identifier, target, include=include, exclude=exclude, options=options, tokens=token,
+            as_json=as_json, quiet=quiet)
+
+
+@cli.command("verify")
+@click.argument("identifier")
+@click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
+def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], as_json: bool) -> None:
+    """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
+    from .transfer.verify import verify_tree
+
+    results = verify_tree(resolve(identifier, include=include, exclude=exclude), dest)
+    bad = [r for r in results if r.verdict in ("missing", "mismatch")]
+    for r in results:
+        if as_json:
+            click.echo(json.dumps({"path": r.path, "local": r.local, "verdict": r.verdict, "detail": r.detail}))
+        elif r.verdict != "ok":
+            click.echo(f"{r.verdict.upper():9} {r.path}" + (f": {r.detail}" if r.detail else ""), err=True)
+    ok = sum(r.verdict == "ok" for r in results)
+    click.echo(f"{ok} ok, {len(bad)} bad, {len(results) - ok - len(bad)} other, of {len(results)} file(s)", err=True)
+    if bad:
+        raise VerificationError(f"{len(bad)} file(s) missing or not matching: " + ", ".join(r.path for r in bad[:5]))
 
 
 def run_get(
     identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
-    jobs: int = 4, as_json: bool = False, quiet: bool = False,
+    options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
 ) -> DownloadReport:
     progress: ProgressSink | None
     if as_json:
@@ -91,8 +135,8 @@ def run_get(
     else:
         progress = None
     try:
-        report = download(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
-                          raise_on_failure=False)
+        report = download(identifier, dest, include=include, exclude=exclude, progress=progress,
+                          raise_on_failure=False, options=options, tokens=tokens)
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()

@@ -81,7 +81,7 @@ def _decode(text: str) -> str:
         if decoded == text:
             break
         text = decoded
-    return text
+    return unicodedata.normalize("NFC", text)
 
 
 def _reject(text: str, why: str) -> InvalidIdentifier:

@@ -40,6 +40,23 @@ def human_size(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+               "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``"8MiB"`` -> 8388608, ``"50GB"`` -> 50000000000, ``"1024"`` -> 1024."""
+    import re
+
+    from .errors import UsageError
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text or "")
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise UsageError(f"bad size {text!r}: use e.g. 500MB, 8MiB, 2GB")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
 def _checksum_text(checksums: dict[str, str]) -> str:
     for algo in ("sha256", "md5", "sha1", "sha512", "adler32", "crc32c"):
         if algo in checksums:
@@ -170,4 +187,4 @@ class JsonLinesProgress:
         )
 
 
-__all__ = ["JsonLinesProgress", "RichProgress", "human_size", "print_manifest", "print_report"]
+__all__ = ["JsonLinesProgress", "RichProgress", "human_size", "parse_size", "print_manifest", "print_report"]

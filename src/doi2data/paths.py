@@ -55,12 +55,13 @@ def safe_relpath(name: str) -> tuple[str, str | None]:
     if "\\" in text:
         text = text.replace("\\", "/")
         reasons.append("backslashes turned into '/'")
-    if _DRIVE_RE.match(text):
-        text = text[2:]
-        reasons.append("drive letter removed")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith("/"):
         reasons.append("made relative")
-    parts = [p for p in text.split("/") if p not in ("", ".")]
+    while parts and _DRIVE_RE.match(parts[0]):  # "C:", "/C:/x", "C:foo" -> drop the drive
+        rest = parts[0][2:]
+        parts = ([rest] if rest not in ("", ".") else []) + parts[1:]
+        reasons.append("drive letter removed")
     if any(p == ".." for p in parts):
         raise UnsafePath(f"refused unsafe file name {name!r}: contains '..'")
     if not parts:
