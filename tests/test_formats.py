@@ -50,7 +50,7 @@ SPECS: list[tuple[str, tuple[str, ...], bool, int, str, str | None]] = [
     ('comma, "quote".txt', ("md5", "sha256"), True, 1, "open", 'comma, "quote".txt'),
     ("restricted.dat", ("sha256",), True, 1, "restricted", "restricted.dat"),
     ("line\nbreak.txt", ("md5",), True, 1, "open", None),
-    ("/C:/drive.txt", ("sha256",), True, 1, "open", None),  # plan_paths gives 'C:/drive.txt': left out
+    ("/C:/drive.txt", ("sha256",), True, 1, "open", "drive.txt"),  # rooted + drive letter: both removed
     ("sub/ünï cödé/deep name.txt", ALL, False, 3, "open", "sub/ünï cödé/deep name.txt"),
 ]
 
@@ -172,11 +172,10 @@ def test_metalink_every_field() -> None:
         assert [u.text for u in urls] == [uri(x) for x in entry.urls]
         assert [u.get("priority") for u in urls] == [str(k) for k in range(1, len(entry.urls) + 1)]
         assert all(" " not in (u.text or "") and (u.text or "").isascii() for u in urls)
-    assert set(exported.skipped) == {"../evil.txt", "no-url.txt", "restricted.dat", "line\nbreak.txt",
-                                     "/C:/drive.txt"}
+    assert set(exported.skipped) == {"../evil.txt", "no-url.txt", "restricted.dat", "line\nbreak.txt"}
     assert any("renamed 'case.txt'" in x for x in exported.messages)
     assert any("no md5/sha-1/sha-256/sha-512" in x for x in exported.messages)  # no-sum.bin
-    assert any("drive letter" in x and "/C:/drive.txt" in x for x in exported.messages)
+    assert any("drive letter" in x and "/C:/drive.txt" in x for x in exported.messages)  # renamed, reported
 
 
 def test_metalink_published_and_restricted() -> None:

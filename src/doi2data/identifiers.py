@@ -70,7 +70,10 @@ def _clean(text: str) -> str:
     previous = None
     while previous != text:  # "<https://doi.org/10.1/x>." pasted from prose
         previous = text
-        text = text.strip().strip("<>\"'").rstrip(".,;")
+        text = text.strip().rstrip(".,;")
+        for left, right in ("<>", '""', "''"):  # only balanced wrappers: SICI DOIs contain '<'
+            if len(text) >= 2 and text[0] == left and text[-1] == right:
+                text = text[1:-1]
     return text
 
 

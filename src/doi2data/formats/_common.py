@@ -84,11 +84,8 @@ def place(
 
 
 def safe_relpath_or_none(local: str) -> str | None:
-    """Defence in depth: a planned path must come back unchanged from another cleaning pass.
-
-    ``plan_paths`` strips a leading ``/`` *after* its drive-letter check, so ``/C:/x`` becomes
-    ``C:/x`` - harmless on POSIX, a drive path for a Windows consumer of the exported list.
-    """
+    """Defence in depth: a planned path must come back unchanged from another cleaning pass
+    (an exported list may be read on Windows, where a leftover drive letter would matter)."""
     try:
         cleaned, reason = safe_relpath(local)
     except UnsafePath:
