@@ -48,16 +48,28 @@ def cli() -> None:
 
 @cli.command("ls")
 @click.argument("identifier")
-@click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
+@click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON (same as --format json)")
+@click.option("-f", "--format", "fmt", metavar="NAME",
+              help="json, ndjson, csv, metalink, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum")
 @click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
 @click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-def ls_command(identifier: str, as_json: bool, include: Sequence[str], exclude: Sequence[str]) -> None:
-    """List the files of a dataset: path, size, checksum, access."""
-    manifest = resolve(identifier, include=include, exclude=exclude)
-    if as_json:
-        click.echo(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
-    else:
+@click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
+               token: Sequence[str]) -> None:
+    """List the files of a dataset: path, size, checksum, access (or export the list)."""
+    from .formats import FORMATS, render
+
+    name = "json" if as_json else fmt
+    if name:
+        FORMATS[name]  # an unknown name fails here, before any network request (exit 2)
+    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token)
+    if not name:
         print_manifest(manifest)
+        return
+    exported = render(name, manifest)
+    click.echo(exported.text, nl=False)
+    for message in exported.messages:
+        click.echo(f"note: {message}", err=True)
 
 
 @cli.command("get")

@@ -23,7 +23,7 @@ def run_demo(dest: Path | None = None) -> None:
     from .sandbox import FakeInternet, Quirk
 
     console = Console(stderr=True, soft_wrap=True)
-    out = Console(soft_wrap=True)
+    out = Console(soft_wrap=True) if Console().is_terminal else Console(soft_wrap=True, width=200)
     workdir = None if dest else tempfile.TemporaryDirectory(prefix="doi2data-demo-")
     target = dest or Path(workdir.name) / "data"  # type: ignore[union-attr]
     try:

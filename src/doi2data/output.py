@@ -64,13 +64,21 @@ def _checksum_text(checksums: dict[str, str]) -> str:
     return next((f"{k}:{v}" for k, v in checksums.items()), "-")
 
 
+def _console(stderr: bool = False) -> Console:
+    """Terminal width on a terminal; wide enough for a whole checksum when piped."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, soft_wrap=True, width=200)
+    return console
+
+
 def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
-    console = console or Console(soft_wrap=True)
+    console = console or _console()
     ds = manifest.dataset
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("path", overflow="fold")
     table.add_column("size", justify="right")
-    table.add_column("checksum", overflow="fold")
+    table.add_column("checksum", overflow="fold", min_width=36)
     table.add_column("access")
     for f in manifest.files:
         table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
@@ -89,12 +97,14 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
 
 
 def print_report(report: DownloadReport, console: Console | None = None) -> None:
-    console = console or Console(stderr=True, soft_wrap=True)
+    console = console or _console(stderr=True)
     for message in report.messages:
         console.print(f"[yellow]note:[/yellow] {message}")
     for r in report.results:
         if r.status == "skipped":
             console.print(f"[yellow]skipped[/yellow] {r.path}: {r.reason}")
+        elif r.status == "downloaded" and r.retries:
+            console.print(f"[yellow]recovered[/yellow] {r.path}: {'; '.join(r.retries)}")
     for path, reason in sorted(report.failed.items()):
         console.print(f"[red]FAILED[/red] {path}: {reason}")
     console.print(
@@ -177,7 +187,7 @@ class JsonLinesProgress:
 
     def file_done(self, result: FileResult) -> None:
         self._emit("file_done", path=result.path, local=result.local, status=result.status,
-                   bytes=result.bytes_transferred, reason=result.reason)
+                   bytes=result.bytes_transferred, reason=result.reason, retries=list(result.retries))
 
     def summary(self, report: DownloadReport) -> None:
         self._emit(

@@ -48,6 +48,7 @@ class FileResult:
     status: Status
     bytes_transferred: int = 0
     reason: str | None = None
+    retries: tuple[str, ...] = ()  # transient problems overcome (or not) on the way
 
 
 @dataclass
@@ -127,9 +128,15 @@ class Engine:
             pending = [j for j in jobs if not self._already_verified(j, store, report)]
             self._check_space(pending, store)
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
+            self._received: dict[str, int] = {}
+
+            def advance(local: str, nbytes: int) -> None:
+                self._received[local] = self._received.get(local, 0) + nbytes
+                self.progress.advance(local, nbytes)
+
             fetcher = FileFetcher(
                 self.client, store, self.limiter, self.credentials,
-                FetchSettings(self.options.segments, self.options.min_segment), self.progress.advance,
+                FetchSettings(self.options.segments, self.options.min_segment), advance,
             )
             gate = asyncio.Semaphore(max(1, self.options.jobs))
 
@@ -196,29 +203,33 @@ class Engine:
 
     # fetching ------------------------------------------------------------------------------
     async def _fetch(self, fetcher: FileFetcher, job: Job) -> FileResult:
-        moved = 0
-        reason = "failed"
+        retries: list[str] = []
         urls = list(job.entry.urls)
         attempt = 0
+
+        def result(status: Status, reason: str | None = None) -> FileResult:
+            moved = self._received.get(job.local, 0)  # every byte received, discarded copies too
+            return FileResult(job.entry.path, job.local, status, moved, reason, tuple(retries))
+
         while attempt < self.options.max_attempts and urls:
             attempt += 1
             try:
-                moved += await fetcher.attempt(job, urls[0])
-                return FileResult(job.entry.path, job.local, "downloaded", moved)
+                await fetcher.attempt(job, urls[0])
+                return result("downloaded")
             except Retry as exc:
-                reason = exc.reason
+                retries.append(exc.reason)
                 delay = backoff_delay(attempt - 1) if exc.delay is None else exc.delay
                 if delay > self.options.max_wait:
-                    reason += f" (server asks to wait {delay:.0f} s)"
-                    break
+                    return result("failed", f"{exc.reason} (server asks to wait {delay:.0f} s)")
                 if attempt < self.options.max_attempts:
                     await asyncio.sleep(delay)
             except TransferError as exc:
-                reason = str(exc)
                 if job.bad_copies or len(urls) == 1:
-                    return FileResult(job.entry.path, job.local, "failed", moved, reason)
+                    return result("failed", str(exc))
+                retries.append(f"{exc} at {urls[0]}; trying the next URL")
                 urls.pop(0)  # this URL is gone or refused: try the next mirror
-        return FileResult(job.entry.path, job.local, "failed", moved, f"{reason} (after {attempt} attempts)")
+        last = retries[-1] if retries else "failed"
+        return result("failed", f"{last} (after {attempt} attempts)")
 
 
 __all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink", "TransferOptions"]
