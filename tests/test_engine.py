@@ -57,7 +57,7 @@ def run(server: Server, dest: Path, m: Manifest | None = None, **options):  # ty
     opts = TransferOptions(**{"max_wait": 1, **options})
 
     async def go():  # type: ignore[no-untyped-def]
-        async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
+        with httpx.Client(transport=httpx.MockTransport(server)) as client:
             return await Engine(client, dest, options=opts).run(m or manifest())
 
     return asyncio.run(go())
@@ -243,7 +243,7 @@ def test_token_not_sent_across_redirect(tmp_path: Path) -> None:
     creds = Credentials.parse(["repo.test=secret", "other.test=X-Dataverse-key:k"], env={})
 
     async def go():  # type: ignore[no-untyped-def]
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with httpx.Client(transport=httpx.MockTransport(handler)) as client:
             return await Engine(client, tmp_path, credentials=creds).run(m)
 
     assert asyncio.run(go()).count("downloaded") == 1

@@ -71,14 +71,13 @@ async def adownload(
     """Download (verified, resumable, idempotent) every selected file into ``dest``."""
     opts = options or TransferOptions(jobs=jobs)
     credentials = Credentials.parse(tokens)
-    connections = max(16, opts.jobs * 2, opts.per_host * 2, opts.jobs * opts.segments)
-    async with make_client(max_connections=connections) as client:
+    async with make_client() as client:
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
             manifest = await build_manifest(identifier, Http(client, credentials=credentials))
         manifest = select(manifest, include, exclude)
-        engine = Engine(client, Path(dest), options=opts, credentials=credentials, progress=progress)
+        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress)
         report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))

@@ -82,6 +82,27 @@ class Credentials:
         return cls(items)
 
 
+def _next_hop(response: httpx.Response, current: httpx.URL, method: str) -> tuple[httpx.URL, str] | None:
+    """Where a redirect leads (and with which method), or None when it is not a redirect."""
+    location = response.headers.get("location")
+    if not (response.is_redirect and location):
+        return None
+    method = "GET" if response.status_code == 303 and method != "HEAD" else method
+    return current.join(location), method
+
+
+def _first_url(url: str | httpx.URL, params: Mapping[str, str] | None) -> httpx.URL:
+    current = httpx.URL(url)
+    return current.copy_merge_params(dict(params)) if params else current
+
+
+def _hop_headers(headers: Mapping[str, str] | None, credentials: Credentials | None, url: httpx.URL) -> dict[str, str]:
+    hop = dict(headers or {})
+    if credentials:
+        hop.update(credentials.headers_for(url))
+    return hop
+
+
 async def send(
     client: httpx.AsyncClient,
     method: str,
@@ -97,23 +118,52 @@ async def send(
 
     With ``stream=True`` the caller must close the returned response (``await r.aclose()``).
     """
-    current = httpx.URL(url)
-    if params:
-        current = current.copy_merge_params(dict(params))
+    current = _first_url(url, params)
     for _ in range(MAX_REDIRECTS + 1):
-        hop_headers = dict(headers or {})
-        if credentials:
-            hop_headers.update(credentials.headers_for(current))
-        request = client.build_request(method, current, headers=hop_headers)
+        request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
         response = await client.send(request, stream=stream, follow_redirects=False)
-        location = response.headers.get("location")
-        if not (follow_redirects and response.is_redirect and location):
+        hop = _next_hop(response, current, method) if follow_redirects else None
+        if hop is None:
             return response
         await response.aclose()
-        current = current.join(location)
-        if response.status_code == 303:
-            method = "GET" if method != "HEAD" else method
+        current, method = hop
     raise RepositoryError(f"too many redirects from {url}", url=str(url))
+
+
+def send_sync(
+    client: httpx.Client,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    headers: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
+    stream: bool = False,
+) -> httpx.Response:
+    """The blocking twin of :func:`send`, for the transfer engine's worker threads (where
+    Python's C-level TLS sockets stream about twice as fast as asyncio's)."""
+    current = _first_url(url, None)
+    for _ in range(MAX_REDIRECTS + 1):
+        request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
+        response = client.send(request, stream=stream, follow_redirects=False)
+        hop = _next_hop(response, current, method)
+        if hop is None:
+            return response
+        response.close()
+        current, method = hop
+    raise RepositoryError(f"too many redirects from {url}", url=str(url))
+
+
+def _client_kwargs(timeout: httpx.Timeout | float | None, max_connections: int,
+                   headers: Mapping[str, str] | None) -> dict[str, Any]:
+    base_headers = {"User-Agent": USER_AGENT}
+    base_headers.update(headers or {})
+    return {
+        "headers": base_headers,
+        "timeout": timeout if timeout is not None else DEFAULT_TIMEOUT,
+        "follow_redirects": True,
+        "trust_env": True,
+        "limits": httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+    }
 
 
 def make_client(
@@ -126,15 +176,17 @@ def make_client(
 
     Redirects are followed; httpx drops ``Authorization`` when a redirect leaves the origin.
     """
-    base_headers = {"User-Agent": USER_AGENT}
-    base_headers.update(headers or {})
-    return httpx.AsyncClient(
-        headers=base_headers,
-        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
-        follow_redirects=True,
-        trust_env=True,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-    )
+    return httpx.AsyncClient(**_client_kwargs(timeout, max_connections, headers))
+
+
+def make_sync_client(
+    *,
+    timeout: httpx.Timeout | float | None = None,
+    max_connections: int = 32,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Client:
+    """The same configuration as :func:`make_client`, blocking: used by transfer worker threads."""
+    return httpx.Client(**_client_kwargs(timeout, max_connections, headers))
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -282,8 +334,10 @@ __all__ = [
     "Http",
     "backoff_delay",
     "make_client",
+    "make_sync_client",
     "raise_for_status",
     "retry_after_seconds",
     "send",
+    "send_sync",
     "translate_transport_error",
 ]

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -28,7 +30,7 @@ from typing import Literal, Protocol
 import httpx
 
 from ..errors import InsufficientSpace, TransferError
-from ..http import Credentials, backoff_delay
+from ..http import Credentials, backoff_delay, make_sync_client
 from ..model import Manifest
 from ..paths import inside, plan_paths
 from .fetch import FetchSettings, FileFetcher, Job, Retry
@@ -104,7 +106,7 @@ class Engine:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.Client | None,
         dest: Path,
         *,
         options: TransferOptions | None = None,
@@ -112,7 +114,7 @@ class Engine:
         progress: ProgressSink | None = None,
         limiter: HostLimiter | None = None,
     ) -> None:
-        self.client = client
+        self.client = client  # blocking client for worker threads; None: one is made per run
         self.dest = dest
         self.options = options or TransferOptions()
         self.credentials = credentials or Credentials()
@@ -128,17 +130,28 @@ class Engine:
             pending = [j for j in jobs if not self._already_verified(j, store, report)]
             self._check_space(pending, store)
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
-            self._received: dict[str, int] = {}
+            report.results.extend(await self._run_jobs(pending, store))
+        finally:
+            store.close()
+        return report
 
-            def advance(local: str, nbytes: int) -> None:
+    async def _run_jobs(self, pending: list[Job], store: StateStore) -> list[FileResult]:
+        opts = self.options
+        streams = max(1, opts.jobs) * max(1, opts.segments)
+        self._received: dict[str, int] = {}
+        lock = threading.Lock()
+
+        def advance(local: str, nbytes: int) -> None:  # called from worker threads
+            with lock:
                 self._received[local] = self._received.get(local, 0) + nbytes
                 self.progress.advance(local, nbytes)
 
-            fetcher = FileFetcher(
-                self.client, store, self.limiter, self.credentials,
-                FetchSettings(self.options.segments, self.options.min_segment), advance,
-            )
-            gate = asyncio.Semaphore(max(1, self.options.jobs))
+        client = self.client or make_sync_client(max_connections=streams + 4)
+        executor = ThreadPoolExecutor(max_workers=streams + 4, thread_name_prefix="doi2data-io")
+        try:
+            fetcher = FileFetcher(client, store, self.limiter, self.credentials,
+                                  FetchSettings(opts.segments, opts.min_segment), advance, executor)
+            gate = asyncio.Semaphore(max(1, opts.jobs))
 
             async def one(job: Job) -> FileResult:
                 async with gate:
@@ -147,10 +160,11 @@ class Engine:
                     self.progress.file_done(result)
                     return result
 
-            report.results.extend(await asyncio.gather(*(one(j) for j in pending)))
+            return list(await asyncio.gather(*(one(j) for j in pending)))
         finally:
-            store.close()
-        return report
+            executor.shutdown(wait=False, cancel_futures=True)
+            if self.client is None:
+                client.close()
 
     # planning ------------------------------------------------------------------------------
     def _plan(self, manifest: Manifest, report: DownloadReport) -> list[Job]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,42 @@ CREATE TABLE IF NOT EXISTS segments (
     done INTEGER NOT NULL, PRIMARY KEY (path, idx)
 );
 """
+
+
+class _LockedConnection:
+    """A sqlite3 connection whose every call holds one lock (worker threads share it)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._lock = threading.RLock()
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)
+
+    def one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        with self._lock:
+            row: tuple[object, ...] | None = self._db.execute(sql, params).fetchone()
+            return row
+
+    def all(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, params).fetchall())
+
+    def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.executemany(sql, rows)
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.executescript(sql)
+
+    def transaction(self) -> threading.RLock:
+        return self._lock
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 @dataclass(frozen=True)
@@ -65,7 +102,10 @@ class StateStore:
         self.root = dest / STATE_DIR
         self.parts = self.root / "parts"
         self.parts.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30)
+        # Worker threads record segment progress too: one connection, serialised by a lock.
+        self._db = _LockedConnection(
+            sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30, check_same_thread=False)
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -79,7 +119,7 @@ class StateStore:
 
     # verified files ---------------------------------------------------------------------
     def is_verified(self, local: str, final: Path, checksums: dict[str, str], size: int | None) -> bool:
-        row = self._db.execute("SELECT size, mtime_ns, checksums FROM verified WHERE path=?", (local,)).fetchone()
+        row = self._db.one("SELECT size, mtime_ns, checksums FROM verified WHERE path=?", (local,))
         if row is None or not final.is_file():
             return False
         st = final.stat()
@@ -99,7 +139,7 @@ class StateStore:
 
     # partial files ----------------------------------------------------------------------
     def partial(self, local: str) -> PartialInfo | None:
-        row = self._db.execute("SELECT url, etag, last_modified, size FROM partial WHERE path=?", (local,)).fetchone()
+        row = self._db.one("SELECT url, etag, last_modified, size FROM partial WHERE path=?", (local,))
         return PartialInfo(*row) if row else None
 
     def set_partial(self, local: str, info: PartialInfo) -> None:
@@ -115,19 +155,18 @@ class StateStore:
 
     # segments -------------------------------------------------------------------------------
     def segments(self, local: str) -> list[Segment]:
-        rows = self._db.execute(
-            "SELECT idx, start, end, done FROM segments WHERE path=? ORDER BY idx", (local,)
-        ).fetchall()
+        rows = self._db.all("SELECT idx, start, end, done FROM segments WHERE path=? ORDER BY idx", (local,))
         return [Segment(*row) for row in rows]
 
     def set_segments(self, local: str, segments: list[Segment]) -> None:
-        self._db.execute("BEGIN")
-        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
-        self._db.executemany(
-            "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
-            [(local, s.idx, s.start, s.end, s.done) for s in segments],
-        )
-        self._db.execute("COMMIT")
+        with self._db.transaction():
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM segments WHERE path=?", (local,))
+            self._db.executemany(
+                "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+                [(local, s.idx, s.start, s.end, s.done) for s in segments],
+            )
+            self._db.execute("COMMIT")
 
     def segment_done(self, local: str, idx: int, done: int) -> None:
         self._db.execute("UPDATE segments SET done=? WHERE path=? AND idx=?", (done, local, idx))
