@@ -89,12 +89,14 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
               help="API token sent only to HOST (also DOI2DATA_TOKENS); HOST=Header:VALUE for other headers")
 @click.option("--attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="tries per file")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="seconds without data before a connection counts as stalled")
 @click.option("--json", "as_json", is_flag=True, help="one JSON event per line on stdout")
 @click.option("-q", "--quiet", is_flag=True, help="no progress display")
 def get_command(
     identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
-    token: Sequence[str], attempts: int, as_json: bool, quiet: bool,
+    token: Sequence[str], attempts: int, timeout: float, as_json: bool, quiet: bool,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
@@ -105,7 +107,7 @@ def get_command(
     options = TransferOptions(
         jobs=jobs, per_host=per_host, segments=segments, min_segment=parse_size(min_segment),
         max_total_size=parse_size(max_total_size) if max_total_size else None, max_attempts=attempts,
-        rates=rates,
+        rates=rates, timeout=timeout,
     )
     target = dest or _default_dest(identifier)
     run_get(identifier, target, include=include, exclude=exclude, options=options, tokens=token,

@@ -98,6 +98,7 @@ class TransferOptions:
     max_attempts: int = 5               # per file
     max_wait: float = 300.0             # give up when a server asks us to wait longer
     max_total_size: int | None = None   # refuse to start beyond this many bytes
+    timeout: float = 60.0               # seconds without a byte before a stream counts as stalled
     rates: Mapping[str, tuple[Window, ...]] | None = None  # per-host token buckets (None: defaults)
 
 
@@ -146,11 +147,13 @@ class Engine:
                 self._received[local] = self._received.get(local, 0) + nbytes
                 self.progress.advance(local, nbytes)
 
-        client = self.client or make_sync_client(max_connections=streams + 4)
+        client = self.client or make_sync_client(
+            max_connections=streams + 4, timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)))
         executor = ThreadPoolExecutor(max_workers=streams + 4, thread_name_prefix="doi2data-io")
         try:
             fetcher = FileFetcher(client, store, self.limiter, self.credentials,
-                                  FetchSettings(opts.segments, opts.min_segment), advance, executor)
+                                  FetchSettings(opts.segments, opts.min_segment, opts.max_attempts, opts.max_wait),
+                                  advance, executor)
             gate = asyncio.Semaphore(max(1, opts.jobs))
 
             async def one(job: Job) -> FileResult:

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import TransferError, VerificationError
-from ..http import RETRY_STATUSES, Credentials, retry_after_seconds, send_sync, translate_transport_error
+from ..http import RETRY_STATUSES, Credentials, backoff_delay, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
 from .digests import header_digests
 from .hashing import MultiHasher, hash_file, mismatches
@@ -56,10 +56,16 @@ class Retry(Exception):
         self.delay = delay
 
 
+class Changed(Retry):
+    """The file changed on the server (or ranges stopped working): the whole file restarts."""
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     segments: int = 4
     min_segment: int = 8 << 20
+    max_attempts: int = 5   # per segment, like per file
+    max_wait: float = 300.0
 
 
 @dataclass
@@ -242,7 +248,7 @@ class FileFetcher:
             validator = info and (info.etag or info.last_modified)
             segments = self.store.segments(job.local)
         todo = [s for s in segments if s.done < s.length]
-        tasks = [asyncio.create_task(self._segment(job, url, s, str(validator), moved)) for s in todo]
+        tasks = [asyncio.create_task(self._segment_until_done(job, url, s, str(validator), moved)) for s in todo]
         try:
             await asyncio.gather(*tasks)
         finally:  # one failed: stop the others (their workers stop before the next write)
@@ -289,6 +295,22 @@ class FileFetcher:
                 await self._thread(response.close)
         return None
 
+    async def _segment_until_done(self, job: Job, url: str, seg: Segment, validator: str, moved: list[int]) -> None:
+        """Retry one segment on its own (as aria2 does): a broken connection costs that segment's
+        unrecorded tail, not the bytes in flight on every other connection."""
+        for attempt in range(self.settings.max_attempts):
+            try:
+                await self._segment(job, url, seg, validator, moved)
+                return
+            except Changed:
+                raise
+            except Retry as exc:
+                delay = backoff_delay(attempt) if exc.delay is None else exc.delay
+                if attempt + 1 == self.settings.max_attempts or delay > self.settings.max_wait:
+                    raise
+                await asyncio.sleep(delay)
+                seg = next(s for s in self.store.segments(job.local) if s.idx == seg.idx)
+
     async def _segment(self, job: Job, url: str, seg: Segment, validator: str, moved: list[int]) -> None:
         start = seg.start + seg.done
         async with self.limiter.slot(httpx.URL(url).host):
@@ -297,7 +319,7 @@ class FileFetcher:
                 if response.status_code == 200:
                     self.store.set_segments(job.local, [])  # the next attempt starts over
                     self.store.set_partial(job.local, PartialInfo(url, None, None, job.entry.size))
-                    raise Retry("file changed on the server (or ranges refused): restarting it")
+                    raise Changed("file changed on the server (or ranges refused): restarting it")
                 if response.status_code != 206:
                     self._fail_status(response)
                 if _range_start(response) != start:
@@ -328,7 +350,7 @@ class FileFetcher:
         if written > remaining:
             self.store.set_segments(job.local, [])
             self.store.set_partial(job.local, PartialInfo(str(response.url), None, None, job.entry.size))
-            raise Retry(f"segment {seg.idx} got more bytes than asked: restarting the file")
+            raise Changed(f"segment {seg.idx} got more bytes than asked: restarting the file")
 
     # verification --------------------------------------------------------------------------
     def _commit(self, job: Job, part: Path, size: int, expected: dict[str, str], digests: dict[str, str]) -> None:
