@@ -17,6 +17,11 @@ from .base import Adapter, RecordRef, Resolved
 
 _KNOWN: dict[str, str] = {
     "invenio": "doi2data.adapters.invenio:ADAPTER",
+    "dataverse": "doi2data.adapters.dataverse:ADAPTER",
+    "figshare": "doi2data.adapters.figshare:ADAPTER",
+    "dryad": "doi2data.adapters.dryad:ADAPTER",
+    "osf": "doi2data.adapters.osf:ADAPTER",
+    "b2share": "doi2data.adapters.b2share:ADAPTER",
 }
 #: Read-only view of the built-in adapters, in the order they are tried.
 KNOWN_ADAPTERS = MappingProxyType(_KNOWN)

@@ -1,0 +1,229 @@
+"""Dryad (``datadryad.org``, API v2, HAL+JSON).
+
+Listing takes a chain: ``/api/v2/datasets/<doi:…, fully percent-encoded>`` gives the latest
+version link (``_links["stash:version"]``), and ``<version>/files`` pages through
+``_embedded["stash:files"]`` by ``_links.next``. Each file has ``path``, ``size``, ``digest`` and
+``digestType`` (md5 or sha-256, sometimes missing) and a ``stash:download`` link; the current docs
+use ``/api/v2/downloads/<id>``, older clients ``/api/v2/files/<id>/download``, so the second is kept
+as a mirror. Digests that are not real hex (the official examples use placeholders) are dropped
+rather than trusted. Files a version marks ``deleted`` are not part of it and are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from ..errors import RepositoryError
+from ..http import Http
+from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
+from .base import RecordRef, Resolved
+
+DRYAD = "https://datadryad.org"
+HOSTS = frozenset({"datadryad.org", "www.datadryad.org", "sandbox.datadryad.org"})
+MAX_PAGES = 10_000
+_DRYAD_DOI = re.compile(r"^10\.5061/dryad\.[0-9a-z]+$", re.IGNORECASE)
+_ANY_DOI = re.compile(r"^10\.\d{4,9}/[^\s/?#]+$")
+_FILE_SELF = re.compile(r"/api/v2/files/(\d+)/?$")
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _size(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _href(links: Any, rel: str, api_base: str) -> str | None:
+    """Absolute URL of ``_links[rel].href`` (HAL hrefs are site-relative)."""
+    href = _str(_map(_map(links).get(rel)).get("href"))
+    if not href:
+        return None
+    url = urljoin(api_base.rstrip("/") + "/", href)
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def dataset_url(api_base: str, doi: str) -> str:
+    """``/api/v2/datasets/doi%3A10.5061%2Fdryad.x``: the ``doi:`` prefix and slashes encoded too."""
+    return f"{api_base.rstrip('/')}/api/v2/datasets/{quote('doi:' + doi, safe='')}"
+
+
+def _creators(value: Any) -> tuple[str, ...]:
+    names = []
+    for author in value if isinstance(value, list) else []:
+        first, last = _str(_map(author).get("firstName")), _str(_map(author).get("lastName"))
+        if name := (f"{last}, {first}" if first and last else last or first):
+            names.append(name)
+    return tuple(names)
+
+
+def _access(doc: Mapping[str, Any]) -> tuple[Access, str | None]:
+    status = (_str(doc.get("curationStatus")) or "").lower()
+    if status == "embargoed":
+        until = _str(doc.get("publicationDate"))
+        return "embargoed", f"embargoed until {until}" if until else "embargoed"
+    if (_str(doc.get("visibility")) or "public").lower() != "public":
+        return "restricted", "not public: the dataset is not (yet) published"
+    return "open", None
+
+
+def parse_dataset(doc: Any, api_base: str = DRYAD) -> tuple[Dataset, str]:
+    """A dataset document -> (metadata, URL of the latest version's file listing). Pure."""
+    try:
+        return _dataset(doc, api_base)
+    except RepositoryError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeError) as exc:
+        raise RepositoryError(f"unexpected Dryad dataset shape ({type(exc).__name__}: {exc})") from exc
+
+
+def _dataset(doc: Any, api_base: str) -> tuple[Dataset, str]:
+    if not isinstance(doc, Mapping):
+        raise RepositoryError("Dryad answer is not a JSON object")
+    version = _href(doc.get("_links"), "stash:version", api_base)
+    if not version:
+        raise RepositoryError("Dryad dataset has no 'stash:version' link (no published version)")
+    ident = _str(doc.get("identifier")) or ""
+    doi = ident[4:] if ident.lower().startswith("doi:") else ident or None
+    year = re.match(r"^\d{4}", _str(doc.get("publicationDate")) or "")
+    access, note = _access(doc)
+    ds = Dataset(
+        doi=doi, title=_str(doc.get("title")), creators=_creators(doc.get("authors")), publisher="Dryad",
+        year=int(year.group()) if year else None, version=_str(doc.get("versionNumber")),
+        license=_str(doc.get("license")),
+        resource_type="Dataset", repository="Dryad",
+        landing_url=f"{api_base.rstrip('/')}/dataset/doi:{doi}" if doi else _str(doc.get("sharingLink")),
+        record_id=_str(doc.get("id")), version_doi=doi, access=access, note=note,
+    )
+    return ds, version.rstrip("/") + "/files"
+
+
+def _checksums(raw: Mapping[str, Any]) -> dict[str, str]:
+    kind, digest = _str(raw.get("digestType")), _str(raw.get("digest"))
+    if not kind or not digest or (algo := normalize_algorithm(kind)) not in HASH_ALGORITHMS:
+        return {}
+    value = normalize_digest(algo, digest)
+    return {algo: value} if value else {}
+
+
+def _file_entry(raw: Any, api_base: str, access: Access, note: str | None) -> FileEntry | None:
+    if not isinstance(raw, Mapping):
+        raise RepositoryError("Dryad file entry is not a JSON object")
+    path = _str(raw.get("path"))
+    if not path:
+        raise RepositoryError("Dryad file entry has no path")
+    if (_str(raw.get("status")) or "").lower() == "deleted":
+        return None
+    links = raw.get("_links")
+    urls = [u for u in (_href(links, "stash:download", api_base),) if u]
+    if (own := _href(links, "self", api_base)) and (m := _FILE_SELF.search(urlsplit(own).path)):
+        legacy = f"{api_base.rstrip('/')}/api/v2/files/{m.group(1)}/download"
+        urls += [legacy] if legacy not in urls else []
+    return FileEntry(path=path, size=_size(raw.get("size")), checksums=_checksums(raw), urls=tuple(urls),
+                     media_type=_str(raw.get("mimeType")), access=access, note=note)
+
+
+def parse_files_page(doc: Any, api_base: str = DRYAD, *, access: Access = "open",
+                     note: str | None = None) -> tuple[list[FileEntry], str | None, int]:
+    """One ``/versions/<id>/files`` page -> (entries, next page URL, count of deleted entries). Pure."""
+    try:
+        if not isinstance(doc, Mapping):
+            raise RepositoryError("Dryad file listing is not a JSON object")
+        raw = _map(doc.get("_embedded")).get("stash:files", [])
+        if not isinstance(raw, list):
+            raise RepositoryError("Dryad '_embedded.stash:files' is not a list")
+        entries = [_file_entry(f, api_base, access, note) for f in raw]
+        kept = [e for e in entries if e is not None]
+        return kept, _href(doc.get("_links"), "next", api_base), len(entries) - len(kept)
+    except RepositoryError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeError) as exc:
+        raise RepositoryError(f"unexpected Dryad file listing ({type(exc).__name__}: {exc})") from exc
+
+
+def assemble(dataset: Dataset, pages: list[tuple[list[FileEntry], str | None, int]]) -> Manifest:
+    """Parsed pages -> one manifest (deduplicated, sorted, with warnings)."""
+    seen: dict[str, FileEntry] = {}
+    warnings = []
+    for entries, _, _ in pages:
+        for entry in entries:
+            if entry.path in seen:
+                warnings.append(f"duplicate file path {entry.path!r} listed twice; kept the first")
+                continue
+            seen[entry.path] = entry
+    deleted = sum(d for _, _, d in pages)
+    if deleted:
+        warnings.append(f"{deleted} file(s) deleted in this version were left out")
+    if not seen and dataset.access != "open":
+        warnings.append(f"dataset is {dataset.access}: no files are listed publicly ({dataset.note})")
+    return Manifest(dataset, tuple(sorted(seen.values(), key=lambda f: f.path)), tuple(warnings))
+
+
+def _ref_from_url(url: str) -> RecordRef | None:
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or host not in HOSTS:
+        return None
+    path = unquote(parts.path)
+    match = re.search(r"/(?:stash/)?(?:dataset|resource|api/v2/datasets)/doi:(10\.\d{4,9}/[^\s/?#]+)", path)
+    if not match or not _ANY_DOI.match(match.group(1)):
+        return None
+    base = f"https://{host.removeprefix('www.')}"
+    return RecordRef(adapter="dryad", api_base=base, record_id=match.group(1), repository="Dryad")
+
+
+class DryadAdapter:
+    """The :class:`~doi2data.adapters.base.Adapter` for Dryad."""
+
+    name = "dryad"
+
+    def recognize(self, resolved: Resolved) -> RecordRef | None:
+        """``datadryad.org/[stash/]dataset/doi:…`` (and classic ``/resource/``), or a ``10.5061/dryad.*`` DOI."""
+        if ref := _ref_from_url(resolved.landing_url or ""):
+            return ref
+        doi = (resolved.doi or "").strip()
+        if _DRYAD_DOI.match(doi):
+            return RecordRef(adapter=self.name, api_base=DRYAD, record_id=doi.lower(), repository="Dryad")
+        return None
+
+    async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
+        """Dataset -> latest version's ``/files``, following ``_links.next``."""
+        base, what = ref.api_base.rstrip("/"), f"Dryad dataset {ref.record_id}"
+        dataset, url = parse_dataset(await http.get_json(dataset_url(base, ref.record_id), what=what), base)
+        pages: list[tuple[list[FileEntry], str | None, int]] = []
+        seen: set[str] = set()
+        next_url: str | None = url
+        while next_url and next_url not in seen:
+            if len(seen) >= MAX_PAGES:
+                raise RepositoryError(f"{what}: more than {MAX_PAGES} pages of files")
+            seen.add(next_url)
+            page = parse_files_page(await http.get_json(next_url, what=f"{what} files"), base,
+                                    access=dataset.access, note=dataset.note)
+            pages.append(page)
+            next_url = page[1]
+        manifest = assemble(dataset, pages)
+        ds = manifest.dataset
+        if resolved.metadata is not None:
+            ds = ds.merged(resolved.metadata)
+        return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
+
+
+ADAPTER = DryadAdapter()
+
+__all__ = ["ADAPTER", "DRYAD", "DryadAdapter", "assemble", "dataset_url", "parse_dataset", "parse_files_page"]
