@@ -215,3 +215,63 @@ def test_demo_runs(cli) -> None:  # type: ignore[no-untyped-def]
     run = cli("demo", timeout=180)
     assert run.code == 0, run.err
     assert "zero bytes" in run.err and "README.json" in run.out
+
+
+def test_no_proxy_is_honoured(net: FakeInternet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host in NO_PROXY is reached directly; without it the request goes to the proxy."""
+    import asyncio
+    import http.server
+    import threading
+
+    from doi2data.http import Http, make_client
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b'{"direct": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/x"
+
+    async def fetch() -> object:
+        async with make_client() as client:
+            return await Http(client, max_attempts=1).get_json(url)
+
+    try:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        assert asyncio.run(fetch()) == {"direct": True}
+        assert not any(r.host == "127.0.0.1" for r in net.log)
+        monkeypatch.setenv("NO_PROXY", "")
+        monkeypatch.setenv("no_proxy", "")
+        with pytest.raises(doi2data.Doi2DataError):
+            asyncio.run(fetch())  # through the sandbox proxy, which knows no such site
+        assert any(r.host == "127.0.0.1" for r in net.log)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_get_json_events(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("get", DOI, "ev", "--include", "*.json", "--json")
+    assert run.code == 0, run.err
+    events = [json.loads(line) for line in run.out.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "summary" and kinds.count("file_done") == 3
+    assert events[-1]["downloaded"] == 3 and events[-1]["failed"] == {}
+
+
+def test_verify_command(cli, net: FakeInternet, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("get", DOI, "v", "-q").code == 0
+    assert cli("verify", DOI, "v").code == 0
+    (tmp_path / "v/README.json").write_bytes(b"tampered")
+    run = cli("verify", DOI, "v")
+    assert run.code == 1 and "README.json" in run.err and "MISMATCH" in run.err

@@ -1,8 +1,8 @@
 """Compute every checksum a manifest knows in one pass over the bytes.
 
-hashlib covers md5/sha1/sha256/sha512; zlib covers adler32 (dCache) and crc32. crc32c needs the
-optional ``crc32c`` package; when it is missing that digest is reported as not checked rather
-than silently passed.
+hashlib covers md5/sha1/sha256/sha512; zlib covers adler32 (dCache) and crc32; the ``crc32c``
+package covers CRC-32C. An algorithm nobody implements is reported as not checked rather than
+silently passed.
 """
 
 from __future__ import annotations
