@@ -172,6 +172,23 @@ def demo_command(dest: Path | None) -> None:
     run_demo(dest)
 
 
+def _load_command_modules() -> None:
+    """Import ``doi2data.commands.*`` and let each module register its commands."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(cli)
+
+
+_load_command_modules()
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"doi2data: error: {message}", err=True)
     sys.exit(code)
