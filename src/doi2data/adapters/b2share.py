@@ -23,6 +23,9 @@ from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
 from . import invenio
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
+from ._json import mappings as _dicts
 
 B2SHARE = "https://b2share.eudat.eu"
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -30,20 +33,7 @@ _RDM_ID = re.compile(r"^[0-9a-z]{5}-[0-9a-z]{5}$")
 _B2SHARE_DOI = re.compile(r"^10\.23728/b2share\.([0-9a-f]{32}|[0-9a-z]{5}-[0-9a-z]{5})$", re.IGNORECASE)
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def _http_url(value: Any) -> str | None:

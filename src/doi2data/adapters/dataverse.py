@@ -26,6 +26,9 @@ from ..errors import RecordNotFound, RepositoryError
 from ..http import Http, raise_for_status
 from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
+from ._json import size as _size
 
 #: Installations whose display name we know (any other host still works by URL shape).
 KNOWN_HOSTS: dict[str, str] = {
@@ -54,21 +57,7 @@ _ORIGINAL_EXT = {
 RESTRICTED_NOTE = "restricted: needs an API token with access (request access on the landing page)"
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _size(value: Any) -> int | None:
-    value = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def repository_name(api_base: str) -> str:

@@ -21,6 +21,9 @@ from ..errors import RepositoryError
 from ..http import Http
 from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
+from ._json import size as _size
 
 DRYAD = "https://datadryad.org"
 HOSTS = frozenset({"datadryad.org", "www.datadryad.org", "sandbox.datadryad.org"})
@@ -30,20 +33,7 @@ _ANY_DOI = re.compile(r"^10\.\d{4,9}/[^\s/?#]+$")
 _FILE_SELF = re.compile(r"/api/v2/files/(\d+)/?$")
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _size(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _href(links: Any, rel: str, api_base: str) -> str | None:

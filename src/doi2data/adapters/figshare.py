@@ -26,6 +26,9 @@ from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
+from ._json import size as _size
 
 FIGSHARE_API = "https://api.figshare.com"
 FOURTU_API = "https://data.4tu.nl"
@@ -43,20 +46,7 @@ ITEM_TYPES = frozenset("""dataset figure media poster journal_contribution prese
 LINK_ONLY_NOTE = "link-only file: hosted elsewhere, size and checksum unknown"
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _size(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _plain(text: str | None) -> str | None:

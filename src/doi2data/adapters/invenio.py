@@ -26,6 +26,9 @@ from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest, parse_prefixed_checksum
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
+from ._json import size as _size
 
 ZENODO_HOSTS = {"zenodo.org": "zenodo.org", "www.zenodo.org": "zenodo.org", "sandbox.zenodo.org": "sandbox.zenodo.org"}
 #: InvenioRDM instances known to serve ``/api/records/<id>`` (any path shape is trusted there).
@@ -42,16 +45,6 @@ _SEGMENT_SAFE = "/!$&'()*+,;=:@"  # keep '/': the server itself put the key ther
 _METADATA_LINK = re.compile(r"/records/[^/]+/files/.+")  # per-file JSON (or a migration uuid), not bytes
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _text(value: Any) -> str | None:
@@ -88,11 +81,6 @@ def _checksums(value: Any) -> dict[str, str]:
     digest = normalize_digest("md5", value)
     return {"md5": digest} if digest else {}
 
-
-def _size(value: Any) -> int | None:
-    """Non-negative int (``filesize`` may be a decimal string); anything else is unknown."""
-    value = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _distinct(urls: list[str]) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ from ..errors import RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Dataset, FileEntry, Manifest, normalize_digest
 from .base import RecordRef, Resolved
+from ._json import mapping as _map
+from ._json import text as _str
 
 OSF_API = "https://api.osf.io"
 MAX_REQUESTS = 20_000
@@ -38,16 +40,6 @@ RESERVED = frozenset("""login logout about users files nodes legal terms token o
     support donate explore browse index reset share forgot review signup cookie""".split())
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _http_url(value: Any) -> str | None:
