@@ -15,8 +15,11 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-Access = Literal["open", "restricted", "embargoed", "offline"]
-ACCESS_VALUES: tuple[Access, ...] = ("open", "restricted", "embargoed", "offline")
+#: ``open``: downloadable; ``restricted``: needs a token; ``embargoed``: not before a date;
+#: ``offline``: on tape or gone (a restore may help); ``external``: the URL points at another site
+#: (e.g. a Figshare link-only file), not at the bytes, so nothing is downloaded or verified.
+Access = Literal["open", "restricted", "embargoed", "offline", "external"]
+ACCESS_VALUES: tuple[Access, ...] = ("open", "restricted", "embargoed", "offline", "external")
 
 #: Algorithm names the model knows, lower case, as used in ``checksums`` keys.
 HASH_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha256", "sha512", "adler32", "crc32c", "crc32")
@@ -148,12 +151,56 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class LayerAttempt:
+    """One detection layer the resolver tried: its name, whether it matched, and why (not)."""
+
+    layer: str
+    matched: bool
+    detail: str
+    requests: int = 0          # HTTP round trips this layer made
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, "matched": self.matched, "detail": self.detail, "requests": self.requests}
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """How a manifest was found (``--explain``): the layers tried, the route, the request count."""
+
+    layer: str | None                      # the layer that matched (None: nothing did)
+    adapter: str | None                    # the adapter that listed the files
+    reason: str                            # why that layer matched
+    landing_url: str | None = None
+    attempts: tuple[LayerAttempt, ...] = ()
+    route: tuple[str, ...] = ()            # every HTTP request, "METHOD url", in order
+    requests: int = 0                      # total round trips: resolve + detect + list
+    resolve_requests: int = 0
+    detect_requests: int = 0
+    list_requests: int = 0
+    notes: tuple[str, ...] = ()            # the adapter's own notes on its route
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attempts", tuple(self.attempts))
+        object.__setattr__(self, "route", tuple(self.route))
+        object.__setattr__(self, "notes", tuple(self.notes))
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["attempts"] = [a.to_json() for a in self.attempts]
+        data["route"] = list(self.route)
+        data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A dataset and its files: the single currency between resolver, engine and outputs."""
 
     dataset: Dataset
     files: tuple[FileEntry, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: how the resolver found it (``--explain``); not part of equality nor of :meth:`to_json`
+    discovery: Discovery | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(self.files))
@@ -191,7 +238,9 @@ __all__ = [
     "HASH_ALGORITHMS",
     "Access",
     "Dataset",
+    "Discovery",
     "FileEntry",
+    "LayerAttempt",
     "Manifest",
     "normalize_algorithm",
     "normalize_digest",

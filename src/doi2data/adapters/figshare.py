@@ -85,7 +85,8 @@ def _file_entry(raw: Any, folders: Mapping[str, Any], access: Access, note: str 
     media = _str(raw.get("mimetype"))
     if raw.get("is_link_only") is True:
         return FileEntry(path=path, size=_size(raw.get("size")) or None, urls=(url,) if url else (), media_type=media,
-                         access=access, note=f"{note}; {LINK_ONLY_NOTE}" if note else LINK_ONLY_NOTE)
+                         access="external" if access == "open" else access,
+                         note=f"{note}; {LINK_ONLY_NOTE}" if note else LINK_ONLY_NOTE)
     md5 = None
     for key in ("computed_md5", "supplied_md5"):
         if md5 is None and (value := _str(raw.get(key))):

@@ -31,7 +31,7 @@ import httpx
 
 from ..errors import InsufficientSpace, TransferError
 from ..http import Credentials, backoff_delay, make_sync_client
-from ..model import Manifest
+from ..model import FileEntry, Manifest
 from ..paths import inside, plan_paths
 from .fetch import FetchSettings, FileFetcher, Job, Retry
 from .hashing import hash_file, mismatches
@@ -177,7 +177,7 @@ class Engine:
         for entry, plan in zip(manifest.files, plans):
             if plan is None:
                 report.results.append(FileResult(entry.path, None, "failed", reason="unsafe file name refused"))
-            elif entry.access != "open":
+            elif entry.access != "open" and not self._may_try(entry):
                 why = entry.access + (f" ({entry.note})" if entry.note else "")
                 report.results.append(FileResult(entry.path, plan.local, "skipped", reason=why))
             elif not entry.urls:
@@ -185,6 +185,11 @@ class Engine:
             else:
                 jobs.append(Job(entry, plan.local, inside(self.dest, plan.local)))
         return jobs
+
+    def _may_try(self, entry: FileEntry) -> bool:
+        """A restricted file is attempted when the user gave a token for its host (a 403 then
+        fails it with a reason); embargoed, offline and external files never are."""
+        return entry.access == "restricted" and any(self.credentials.headers_for(httpx.URL(u)) for u in entry.urls)
 
     def _already_verified(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
         entry, final = job.entry, job.final
