@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,8 +67,15 @@ async def adownload(
     raise_on_failure: bool = True,
     options: TransferOptions | None = None,
     tokens: Sequence[str] = (),
+    restore: bool = True,
+    restore_timeout: float = 3600.0,
+    restore_progress: Callable[[str], None] | None = None,
 ) -> DownloadReport:
-    """Download (verified, resumable, idempotent) every selected file into ``dest``."""
+    """Download (verified, resumable, idempotent) every selected file into ``dest``.
+
+    Files on tape (``offline``) are first brought online by their adapter's ``prepare`` hook when
+    ``restore`` is on, waiting at most ``restore_timeout`` seconds (else ``RestoreTimeout``).
+    """
     opts = options or TransferOptions(jobs=jobs)
     credentials = Credentials.parse(tokens)
     async with make_client() as client:
@@ -77,12 +84,43 @@ async def adownload(
         else:
             manifest = await build_manifest(identifier, Http(client, credentials=credentials))
         manifest = select(manifest, include, exclude)
+        manifest = await _prepare(manifest, Http(client, credentials=credentials), restore=restore,
+                                  timeout=restore_timeout, progress=restore_progress)
         engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress)
         report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))
         raise DownloadIncomplete(f"{len(report.failed)} file(s) failed: {names}", report.failed)
     return report
+
+
+async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: float,
+                   progress: Callable[[str], None] | None) -> Manifest:
+    """Run the listing adapter's optional ``prepare`` hook (:class:`~doi2data.adapters.base.Preparer`).
+
+    Only when something is ``offline``; the adapter is the one discovery names, else the one that
+    recognises the manifest's DOI / landing page (a manifest passed in by the caller).
+    """
+    from .adapters import KNOWN_ADAPTERS, find_adapter, load
+    from .adapters.base import Resolved
+    from .errors import UnsupportedRepository
+
+    if not any(f.access == "offline" for f in manifest.files):
+        return manifest
+    found = manifest.discovery.adapter if manifest.discovery is not None else None
+    if found is not None and found in KNOWN_ADAPTERS:
+        adapter = load(found)
+    else:
+        ds = manifest.dataset
+        try:
+            adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
+        except UnsupportedRepository:
+            return manifest
+    hook = getattr(adapter, "prepare", None)
+    if hook is None:
+        return manifest
+    prepared: Manifest = await hook(manifest, http, restore=restore, timeout=timeout, progress=progress)
+    return prepared
 
 
 def download(
@@ -96,6 +134,9 @@ def download(
     raise_on_failure: bool = True,
     options: TransferOptions | None = None,
     tokens: Sequence[str] = (),
+    restore: bool = True,
+    restore_timeout: float = 3600.0,
+    restore_progress: Callable[[str], None] | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -104,7 +145,8 @@ def download(
     """
     return _run(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
-                  raise_on_failure=raise_on_failure, options=options, tokens=tokens)
+                  raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
+                  restore_timeout=restore_timeout, restore_progress=restore_progress)
     )
 
 

@@ -27,6 +27,22 @@ from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
 from .transfer.limits import DEFAULT_RATES, parse_rate
 
 _PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+_EXPLAIN_HELP = "print on stderr how the repository was found: layers tried, route, HTTP request count"
+
+
+def _resolve_explained(identifier: str, explain: bool, **kwargs: Any) -> Manifest:
+    """:func:`resolve`; with ``explain``, the discovery report goes to stderr (on failure too)."""
+    from .discovery import explain_text
+
+    try:
+        manifest = resolve(identifier, **kwargs)
+    except Doi2DataError as exc:
+        if explain and getattr(exc, "discovery", None) is not None:
+            click.echo(explain_text(exc.discovery), err=True)  # type: ignore[attr-defined]
+        raise
+    if explain and manifest.discovery is not None:
+        click.echo(explain_text(manifest.discovery), err=True)
+    return manifest
 
 
 def _default_dest(identifier: str) -> Path:
@@ -54,15 +70,16 @@ def cli() -> None:
 @click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
 @click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
 def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
-               token: Sequence[str]) -> None:
+               token: Sequence[str], explain: bool) -> None:
     """List the files of a dataset: path, size, checksum, access (or export the list)."""
     from .formats import FORMATS, render
 
     name = "json" if as_json else fmt
     if name:
         FORMATS[name]  # an unknown name fails here, before any network request (exit 2)
-    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token)
+    manifest = _resolve_explained(identifier, explain, include=include, exclude=exclude, tokens=token)
     if not name:
         print_manifest(manifest)
         return
@@ -93,10 +110,16 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
               help="seconds without data before a connection counts as stalled")
 @click.option("--json", "as_json", is_flag=True, help="one JSON event per line on stdout")
 @click.option("-q", "--quiet", is_flag=True, help="no progress display")
+@click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
+@click.option("--restore/--no-restore", default=True, show_default=True,
+              help="bring files on tape online first (ESRF), polling until they are")
+@click.option("--restore-timeout", default=3600.0, show_default=True, type=click.FloatRange(0, 7 * 86400),
+              metavar="SECONDS", help="give up waiting for a restore after this long (exit 10; re-run later)")
 def get_command(
     identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
-    token: Sequence[str], attempts: int, timeout: float, as_json: bool, quiet: bool,
+    token: Sequence[str], attempts: int, timeout: float, as_json: bool, quiet: bool, explain: bool,
+    restore: bool, restore_timeout: float,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
@@ -110,8 +133,9 @@ def get_command(
         rates=rates, timeout=timeout,
     )
     target = dest or _default_dest(identifier)
-    run_get(identifier, target, include=include, exclude=exclude, options=options, tokens=token,
-            as_json=as_json, quiet=quiet)
+    source: str | Manifest = _resolve_explained(identifier, True, tokens=token) if explain else identifier
+    run_get(source, target, include=include, exclude=exclude, options=options, tokens=token,
+            as_json=as_json, quiet=quiet, restore=restore, restore_timeout=restore_timeout)
 
 
 @cli.command("verify")
@@ -140,6 +164,7 @@ def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude:
 def run_get(
     identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
     options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
+    restore: bool = True, restore_timeout: float = 3600.0,
 ) -> DownloadReport:
     progress: ProgressSink | None
     if as_json:
@@ -150,7 +175,9 @@ def run_get(
         progress = None
     try:
         report = download(identifier, dest, include=include, exclude=exclude, progress=progress,
-                          raise_on_failure=False, options=options, tokens=tokens)
+                          raise_on_failure=False, options=options, tokens=tokens, restore=restore,
+                          restore_timeout=restore_timeout,
+                          restore_progress=None if quiet else lambda message: click.echo(message, err=True))
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -173,8 +174,32 @@ def datacite_url(doi: str) -> str:
     return f"{DATACITE_API}/dois/{quote(doi.strip(), safe=_DOI_PATH_SAFE, errors='surrogatepass')}"
 
 
-async def fetch_datacite(doi: str, http: Http) -> Dataset | None:
-    """DataCite metadata for ``doi``; ``None`` on 404 (the DOI is simply not DataCite's).
+def datacite_content_urls(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """``data.attributes.contentUrl`` as absolute http(s) URLs (null, ``[]``, a string or a list)."""
+    data = doc.get("data") if isinstance(doc, Mapping) else None
+    attrs = data.get("attributes") if isinstance(data, Mapping) else None
+    value = attrs.get("contentUrl") if isinstance(attrs, Mapping) else None
+    values = value if isinstance(value, list) else [value]
+    urls = [text for v in values if (text := _str(v)) and text.lower().startswith(("http://", "https://"))]
+    return tuple(dict.fromkeys(urls))
+
+
+@dataclass(frozen=True)
+class DataCiteRecord:
+    """One DataCite answer, parsed: descriptive metadata plus the routing facts detection needs."""
+
+    dataset: Dataset
+    client_id: str | None = None
+    content_urls: tuple[str, ...] = ()
+
+
+def parse_datacite_record(doc: Mapping[str, Any]) -> DataCiteRecord:
+    """:func:`parse_datacite` plus the client id and ``contentUrl`` (pure; same errors)."""
+    return DataCiteRecord(parse_datacite(doc), datacite_client_id(doc), datacite_content_urls(doc))
+
+
+async def fetch_datacite_record(doi: str, http: Http) -> DataCiteRecord | None:
+    """The DataCite record for ``doi``; ``None`` on 404 (the DOI is simply not DataCite's).
 
     Other failures raise as :meth:`Http.get_json` does (AccessDenied, RepositoryError, NetworkError).
     """
@@ -188,7 +213,14 @@ async def fetch_datacite(doi: str, http: Http) -> Dataset | None:
         )
     except RecordNotFound:
         return None
-    return parse_datacite(doc)
+    return parse_datacite_record(doc)
 
 
-__all__ = ["DATACITE_API", "datacite_client_id", "datacite_url", "fetch_datacite", "parse_datacite"]
+async def fetch_datacite(doi: str, http: Http) -> Dataset | None:
+    """DataCite metadata for ``doi``; ``None`` on 404 (see :func:`fetch_datacite_record`)."""
+    record = await fetch_datacite_record(doi, http)
+    return record.dataset if record is not None else None
+
+
+__all__ = ["DATACITE_API", "DataCiteRecord", "datacite_client_id", "datacite_content_urls", "datacite_url",
+           "fetch_datacite", "fetch_datacite_record", "parse_datacite", "parse_datacite_record"]

@@ -49,10 +49,31 @@ def run_demo(dest: Path | None = None) -> None:
             console.rule(f"files in {target}")
             for path in sorted(p for p in target.rglob("*") if p.is_file() and ".doi2data" not in p.parts):
                 out.print(f"  {path.relative_to(target)}  ({path.stat().st_size} bytes)")
+            _facility_steps(console, out, target)
             console.print(f"\n{len(net.log)} HTTP requests went through the sandbox; none left this machine.")
     finally:
         if workdir is not None:
             workdir.cleanup()
+
+
+def _facility_steps(console: Console, out: Console, target: Path) -> None:
+    """Steps 5-6: the two routes of Millar's 2022 talk, PSI and ESRF (sandbox copies of its examples)."""
+    import os
+
+    from .cli import run_get
+    from .sandbox.facilities import ESRF_DOI, PSI_DOI
+
+    console.rule(f"5. PSI: doi2data ls {PSI_DOI}  (publication JSON, wget page, nginx folder, sha1 list)")
+    print_manifest(resolve(PSI_DOI), out)
+    run_get(PSI_DOI, target.with_name(target.name + "-psi"), quiet=True)
+    console.rule(f"6. ESRF: doi2data get {ESRF_DOI}  (archived on tape: restore, poll, then download)")
+    saved = os.environ.get("DOI2DATA_RESTORE_POLL")
+    os.environ.setdefault("DOI2DATA_RESTORE_POLL", "0.3")  # the sandbox's tape robot is fast
+    try:
+        run_get(ESRF_DOI, target.with_name(target.name + "-esrf"), include=["*_00000[1-3].h5"], restore_timeout=60)
+    finally:
+        if saved is None:
+            os.environ.pop("DOI2DATA_RESTORE_POLL", None)
 
 
 __all__ = ["DEMO_DOI", "run_demo"]

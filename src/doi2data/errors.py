@@ -12,7 +12,8 @@ into the most specific class here, chained with ``from exc``.
     ├── UsageError (ValueError)         exit 2   HTTP 400   bad option values, bad filters
     ├── ResolutionError                 exit 3   HTTP 502   the resolver failed
     │   ├── IdentifierNotFound          exit 4   HTTP 404   the DOI or handle does not exist
-    │   └── UnsupportedRepository       exit 5   HTTP 422   no adapter recognises the landing page
+    │   └── UnsupportedRepository       exit 5   HTTP 422   no detection layer finds the files
+    │       └── NotADataset             exit 5   HTTP 422   a Crossref (article) DOI, not a dataset
     ├── RepositoryError                 exit 6   HTTP 502   the repository API failed or changed shape
     │   ├── RecordNotFound              exit 4   HTTP 404   the repository has no such record
     │   └── AccessDenied                exit 7   HTTP 403   login / token needed or refused
@@ -21,6 +22,7 @@ into the most specific class here, chained with ``from exc``.
         ├── VerificationError           exit 1   HTTP 502   size or checksum mismatch
         ├── UnsafePath                  exit 1   HTTP 400   a name that would escape the destination
         ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk / over --max-total-size
+        ├── RestoreTimeout              exit 10  HTTP 503   data still being restored from tape at the deadline
         └── DownloadIncomplete          exit 1   HTTP 502   some files failed (carries the report)
 """
 
@@ -70,6 +72,10 @@ class UnsupportedRepository(ResolutionError):
     http_status = 422
 
 
+class NotADataset(UnsupportedRepository):
+    """The DOI is registered with Crossref (or points at a publisher's page): an article, not a dataset."""
+
+
 class RepositoryError(Doi2DataError):
     exit_code = 6
     http_status = 502
@@ -108,6 +114,17 @@ class InsufficientSpace(TransferError, OSError):
     http_status = 507
 
 
+class RestoreTimeout(TransferError):
+    """Archived (tape) data was still being restored when ``--restore-timeout`` ran out.
+
+    Not a failure of the data: the facility keeps restoring, and the same command run later
+    finds it online.
+    """
+
+    exit_code = 10
+    http_status = 503
+
+
 class DownloadIncomplete(TransferError):
     """Raised after a download in which some files failed; ``failures`` maps path -> reason."""
 
@@ -128,6 +145,7 @@ EXIT_CODES: dict[int, str] = {
     7: "access denied: login or token required",
     8: "network error: connection, TLS, proxy or timeout",
     9: "not enough free disk space",
+    10: "archived data still being restored from tape when --restore-timeout ran out (re-run later)",
     130: "interrupted",
 }
 
@@ -140,9 +158,11 @@ __all__ = [
     "InsufficientSpace",
     "InvalidIdentifier",
     "NetworkError",
+    "NotADataset",
     "RecordNotFound",
     "RepositoryError",
     "ResolutionError",
+    "RestoreTimeout",
     "TransferError",
     "UnsafePath",
     "UnsupportedRepository",

@@ -18,7 +18,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,14 +113,18 @@ async def send(
     credentials: Credentials | None = None,
     stream: bool = False,
     follow_redirects: bool = True,
+    on_send: Callable[[str, httpx.URL], None] | None = None,
 ) -> httpx.Response:
     """Send one request, following redirects ourselves so credentials are re-scoped per hop.
 
     With ``stream=True`` the caller must close the returned response (``await r.aclose()``).
+    ``on_send(method, url)`` is called before every round trip (each redirect hop counts).
     """
     current = _first_url(url, params)
     for _ in range(MAX_REDIRECTS + 1):
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
+        if on_send is not None:
+            on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
         hop = _next_hop(response, current, method) if follow_redirects else None
         if hop is None:
@@ -237,7 +241,13 @@ def translate_transport_error(exc: httpx.TransportError, url: str) -> NetworkErr
 
 
 class Http:
-    """API-call helper around one :class:`httpx.AsyncClient` (not for bulk file bytes)."""
+    """API-call helper around one :class:`httpx.AsyncClient` (not for bulk file bytes).
+
+    ``requests`` counts every round trip made through it (retries and redirect hops included) and
+    ``history`` keeps the first :attr:`HISTORY_LIMIT` of them as ``"METHOD url"``, for ``--explain``.
+    """
+
+    HISTORY_LIMIT = 200
 
     def __init__(
         self,
@@ -251,6 +261,14 @@ class Http:
         self.credentials = credentials or Credentials()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
+        self.requests = 0
+        self.history: list[str] = []
+        self.trace: list[str] = []  # adapters' notes on their route (the "why"), for --explain
+
+    def _sent(self, method: str, url: httpx.URL) -> None:
+        self.requests += 1
+        if len(self.history) < self.HISTORY_LIMIT:
+            self.history.append(f"{method} {url}")
 
     async def request(
         self,
@@ -260,17 +278,20 @@ class Http:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = True,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send a small request, retrying 429/5xx and connection errors with backoff.
 
         Returns the final response whatever its status; the caller decides what 404 means.
+        With ``stream=True`` the body is not read: the caller must ``await response.aclose()``.
         """
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
             try:
                 response = await send(
                     self.client, method, url, params=params, headers=headers,
-                    credentials=self.credentials, follow_redirects=follow_redirects,
+                    credentials=self.credentials, follow_redirects=follow_redirects, stream=stream,
+                    on_send=self._sent,
                 )
             except httpx.TransportError as exc:
                 if last:
@@ -284,6 +305,8 @@ class Http:
                 delay = backoff_delay(attempt) if wait is None else wait
                 if delay > self.max_wait:
                     return response
+                if stream:
+                    await response.aclose()
                 await asyncio.sleep(delay)
                 continue
             return response

@@ -3,8 +3,10 @@
 A DOI is resolved **once**, through the doi.org Handle API (``/api/handles/<doi>``: one small
 JSON document, no landing page fetched), falling back to reading the ``Location`` of the
 ``https://doi.org/<doi>`` redirect when the API fails or holds no URL value. DataCite metadata
-is fetched at the same time (one request; a 404 simply means the DOI is not DataCite's). The
-adapters then get the landing URL and the metadata and never resolve again.
+is fetched at the same time (one request; a 404 simply means the DOI is not DataCite's), keeping
+the DataCite client id and ``contentUrl`` for detection. The adapters then get the landing URL and
+the metadata and never resolve again; which adapter runs is decided layer by layer, cheapest
+first, in :mod:`doi2data.discovery`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import logging
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from .adapters import find_adapter
 from .adapters.base import Resolved
-from .datacite import fetch_datacite
+from .datacite import DataCiteRecord, fetch_datacite_record
+from .discovery import discover
 from .errors import Doi2DataError, IdentifierNotFound, ResolutionError
 from .http import Http
 from .identifiers import Identifier, parse_identifier
-from .model import Dataset, Manifest
+from .model import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +95,11 @@ async def landing_url(ident: Identifier, http: Http) -> str:
     return await _handle_api(proxy, ident.value, http) or await _follow_redirect(proxy, ident.value, http)
 
 
-async def _metadata(ident: Identifier, http: Http) -> Dataset | None:
+async def _metadata(ident: Identifier, http: Http) -> DataCiteRecord | None:
     if not ident.is_doi:
         return None
     try:
-        return await fetch_datacite(ident.value, http)
+        return await fetch_datacite_record(ident.value, http)
     except Doi2DataError as exc:  # metadata is a bonus: never fail a download for it
         log.warning("DataCite metadata unavailable for %s: %s", ident.value, exc)
         return None
@@ -106,20 +108,23 @@ async def _metadata(ident: Identifier, http: Http) -> Dataset | None:
 async def resolve_identifier(identifier: str | Identifier, http: Http) -> Resolved:
     """Resolve once: landing URL and DataCite metadata, fetched concurrently."""
     ident = identifier if isinstance(identifier, Identifier) else parse_identifier(identifier)
-    landing, metadata = await asyncio.gather(landing_url(ident, http), _metadata(ident, http))
+    landing, record = await asyncio.gather(landing_url(ident, http), _metadata(ident, http))
     return Resolved(
         identifier=str(ident),
         doi=ident.value if ident.is_doi else None,
         landing_url=landing,
-        metadata=metadata,
+        metadata=record.dataset if record else None,
+        client_id=record.client_id if record else None,
+        content_urls=record.content_urls if record else (),
     )
 
 
 async def build_manifest(identifier: str | Identifier, http: Http) -> Manifest:
-    """The whole front half of the pipeline: identifier -> :class:`Manifest`."""
+    """The whole front half of the pipeline: identifier -> :class:`Manifest` (with its ``discovery``)."""
+    start, route_start = http.requests, len(http.history)
     resolved = await resolve_identifier(identifier, http)
-    adapter, ref = find_adapter(resolved)
-    return await adapter.list_files(ref, resolved, http)
+    return await discover(resolved, http, start=start, route_start=route_start,
+                          resolve_requests=http.requests - start)
 
 
 __all__ = ["build_manifest", "landing_url", "resolve_identifier", "url_from_handle_record"]

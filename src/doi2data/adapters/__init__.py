@@ -9,6 +9,7 @@ adapter cannot break the others, and third-party adapters can register through t
 from __future__ import annotations
 
 import importlib
+import logging
 from importlib.metadata import entry_points
 from types import MappingProxyType
 
@@ -22,10 +23,16 @@ _KNOWN: dict[str, str] = {
     "dryad": "doi2data.adapters.dryad:ADAPTER",
     "osf": "doi2data.adapters.osf:ADAPTER",
     "b2share": "doi2data.adapters.b2share:ADAPTER",
+    "psi": "doi2data.adapters.psi:ADAPTER",
+    "esrf": "doi2data.adapters.esrf:ADAPTER",
+    "desy": "doi2data.adapters.desy:ADAPTER",
+    "scicat": "doi2data.adapters.scicat:ADAPTER",
+    "webindex": "doi2data.adapters.webindex:ADAPTER",
 }
 #: Read-only view of the built-in adapters, in the order they are tried.
 KNOWN_ADAPTERS = MappingProxyType(_KNOWN)
 _loaded: dict[str, Adapter] = {}
+log = logging.getLogger(__name__)
 
 
 def register(name: str, target: str, *, clobber: bool = False) -> None:
@@ -52,8 +59,12 @@ def find_adapter(resolved: Resolved) -> tuple[Adapter, RecordRef]:
     """First adapter that recognises the landing page; ``UnsupportedRepository`` otherwise."""
     _register_entry_points()
     for name in list(_KNOWN):
-        adapter = load(name)
-        ref = adapter.recognize(resolved)
+        try:
+            adapter = load(name)
+            ref = adapter.recognize(resolved)
+        except Exception as exc:  # noqa: BLE001 - recognize is pure; a bug in one must not break the rest
+            log.warning("adapter %s skipped: %s: %s", name, type(exc).__name__, exc)
+            continue
         if ref is not None:
             return adapter, ref
     tried = ", ".join(_KNOWN)

@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 BLOCK = 64 * 1024
 _ROTATE = 7919  # per-block rotation step (a prime, so neighbouring blocks are not 1-byte shifts)
@@ -41,12 +41,29 @@ class Creator:
         return f"{self.family}, {self.given}"
 
 
+@runtime_checkable
+class ByteSource(Protocol):
+    """File bytes from a custom generator: a lazily laid-out zip, a CBF frame, an HDF5 image.
+
+    Why: some test files must be *real* formats (a zip whose central directory lists a 4 GiB
+    member) yet never be materialised. ``read(start, end)`` returns exactly ``[start, end)``
+    (``0 <= start <= end <= size``). A source may also define ``digest(algorithm) -> str | None``
+    to supply a known whole-file digest (so a 4 GiB file need not be hashed to be listed).
+    """
+
+    @property
+    def size(self) -> int: ...
+
+    def read(self, start: int, end: int) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class FileSpec:
     """One file: a key (repository name, may be hostile), a size and how to make its bytes.
 
-    ``data`` holds explicit content for small text files; otherwise bytes are generated from
-    ``seed`` (filled in by :class:`World` as ``"<recid>:<key>"`` when empty).
+    ``data`` holds explicit content for small text files; ``source`` a :class:`ByteSource` for
+    generated formats (its ``size`` wins); otherwise bytes are generated from ``seed`` (filled in
+    by :class:`World` as ``"<recid>:<key>"`` when empty).
     """
 
     key: str
@@ -54,10 +71,13 @@ class FileSpec:
     mimetype: str = "application/octet-stream"
     data: bytes | None = None
     seed: str = ""
+    source: ByteSource | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.data is not None:
             object.__setattr__(self, "size", len(self.data))
+        elif self.source is not None:
+            object.__setattr__(self, "size", int(self.source.size))
         if self.size < 0:
             raise ValueError("size must be >= 0")
 
@@ -229,6 +249,10 @@ class World:
             for pos in range(start, end, chunk):
                 yield file.data[pos:min(end, pos + chunk)]
             return
+        if file.source is not None and variant == 0:
+            for pos in range(start, end, chunk):
+                yield file.source.read(pos, min(end, pos + chunk))
+            return
         base = hashlib.shake_256(f"{file.seed}#{variant}".encode()).digest(BLOCK)
         pending: list[bytes] = []
         size = 0
@@ -255,6 +279,9 @@ class World:
         key = (file.seed, variant, algorithm)
         with self._lock:
             cached = self._digests.get(key)
+        if cached is None and file.source is not None and variant == 0:
+            known = getattr(file.source, "digest", None)
+            cached = known(algorithm) if callable(known) else None
         if cached is None:
             h = hashlib.new(algorithm)
             for piece in self.content(file, variant=variant, chunk=16 * BLOCK):
@@ -272,4 +299,5 @@ class World:
         return self.digest(self.file(recid, key), algorithm)
 
 
-__all__ = ["BLOCK", "Access", "Creator", "ExternalDataset", "FileSpec", "Pid", "Record", "Shape", "World"]
+__all__ = ["BLOCK", "Access", "ByteSource", "Creator", "ExternalDataset", "FileSpec", "Pid", "Record", "Shape",
+           "World"]

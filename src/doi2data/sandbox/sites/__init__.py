@@ -15,6 +15,8 @@ from starlette.responses import PlainTextResponse
 
 from ..world import World
 from . import datacite, doi_org, example, handle_net, zenodo
+from . import crosscite, fts3, globus  # content negotiation; transfer-service hand-offs
+from . import signposting_repo  # repositories reachable only through Signposting / JSON-LD
 
 ASGIApp = Any
 
@@ -22,11 +24,17 @@ ASGIApp = Any
 def default_sites(world: World) -> dict[str, ASGIApp]:
     """Host name -> ASGI app for every emulated service in the default fake internet."""
     sites: dict[str, ASGIApp] = {}
-    for module in (doi_org, handle_net, datacite, zenodo, example):
+    for module in (doi_org, handle_net, datacite, zenodo, example, crosscite, fts3, globus, signposting_repo):
         app = module.make_app(world)
         sites.update({host: app for host in module.HOSTS})
     www = zenodo.make_www_app(world)
     sites.update({host: www for host in zenodo.WWW_HOSTS})
+    from .. import general  # lazily: general.py imports this package's common helpers
+
+    sites.update(general.make_sites(world))
+    from .. import facilities  # PSI, ESRF, DESY, SciCat, web folders (lazily, like general)
+
+    sites.update(facilities.make_sites(world))
     return sites
 
 

@@ -18,6 +18,7 @@ from starlette.routing import Route, Router
 
 from ..world import Pid, World
 from .common import html_response, json_response, redirect
+from .crosscite import negotiated_location
 
 HANDLE_JSON = "application/json;charset=UTF-8"
 _NOT_FOUND_HTML = ("<!DOCTYPE html><html><head><title>Error: DOI Not Found</title></head><body>"
@@ -55,12 +56,15 @@ def _handles_api(world: World) -> Any:
     return endpoint
 
 
-def _resolver(world: World) -> Any:
+def _resolver(world: World, negotiate: bool = False) -> Any:
     async def endpoint(request: Request) -> Response:
         handle = request.path_params["handle"]
         pid = world.doi(handle)
         if pid is None:
             return html_response(_NOT_FOUND_HTML.format(handle=escape(handle)), 404)
+        # Content negotiation (doi.org only): metadata types go to the RA's service (crosscite.py).
+        if negotiate and pid.is_doi and (cn := negotiated_location(request.headers.get("accept", ""), handle)):
+            return redirect(cn, 302, headers={"vary": "Accept", "expires": "Thu, 01 Jan 1970 00:00:00 GMT"})
         url = pid.url
         body = (f"<html><head><title>Handle Redirect</title></head>\n<body><a href=\"{escape(url)}\">"
                 f"{escape(url)}</a></body></html>")
@@ -91,7 +95,7 @@ def handle_routes(world: World, *, with_ra: bool) -> list[Route]:
               Route("/api/handles/{handle:path}", _handles_api(world), methods=["GET"])]
     if with_ra:
         routes.append(Route("/ra/{ids:path}", _ra(world), methods=["GET"]))
-    routes.append(Route("/{handle:path}", _resolver(world), methods=["GET"]))
+    routes.append(Route("/{handle:path}", _resolver(world, negotiate=with_ra), methods=["GET"]))
     return routes
 
 

@@ -1,0 +1,67 @@
+"""``doi2data export DOI --bagit DIR`` / ``--ro-crate DIR``: packaged, described copies of a dataset."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+_PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+
+
+@click.command("export")
+@click.argument("identifier")
+@click.option("--bagit", "bag_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="write a BagIt bag (RFC 8493) into DIR")
+@click.option("--ro-crate", "crate_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="write an RO-Crate (ro-crate-metadata.json) into DIR")
+@click.option("--holey", is_flag=True,
+              help="download nothing: the bag gets fetch.txt, the crate names files by their URLs")
+@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 256), help="files in parallel")
+@click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@click.option("-q", "--quiet", is_flag=True, help="no progress display")
+def export_command(identifier: str, bag_dir: Path | None, crate_dir: Path | None, holey: bool,
+                   include: Sequence[str], exclude: Sequence[str], jobs: int, token: Sequence[str],
+                   quiet: bool) -> None:
+    """Package a dataset as a BagIt bag and/or an RO-Crate.
+
+    Without --holey the files are downloaded first (verified and resumable, like `get`; re-run
+    to resume) and described with the repository's checksums plus SHA-256 of the local bytes.
+    """
+    from ..api import resolve
+    from ..errors import UsageError
+    from ..export import ExportResult, write_bag, write_ro_crate
+    from ..output import RichProgress, human_size
+    from ..transfer.engine import TransferOptions
+
+    if bag_dir is None and crate_dir is None:
+        raise UsageError("say where to export: --bagit DIR and/or --ro-crate DIR")
+    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token)
+    options = TransferOptions(jobs=jobs)
+
+    def run(writer, dest: Path) -> ExportResult:  # type: ignore[no-untyped-def]
+        progress = RichProgress() if not (quiet or holey) and sys.stderr.isatty() else None
+        try:
+            return writer(manifest, dest, holey=holey, options=options, tokens=token, progress=progress)
+        finally:
+            if progress is not None:
+                progress.stop()
+
+    for kind, writer, dest in (("bag", write_bag, bag_dir), ("RO-Crate", write_ro_crate, crate_dir)):
+        if dest is None:
+            continue
+        result = run(writer, dest)
+        for message in result.messages:
+            click.echo(f"note: {message}", err=True)
+        how = "" if not holey else (" (holey: fetch.txt lists them)" if kind == "bag" else " (referenced by URL)")
+        algorithms = f"; checksums: {', '.join(result.algorithms)}" if result.algorithms else ""
+        click.echo(f"{kind} written to {result.path}: {len(result.files)} file(s), "
+                   f"{human_size(result.total_size)}{how}{algorithms}", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(export_command)

@@ -1,0 +1,81 @@
+"""``doi2data serve``: run the retrieval gateway (ASGI app under uvicorn).
+
+Why a thin command: everything lives in :mod:`doi2data.service`; this only turns flags into a
+:class:`~doi2data.service.config.GatewayConfig` and starts uvicorn, one process or several
+workers (which rebuild the same config from one environment variable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import click
+
+
+def _size(value: str) -> int:
+    from ..output import parse_size
+
+    return parse_size(value)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--cache", "cache_url", metavar="URL",
+              help="manifest cache: a path or sqlite:///path (default: SQLite in the user cache dir), "
+                   "postgresql://... (shared by several gateways), or memory:")
+@click.option("--ttl", default=3600.0, show_default=True, type=click.FloatRange(0), help="seconds a manifest is fresh")
+@click.option("--stale", default=86400.0, show_default=True, type=click.FloatRange(0),
+              help="seconds a manifest may then be served while it is refreshed in the background")
+@click.option("--single-file", type=click.Choice(["redirect", "stream"]), default="redirect", show_default=True,
+              help="one selected file: redirect to the origin or stream it through")
+@click.option("--allow-host", multiple=True, metavar="HOST",
+              help="origin host (or *.suffix) allowed even if it resolves to a private address (repeatable)")
+@click.option("--allow-network", multiple=True, metavar="CIDR", help="private network allowed anyway (repeatable)")
+@click.option("--strict-dns", is_flag=True, help="refuse origin hosts that do not resolve here (even via a proxy)")
+@click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0),
+              help="requests per second per client (0: no limit)")
+@click.option("--burst", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--max-streams", default=4, show_default=True, type=click.IntRange(1),
+              help="concurrent downloads per client")
+@click.option("--max-archive-size", default="50GiB", show_default=True, metavar="SIZE")
+@click.option("--public-url", metavar="URL", help="base URL when behind a reverse proxy")
+@click.option("--trust-forwarded", is_flag=True, help="take the client address from X-Forwarded-For")
+@click.option("--access-log", default="-", show_default=True, metavar="PATH",
+              help="JSON-lines access log: - (stderr), a file, or off")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="worker processes")
+def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale: float, single_file: str,
+                  allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
+                  max_streams: int, max_archive_size: str, public_url: str | None, trust_forwarded: bool,
+                  access_log: str, workers: int) -> None:
+    """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
+    files (?file=GLOB), verified zip/tar archives (&archive=zip) - see /docs."""
+    try:
+        import uvicorn
+
+        from ..service.cache import open_store
+        from ..service.config import ENV_VAR, GatewayConfig
+    except ImportError as exc:  # pragma: no cover - the serve extra is missing
+        raise click.ClickException(f"{exc}; install the gateway extra: pip install 'doi2data[serve]'") from exc
+    config = GatewayConfig(
+        cache_url=cache_url, ttl=ttl, stale=stale, single_file=single_file,  # type: ignore[arg-type]
+        allow_hosts=tuple(allow_host), allow_networks=tuple(allow_network), strict_dns=strict_dns, rate=rate,
+        burst=burst, max_streams=max_streams, max_archive_size=_size(max_archive_size), public_url=public_url,
+        trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
+    )
+    click.echo(f"doi2data gateway on http://{host}:{port}/  (cache: {open_store(cache_url).description}, "
+               f"{workers} worker(s))", err=True)
+    common = {"host": host, "port": port, "log_level": "warning", "access_log": False, "server_header": False,
+              "proxy_headers": trust_forwarded, "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        from ..service.app import create_app
+
+        uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]
+    else:
+        os.environ[ENV_VAR] = config.to_env()
+        uvicorn.run("doi2data.service.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve_command)

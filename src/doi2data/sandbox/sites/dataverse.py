@@ -1,0 +1,254 @@
+"""Dataverse installations (native API): dataverse.harvard.edu and data.unknown-institute.example.
+
+Mirrors the recordings in ``shared/fixtures/recorded/dataverse`` (recorded-fixtures §5):
+``/api/datasets/:persistentId/?persistentId=doi:…`` as ``{"status":"OK","data":{…,"latestVersion":
+{…,"files":[{label, restricted, directoryLabel?, dataFile:{id, persistentId, pidURL, filename,
+contentType, filesize, md5?, checksum{type,value}, original*…}}]}}}`` (RLMYMR/Q5PV4U 2022; the 6.x
+shape of the CTQ20N export adds ``datasetType``/``tabularData``/``publicationDate``), ``…/versions/<v>``,
+``/api/datasets/<id>``, ``/api/files/:persistentId``, ``/api/info/version`` and errors as
+``{"status":"ERROR","message":…}``. ``/api/access/datafile/<id>`` reproduces the ingest trap (a plain
+download is a TSV with a header row, neither ``filesize`` nor the md5; only ``?format=original`` is the
+upload) and, on Harvard, answers 303 to a presigned ``dvn-cloud`` S3 URL on another host (recorded
+2021/2022); the unknown installation serves bytes itself (Harvard 2018). Restricted files are 403
+without ``X-Dataverse-key`` (or ``?key=``). ``/citation?persistentId=`` 302s to ``dataset.xhtml``
+(or ``file.xhtml`` for a file PID) as recorded for RLMYMR.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+
+from ..general import (DATAVERSE_DATASETS, DATAVERSE_TOKEN, DVN_STORAGE, DvDataset, DvFile, DvVersion, SignedStorage,
+                       StoredObject, file_entity, hexid, http_stamp)
+from ..world import World
+from .common import EntityResponse, html_response, json_response, redirect
+
+VERSIONS = {"dataverse.harvard.edu": ("6.2", "1507-dff1b41"), "data.unknown-institute.example": ("6.1", "1193-1a9a3b4")}
+NOT_AUTHORIZED = ("Not authorized to access this object via this API endpoint. Please check your code for typos, "
+                  "or consult our API guide at http://guides.dataverse.org.")
+_LICENSE_URIS = {"CC0 1.0": "http://creativecommons.org/publicdomain/zero/1.0",
+                 "CC BY 4.0": "http://creativecommons.org/licenses/by/4.0"}
+_FORMAT_LABELS = {"text/csv": "Comma Separated Values",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "MS Excel Spreadsheet"}
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response({"status": "ERROR", "message": message}, status)
+
+
+def _ok(data: Any) -> Response:
+    return json_response({"status": "OK", "data": data})
+
+
+def _storage_id(ds: DvDataset, f: DvFile) -> str:
+    return hexid("dv-storage", ds.doi, f.id, length=12)
+
+
+def file_json(world: World, ds: DvDataset, ver: DvVersion, f: DvFile) -> dict[str, Any]:
+    """One ``files[]`` item (also the ``data`` of ``/api/files/…``)."""
+    tab = f.stored_tab() if f.tabular else None
+    df: dict[str, Any] = {"id": f.id, "persistentId": f"doi:{f.pid}" if f.pid else ""}
+    if f.pid:
+        df["pidURL"] = f"https://doi.org/{f.pid}"
+    df.update(filename=f.label, contentType="text/tab-separated-values" if tab else f.spec.mimetype,
+              filesize=len(tab) if tab is not None else f.spec.size)
+    if f.description:
+        df["description"] = f.description
+    df["storageIdentifier"] = f"s3://dvn-cloud:{_storage_id(ds, f)}" if ds.redirect else f"file://{_storage_id(ds, f)}"
+    if tab is not None:
+        df.update(originalFileFormat=f.spec.mimetype, originalFormatLabel=_FORMAT_LABELS.get(f.spec.mimetype, "Data"),
+                  originalFileSize=f.spec.size, originalFileName=f.name, UNF=f"UNF:6:{hexid('unf', f.id, length=22)}==")
+    df["rootDataFileId"] = -1
+    algorithm = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512"}[f.checksum]
+    value = world.digest(f.spec, algorithm)
+    if f.checksum == "MD5":
+        df["md5"] = value
+    df["checksum"] = {"type": f.checksum, "value": value}
+    df["creationDate"] = ds.versions[0].released if f in ds.versions[0].files else ver.released
+    if ds.shape == "6":
+        df.update(tabularData=f.tabular, publicationDate=df["creationDate"], fileAccessRequest=f.restricted)
+    item: dict[str, Any] = {"label": f.label, "restricted": f.restricted}
+    if f.directory:
+        item["directoryLabel"] = f.directory
+    if f.description:
+        item["description"] = f.description
+    item.update(version=1, datasetVersionId=ver.id, dataFile=df)
+    return item
+
+
+def _field(name: str, value: Any, kind: str = "primitive", multiple: bool = False) -> dict[str, Any]:
+    return {"typeName": name, "multiple": multiple, "typeClass": kind, "value": value}
+
+
+def version_json(world: World, ds: DvDataset, ver: DvVersion) -> dict[str, Any]:
+    authors = [{"authorName": _field("authorName", c.name), "authorAffiliation": _field("authorAffiliation",
+                                                                                           c.affiliation)}
+               for c in ds.creators]
+    fields = [_field("title", ds.title), _field("author", authors, "compound", True),
+              _field("dsDescription", [{"dsDescriptionValue": _field("dsDescriptionValue", f"{ds.title}.")}],
+                     "compound", True),
+              _field("subject", ["Social Sciences"], "controlledVocabulary", True)]
+    stamp = f"{ver.released}T16:04:00Z"
+    doc: dict[str, Any] = {
+        "id": ver.id, "datasetId": ds.id, "datasetPersistentId": f"doi:{ds.doi}",
+        "storageIdentifier": f"s3://{ds.doi}" if ds.redirect else f"file://{ds.doi}",
+        "versionNumber": ver.number, "versionMinorNumber": ver.minor, "versionState": "RELEASED",
+        "lastUpdateTime": stamp, "releaseTime": stamp, "createTime": f"{ver.released}T16:00:10Z",
+        "license": {"name": ds.license, "uri": _LICENSE_URIS.get(ds.license, "")},
+        "fileAccessRequest": any(f.restricted for f in ver.files),
+        "metadataBlocks": {"citation": {"displayName": "Citation Metadata", "name": "citation", "fields": fields}},
+        "files": [file_json(world, ds, ver, f) for f in ver.files],
+    }
+    if ds.shape == "6":
+        doc["latestVersionPublishingState"] = "RELEASED"
+    return doc
+
+
+def dataset_json(world: World, ds: DvDataset, ver: DvVersion) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": ds.id, "identifier": ds.identifier, "persistentUrl": f"https://doi.org/{ds.doi}",
+                           "protocol": "doi", "authority": ds.authority}
+    if ds.shape == "6":
+        doc.update(separator="/", datasetType="dataset")
+    latest = version_json(world, ds, ver)
+    doc.update(publisher=ds.publisher, publicationDate=ds.versions[0].released,
+               storageIdentifier=latest["storageIdentifier"], metadataLanguage="undefined", latestVersion=latest)
+    return doc
+
+
+def _pick_version(ds: DvDataset, wanted: str) -> DvVersion | None:
+    if wanted in (":latest", ":latest-published"):
+        return ds.latest
+    major, _, minor = wanted.partition(".")
+    found = [v for v in ds.versions if str(v.number) == major and (not minor or str(v.minor) == minor)]
+    return found[-1] if found else None
+
+
+def make_app(world: World, host: str, storage: SignedStorage | None) -> Router:
+    """One installation: the datasets in :data:`DATAVERSE_DATASETS` whose ``host`` is ``host``."""
+    datasets = [d for d in DATAVERSE_DATASETS if d.host == host]
+    by_pid = {f"doi:{d.doi}".lower(): d for d in datasets}
+    by_id = {str(d.id): d for d in datasets}
+    files = {str(f.id): (d, f) for d in datasets for f in d.files().values()}
+    file_pids = {f"doi:{f.pid}".lower(): (d, f) for d, f in files.values() if f.pid}
+
+    def latest_with(ds: DvDataset, f: DvFile) -> DvVersion:
+        return next(v for v in reversed(ds.versions) if f in v.files)
+
+    def dataset_doc(ds: DvDataset | None, pid: str, rest: list[str]) -> Response:
+        if ds is None:
+            return _error(404, f"Dataset with Persistent ID {pid} not found.")
+        if not rest:
+            return _ok(dataset_json(world, ds, ds.latest))
+        if rest == ["versions"]:
+            return _ok([version_json(world, ds, v) for v in reversed(ds.versions)])
+        if len(rest) == 2 and rest[0] == "versions":
+            ver = _pick_version(ds, rest[1])
+            if ver is None:
+                return _error(404, f"Dataset version {rest[1]} of dataset {ds.id} not found")
+            return _ok(version_json(world, ds, ver))
+        return _error(404, "API endpoint does not exist on this server.")
+
+    def datafile(request: Request, found: tuple[DvDataset, DvFile] | None, ident: str) -> Any:
+        if found is None:
+            return json_response({"status": "ERROR", "code": 404, "message": f"Datafile {ident}: not found"}, 404)
+        ds, f = found
+        key = request.headers.get("x-dataverse-key") or request.query_params.get("key")
+        if key is not None and key != DATAVERSE_TOKEN:
+            return _error(401, f"Bad api key '{key}'")
+        if f.restricted and key != DATAVERSE_TOKEN:
+            return json_response({"status": "ERROR", "code": 403, "message": NOT_AUTHORIZED}, 403)
+        original = not f.tabular or request.query_params.get("format") == "original"
+        spec = f.spec if original else f.derived()
+        name = f.name if original else f.label
+        if storage is not None:
+            return redirect(storage.presign(f"{ds.doi}/{_storage_id(ds, f)}" + (".orig" if f.tabular and original
+                                                                                 else "")), 303)
+        media = spec.mimetype if original else f'text/tab-separated-values; name="{name}";charset=UTF-8'
+        modified = http_stamp(latest_with(ds, f).released)
+        return EntityResponse(file_entity(world, spec, modified, request.scope, filename=name, content_type=media))
+
+    async def api(request: Request) -> Any:
+        segs = [s for s in request.path_params["rest"].split("/") if s]
+        segs = segs[1:] if segs[:1] == ["v1"] else segs
+        pid = request.query_params.get("persistentId", "").strip()
+        if segs == ["info", "version"]:
+            version, build = VERSIONS.get(host, ("6.0", "1"))
+            return _ok({"version": version, "build": build})
+        if segs[:2] == ["datasets", ":persistentId"]:
+            return dataset_doc(by_pid.get(pid.lower()), pid, segs[2:])
+        if segs[:1] == ["datasets"] and len(segs) >= 2:
+            return dataset_doc(by_id.get(segs[1]), segs[1], segs[2:])
+        if segs[:1] == ["files"] and len(segs) == 2:
+            found = file_pids.get(pid.lower()) if segs[1] == ":persistentId" else files.get(segs[1])
+            if found is None:
+                return _error(404, f"Datafile with ID {pid or segs[1]} not found.")
+            return _ok(file_json(world, found[0], latest_with(*found), found[1]))
+        if segs[:2] == ["access", "datafile"] and len(segs) == 3:
+            found = file_pids.get(pid.lower()) if segs[2] == ":persistentId" else files.get(segs[2])
+            return datafile(request, found, pid or segs[2])
+        return json_response({"status": "ERROR", "code": 404,
+                              "message": "API endpoint does not exist on this server. Please check your code for "
+                                         "typos, or consult our API guide at http://guides.dataverse.org."}, 404)
+
+    def page(title: str, body: str, status: int = 200) -> Response:
+        return html_response(f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}"
+                             f"</title></head><body>{body}</body></html>", status)
+
+    async def citation(request: Request) -> Response:
+        pid = request.query_params.get("persistentId", "")
+        target = "dataset.xhtml" if pid.lower() in by_pid else "file.xhtml" if pid.lower() in file_pids else None
+        if target is None:
+            return page("Page Not Found - Dataverse", "<h1>Page Not Found</h1>", 404)
+        return redirect(f"https://{host}/{target}?persistentId={pid}", 302)
+
+    async def dataset_page(request: Request) -> Response:
+        pid = request.query_params.get("persistentId", "")
+        ds = by_pid.get(pid.lower())
+        if ds is None:
+            return page("Page Not Found - Dataverse", "<h1>Page Not Found</h1>", 404)
+        ver = _pick_version(ds, request.query_params.get("version", ":latest")) or ds.latest
+        items = "".join(f"<li>{escape(f.spec.key)}</li>" for f in ver.files)
+        return page(f"{ds.title} - {ds.publisher}", f"<h1>{escape(ds.title)}</h1><p>Version {ver.label}</p>"
+                                                     f"<p>doi:{ds.doi}</p><ul>{items}</ul>")
+
+    async def file_page(request: Request) -> Response:
+        found = file_pids.get(request.query_params.get("persistentId", "").lower())
+        if found is None:
+            return page("Page Not Found - Dataverse", "<h1>Page Not Found</h1>", 404)
+        return page(f"{found[1].label} - {found[0].publisher}", f"<h1>{escape(found[1].label)}</h1>")
+
+    async def home(request: Request) -> Response:
+        return page("Dataverse", f"<h1>{escape(host)}</h1>")
+
+    return Router(routes=[Route("/", home, methods=["GET"]), Route("/api/{rest:path}", api, methods=["GET"]),
+                          Route("/citation", citation, methods=["GET"]),
+                          Route("/dataset.xhtml", dataset_page, methods=["GET"]),
+                          Route("/file.xhtml", file_page, methods=["GET"])])
+
+
+def make_sites(world: World) -> dict[str, Any]:
+    """Both installations and Harvard's storage host."""
+    storage = SignedStorage(world, DVN_STORAGE)
+    sites: dict[str, Any] = {DVN_STORAGE: storage.app()}
+    for ds in DATAVERSE_DATASETS:
+        if ds.redirect:
+            for f in ds.files().values():
+                stamp = http_stamp(ds.versions[0].released)
+                base = f"{ds.doi}/{_storage_id(ds, f)}"
+                storage.put(base + (".orig" if f.tabular else ""), StoredObject(f.spec, stamp, f.name))
+                if f.tabular:
+                    storage.put(base, StoredObject(f.derived(), stamp, f.label))
+    for host in sorted({d.host for d in DATAVERSE_DATASETS}):
+        sites[host] = make_app(world, host, storage if any(d.redirect for d in DATAVERSE_DATASETS
+                                                           if d.host == host) else None)
+    return sites
+
+
+HOSTS = tuple(sorted({d.host for d in DATAVERSE_DATASETS}))
+
+__all__ = ["HOSTS", "dataset_json", "file_json", "make_app", "make_sites", "version_json"]

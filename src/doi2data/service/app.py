@@ -1,0 +1,180 @@
+"""The gateway's ASGI app: ``create_app(config)`` wires cache, safety, routes and logging.
+
+Why Starlette (not FastAPI): it is already the project's ASGI toolkit (the sandbox), its
+overhead is the smallest on the cached fast path, and the one negotiated dataset route is
+documented by hand (:mod:`.openapi`) anyway.
+
+Routes::
+
+    GET /                   home page with the DOI box (``?doi=`` redirects to the dataset)
+    GET /healthz            liveness + cache reachability (JSON)
+    GET /openapi.json       OpenAPI 3.1
+    GET /docs               interactive API docs (Swagger UI)
+    GET /static/...         the page's CSS and script
+    GET /{identifier}       a dataset: manifest / file / archive / subset (:mod:`.dataset`)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import Doi2DataError
+from ..http import Http, make_client
+from ..identifiers import Identifier
+from ..model import Manifest
+from ..resolver import build_manifest
+from .accesslog import AccessLog, access_logger
+from .cache import Store, open_store
+from .config import GatewayConfig
+from .dataset import _identifier, dataset_endpoint
+from .manifests import ManifestService, Resolve
+from .openapi import CDN_ASSETS, document, swagger_assets
+from .pages import HERE, environment, render_home
+from .safety import ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver
+from .signposting import dataset_path
+
+
+class Gateway:
+    """Per-process state: the upstream client (with the safety hook), cache and limits."""
+
+    def __init__(self, config: GatewayConfig, *, store: Store | None = None, dns: Resolver | None = None,
+                 resolve: Resolve | None = None) -> None:
+        self.config = config
+        self.policy = DestinationPolicy(allow_hosts=config.allow_hosts, allow_networks=config.allow_networks,
+                                        resolver=dns or dns_resolver, strict_dns=config.strict_dns)
+        self.client: httpx.AsyncClient = make_client(max_connections=64)
+        self.client.event_hooks = {"request": [self.policy.hook], "response": []}
+        self.limits = ClientLimits(rate=config.rate, burst=config.burst, max_streams=config.max_streams)
+        self.store = store if store is not None else open_store(config.cache_url)
+        self.manifests = ManifestService(self.store, resolve or self._resolve, ttl=config.ttl, stale=config.stale,
+                                         negative_ttl=config.negative_ttl, memory_entries=config.memory_entries)
+
+    async def _resolve(self, ident: Identifier) -> Manifest:
+        # No credentials, ever: the gateway serves what anyone may fetch (DOI2DATA_TOKENS is ignored).
+        return await build_manifest(ident, Http(self.client, max_wait=10.0))
+
+    def client_of(self, scope: Any) -> str:
+        return client_address(scope, self.config.trust_forwarded)
+
+    def base(self, request: Request) -> str:
+        """The public base URL: configured, else scheme + Host + root path of the request."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        scope = request.scope
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        if not host:
+            server = scope.get("server") or ("localhost", 80)
+            host = f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+
+    async def held(self, body: AsyncIterator[bytes], client: str) -> AsyncIterator[bytes]:
+        """Pass a streamed body on, releasing the client's stream slot however it ends."""
+        try:
+            async for chunk in body:
+                yield chunk
+        finally:
+            self.limits.release(client)
+            close = getattr(body, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def aclose(self) -> None:
+        await self.manifests.close()
+        await self.client.aclose()
+        await self.store.close()
+
+
+async def home(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    value = request.query_params.get("doi", "").strip()
+    if value:
+        try:
+            gw.limits.admit(gw.client_of(request.scope))
+            target = gw.base(request) + dataset_path(_identifier(value))
+        except Doi2DataError as exc:
+            return HTMLResponse(render_home(gw.base(request), error=str(exc), value=value), status_code=exc.http_status)
+        return RedirectResponse(target, status_code=303)
+    return HTMLResponse(render_home(gw.base(request)))
+
+
+async def healthz(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "cache": gw.store.description,
+                            "manifests_in_memory": len(gw.manifests._memory), "stats": gw.manifests.stats}
+    try:
+        await gw.store.ping()
+    except Exception as exc:  # report, do not crash: the probe wants a status code
+        body.update(status="degraded", cache_error=f"{type(exc).__name__}: {exc}")
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
+
+
+async def openapi(request: Request) -> Response:
+    spec = document()
+    spec["servers"] = [{"url": request.app.state.gateway.base(request)}]
+    return JSONResponse(spec)
+
+
+async def docs(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    assets = f"{gw.base(request)}/docs/assets" if swagger_assets() else CDN_ASSETS
+    html = environment().get_template("docs.html").render(assets=assets, spec=f"{gw.base(request)}/openapi.json")
+    return HTMLResponse(html)
+
+
+async def favicon(request: Request) -> Response:
+    return RedirectResponse(f"{request.app.state.gateway.base(request)}/static/favicon.svg", status_code=301)
+
+
+def create_app(config: GatewayConfig | None = None, *, store: Store | None = None, dns: Resolver | None = None,
+               resolve: Resolve | None = None) -> Any:
+    """The ASGI app (wrapped in the access log). ``dns``/``resolve``/``store`` are for tests."""
+    config = config or GatewayConfig()
+    gateway = Gateway(config, store=store, dns=dns, resolve=resolve)
+
+    logger = access_logger(config.access_log)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+            if logger is not None:
+                logger.close()
+
+    routes: list[Any] = [
+        Route("/", home, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    if (assets := swagger_assets()) is not None:
+        routes.append(Mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets"))
+    routes.append(Route("/{identifier:path}", dataset_endpoint, methods=["GET"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.gateway = gateway
+    wrapped = AccessLog(app, logger, gateway.client_of)
+    wrapped.gateway = gateway  # type: ignore[attr-defined]
+    wrapped.starlette = app  # type: ignore[attr-defined]
+    return wrapped
+
+
+def app_from_env() -> Any:
+    """Factory for ``uvicorn --factory`` and multi-worker serving (config from the environment)."""
+    return create_app(GatewayConfig.from_env())
+
+
+__all__ = ["Gateway", "app_from_env", "create_app"]

@@ -1,0 +1,80 @@
+"""Everything an operator can tune about the gateway, in one frozen value.
+
+Why one dataclass: ``doi2data serve`` builds it from flags, tests build it directly, and
+multi-worker uvicorn (which imports the app by name in each worker process) gets it back from
+one JSON environment variable, so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+SingleFileMode = Literal["redirect", "stream"]
+ENV_VAR = "DOI2DATA_GATEWAY_CONFIG"
+
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Gateway settings; the defaults suit one public gateway process on a small machine."""
+
+    #: ``None``: SQLite under the user's cache dir; ``sqlite:///path``, a path,
+    #: ``postgresql://...`` (shared by several gateway processes) or ``memory:``.
+    cache_url: str | None = None
+    #: Seconds a manifest is fresh; then it is served stale for ``stale`` more seconds while one
+    #: request refreshes it in the background; after that a request waits for a fresh copy.
+    ttl: float = 3600.0
+    stale: float = 86400.0
+    #: How long a "does not exist" answer is remembered (in memory only).
+    negative_ttl: float = 60.0
+    #: Manifests kept decoded in each process (the store holds all of them).
+    memory_entries: int = 1024
+    #: One selected file: answer with a redirect to the origin, or stream it through.
+    single_file: SingleFileMode = "redirect"
+    #: Origin hosts (exact names or ``*.suffix``) and networks (CIDR) exempt from the
+    #: private-address refusal. The tests put the sandbox's hosts here.
+    allow_hosts: tuple[str, ...] = ()
+    allow_networks: tuple[str, ...] = ()
+    #: When a host does not resolve here but a proxy is configured, the proxy resolves it:
+    #: allow it (default) or refuse it (``strict_dns``).
+    strict_dns: bool = False
+    #: Per-client request rate (requests per second, burst); 0 switches the limit off.
+    rate: float = 20.0
+    burst: int = 60
+    #: Concurrent streamed responses (files, archives) per client.
+    max_streams: int = 4
+    #: Largest archive the gateway will build, in bytes, and most members.
+    max_archive_size: int = 50 * GiB
+    max_archive_members: int = 20000
+    #: Query-string limits (bytes, parameters).
+    max_query_bytes: int = 16384
+    max_query_params: int = 1000
+    #: ``item`` links in the Signposting ``Link`` header (the linkset lists every file).
+    max_item_links: int = 50
+    #: Trust ``X-Forwarded-For`` for the client address (only behind your own reverse proxy).
+    trust_forwarded: bool = False
+    #: Public base URL when the gateway sits behind a reverse proxy (else taken from requests).
+    public_url: str | None = None
+    #: Where JSON access-log lines go: ``-`` stderr, a file path, or ``None`` for none.
+    access_log: str | None = "-"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> GatewayConfig:
+        raw = (environ if environ is not None else os.environ).get(ENV_VAR)
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        names = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names}
+        return cls(**kwargs)
+
+
+__all__ = ["ENV_VAR", "GatewayConfig", "SingleFileMode"]

@@ -1,0 +1,280 @@
+"""``GET /{identifier}``: one route, four answers - manifest, file, archive or subset.
+
+Dispatch on the query (same selection rules as the CLI, :mod:`doi2data.select`):
+
+* ``extract`` / ``list`` / ``dataset`` / ``slice`` / ``where``: a subset of one file (:mod:`.subsets`);
+* ``archive=zip|tar``: the selection as one verified, streamed archive (:mod:`.stream`);
+* ``file=GLOB`` matching one file: that file (redirect to the origin, or streamed with ranges);
+  several: ``300 Multiple Choices`` with the matching manifest;
+* otherwise: the manifest (``include``/``exclude`` filter it), content-negotiated.
+
+Every answer carries the dataset's Signposting ``Link`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from ..errors import AccessDenied, Doi2DataError, InvalidIdentifier, UsageError
+from ..identifiers import Identifier, parse_identifier
+from ..model import Dataset, FileEntry, Manifest
+from ..paths import plan_paths
+from ..select import select
+from .archive import Member, writer
+from .manifests import Entry
+from .negotiate import choose, negotiate
+from .pages import render_home
+from .problems import NotFound, TooLarge, from_error, problem
+from .represent import body_for, cache_headers, etag_for, manifest_response
+from .safety import check_query
+from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
+from .stream import FORWARDED_REQUEST, COPIED_RESPONSE, archive_body, open_origin, partial_file, verified_file
+from .subsets import SUBSET_KEYS, subset_response
+
+if TYPE_CHECKING:
+    from .app import Gateway
+
+log = logging.getLogger("doi2data.gateway")
+MULTI = ("file", "include", "exclude")
+SINGLE = ("archive", "format", "mode", *SUBSET_KEYS)
+
+
+@dataclass
+class Query:
+    file: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    one: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, request: Request, gw: Gateway) -> Query:
+        items = request.query_params.multi_items()
+        check_query(request.scope.get("query_string", b""), items, max_bytes=gw.config.max_query_bytes,
+                    max_params=gw.config.max_query_params)
+        query = cls()
+        for key, value in items:
+            if key in MULTI:
+                getattr(query, key).append(value)
+            elif key in SINGLE:
+                if key in query.one:
+                    raise UsageError(f"query parameter {key!r} given twice")
+                query.one[key] = value
+            elif not key.startswith("_"):  # "_=123" cache busters are ignored
+                raise UsageError(f"unknown query parameter {key!r}; known: {', '.join(MULTI + SINGLE)}")
+        return query
+
+    def chosen(self, manifest: Manifest) -> Manifest:
+        if not (self.file or self.include or self.exclude):
+            return manifest  # the common case: the whole dataset (and its memoised renderings)
+        return select(select(manifest, self.file or None), self.include or None, self.exclude or None)
+
+
+@lru_cache(maxsize=4096)
+def _identifier(raw: str) -> Identifier:
+    """Parse (memoised: the hot path sees the same few identifiers over and over)."""
+    ident = parse_identifier(raw)
+    if ident.scheme == "url":
+        raise InvalidIdentifier("the gateway takes DOIs and handles, not URLs (it is not a proxy)", identifier=raw)
+    return ident
+
+
+def _slug(ident: Identifier) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value).strip("._") or "dataset"
+
+
+def _disposition(name: str) -> str:
+    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+async def dataset_endpoint(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    raw = request.path_params["identifier"]
+    accept = request.headers.get("accept")
+    try:
+        client = gw.client_of(request.scope)
+        gw.limits.admit(client)
+        query = Query.parse(request, gw)
+        ident = _identifier(raw)
+        canonical = dataset_path(ident)
+        if request.scope["path"] != canonical and request.scope.get("raw_path", b"").decode("latin-1") != canonical:
+            query_string = request.scope.get("query_string", b"").decode("latin-1")
+            target = gw.base(request) + canonical + (f"?{query_string}" if query_string else "")
+            return RedirectResponse(target, status_code=308)
+        entry, state = await gw.manifests.get(ident)
+        request.state.cache, request.state.doi = state, ident.value
+        return await _dispatch(request, gw, query, ident, entry, client)
+    except Doi2DataError as exc:
+        if "format" not in request.query_params and _wants_html(accept):
+            return Response(render_home(gw.base(request), error=str(exc), value=raw), status_code=exc.http_status,
+                            media_type="text/html; charset=utf-8")
+        return from_error(exc, request.url.path)
+    except Exception as exc:  # a bug somewhere below: still a problem+json, and a traceback in the log
+        log.error("unhandled error for %s", raw, exc_info=exc)
+        request.state.error = f"{type(exc).__name__}: {exc}"
+        return problem(500, "Internal server error", f"the gateway failed ({type(exc).__name__}); see its log",
+                       instance=request.url.path)
+
+
+def _wants_html(accept: str | None) -> bool:
+    try:
+        return negotiate(accept).name == "html"
+    except Doi2DataError:
+        return False
+
+
+async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry,
+                    client: str) -> Response:
+    base = gw.base(request)
+    anchor = base + dataset_path(ident)
+    memo = entry.rendered.get(f"links\0{anchor}")
+    if memo is None:
+        memo = header_value(dataset_links(anchor, ident, entry.manifest, max_items=gw.config.max_item_links)).encode()
+        entry.rendered[f"links\0{anchor}"] = memo
+    headers = {"Link": memo.decode()}
+    head = request.method == "HEAD"
+    if any(k in query.one for k in SUBSET_KEYS):
+        return await subset_response(gw, _one_file(query, entry.manifest), query.one, headers)
+    if "archive" in query.one:
+        return await _archive(request, gw, query, ident, entry, client, headers, head)
+    if query.file:
+        chosen = query.chosen(entry.manifest)
+        if len(chosen.files) == 1:
+            return await _single(request, gw, query, ident, chosen.files[0], anchor, client, headers, head,
+                                 entry.manifest.dataset)
+        if not chosen.files:
+            raise NotFound(f"no file of {ident.value} matches {', '.join(query.file)}")
+        return _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, status=300)
+    return _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers)
+
+
+def _one_file(query: Query, manifest: Manifest) -> FileEntry:
+    if not query.file:
+        raise UsageError("subset requests need file= naming one file")
+    chosen = query.chosen(manifest).files
+    if len(chosen) != 1:
+        raise UsageError(f"file= must match exactly one file for a subset ({len(chosen)} match)")
+    return chosen[0]
+
+
+def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, chosen: Manifest,
+              base: str, anchor: str, headers: dict[str, str], status: int = 200) -> Response:
+    choice = choose(request.headers.get("accept"), query.one.get("format"))
+    filtered = chosen is not entry.manifest
+    selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude])
+    body = body_for(choice, chosen, entry, ident, anchor, base, filtered,
+                    include=" ".join(query.include or query.file))
+    headers = {**headers, **cache_headers(entry, request.state.cache, max_age=gw.manifests.remaining(entry),
+                                          stale=gw.manifests.stale, age=gw.manifests.age(entry))}
+    request.state.kind = choice.name
+    return manifest_response(body, choice, headers, status=status, etag=etag_for(entry, choice, selection_key),
+                             if_none_match=request.headers.get("if-none-match"), head=request.method == "HEAD")
+
+
+def _check_open(entry: FileEntry) -> None:
+    if entry.access != "open":
+        raise AccessDenied(f"{entry.path!r} is {entry.access}: the gateway serves open files only")
+    if not entry.urls:
+        raise NotFound(f"{entry.path!r} has no download URL")
+
+
+async def _single(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: FileEntry, anchor: str,
+                  client: str, headers: dict[str, str], head: bool, dataset: Dataset) -> Response:
+    _check_open(entry)
+    headers = {**headers, "Link": headers["Link"] + ", " + header_value(file_links(anchor, ident, dataset))}
+    mode = query.one.get("mode", gw.config.single_file)
+    if mode not in ("redirect", "stream"):
+        raise UsageError("mode must be redirect or stream")
+    request.state.kind = f"file-{mode}"
+    if mode == "redirect":
+        url = entry.urls[0]
+        await gw.policy.check(url)
+        return RedirectResponse(url, status_code=302, headers=headers)
+    name = entry.path.rsplit("/", 1)[-1]
+    headers.update({"Content-Disposition": _disposition(name), "Accept-Ranges": "bytes"})
+    media = media_type_of(entry)
+    if head:
+        if entry.size is not None:
+            headers["Content-Length"] = str(entry.size)
+        return Response(status_code=200, headers=headers, media_type=media)
+    forwarded = {k: v for k in FORWARDED_REQUEST if (v := request.headers.get(k))}
+    gw.limits.acquire(client)
+    try:
+        origin = await open_origin(gw.client, entry, forwarded, ok=(200, 206, 304, 416))
+    except BaseException:
+        gw.limits.release(client)
+        raise
+    for key in COPIED_RESPONSE:
+        if key in origin.headers:
+            headers[key.title()] = origin.headers[key]
+    media = entry.media_type or origin.headers.get("content-type") or media
+    if origin.status_code == 200:
+        if entry.size is not None and origin.headers.get("content-length") not in (None, str(entry.size)):
+            await origin.aclose()
+            gw.limits.release(client)
+            raise NotFound(f"{entry.path!r}: the origin now serves {origin.headers['content-length']} bytes, "
+                           f"the manifest says {entry.size}; refusing to pass on a different file")
+        body = verified_file(gw.client, entry, origin)
+    elif origin.status_code == 206:
+        body = partial_file(origin)
+    else:
+        await origin.aclose()
+        gw.limits.release(client)
+        return Response(status_code=origin.status_code, headers=headers, media_type=media)
+    return StreamingResponse(gw.held(body, client), status_code=origin.status_code, headers=headers, media_type=media)
+
+
+async def _archive(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, client: str,
+                   headers: dict[str, str], head: bool) -> Response:
+    kind = query.one["archive"].lower()
+    if kind not in ("zip", "tar"):
+        raise UsageError("archive must be zip or tar")
+    chosen = query.chosen(entry.manifest).files
+    servable = [f for f in chosen if f.access == "open" and f.urls]
+    if not servable:
+        if chosen:
+            raise AccessDenied(f"none of the {len(chosen)} matching file(s) is open")
+        raise NotFound(f"no file of {ident.value} matches the selection")
+    if len(servable) > gw.config.max_archive_members:
+        raise TooLarge(f"{len(servable)} files; an archive holds at most {gw.config.max_archive_members}")
+    plans, _ = plan_paths(f.path for f in servable)
+    members = [Member(plan.local, f) for plan, f in zip(plans, servable) if plan is not None]
+    if kind == "tar" and any(m.size is None for m in members):
+        raise UsageError("a tar archive needs every file's size; some are unknown - use archive=zip")
+    archive = writer(kind, members, entry.manifest.dataset.year)  # type: ignore[arg-type]
+    size = archive.predicted_size()
+    known = sum(m.size or 0 for m in members)
+    if (size or known) > gw.config.max_archive_size:
+        raise TooLarge(f"the archive would be {size or known} bytes; the limit is {gw.config.max_archive_size}")
+    digest = hashlib.sha256("\0".join([kind, entry.etag, *(m.name for m in members)]).encode()).hexdigest()[:24]
+    headers.update({"Content-Disposition": _disposition(f"{_slug(ident)}.{kind}"), "ETag": f'"{digest}"',
+                    "X-Doi2data-Members": str(len(members)),
+                    "X-Doi2data-Skipped": str(len(chosen) - len(members)), "Accept-Ranges": "none"})
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    media = "application/zip" if kind == "zip" else "application/x-tar"
+    request.state.kind = f"archive-{kind}"
+    if request.headers.get("if-none-match") == f'"{digest}"':
+        return Response(status_code=304, headers=headers)
+    if head:
+        return Response(status_code=200, headers=headers, media_type=media)
+    gw.limits.acquire(client)
+    try:
+        first = await open_origin(gw.client, members[0].entry)
+    except BaseException:
+        gw.limits.release(client)
+        raise
+    return StreamingResponse(gw.held(archive_body(gw.client, archive, first), client), headers=headers,
+                             media_type=media)
+
+
+__all__ = ["Query", "dataset_endpoint"]

@@ -1,0 +1,179 @@
+"""Manifests by identifier with TTL and stale-while-revalidate, in front of a :class:`.cache.Store`.
+
+Why two layers: a cached request must cost microseconds (the load target is thousands of
+requests per second), so each process keeps decoded manifests in a small in-memory LRU whose
+entries carry the store row's ``fetched_at``; the store (SQLite or PostgreSQL) is what survives
+restarts and what several processes share. Freshness, for both layers alike:
+
+* age < ``ttl``: fresh, served as is (``hit``);
+* ``ttl`` <= age < ``ttl + stale``: served at once (``stale``) while *one* refresh runs in the
+  background (single-flight in the process, a lease row across processes);
+* older, or absent: the request waits for a resolution (``miss``), concurrent requests for the
+  same identifier share it.
+
+"Does not exist" answers are remembered for ``negative_ttl`` seconds in memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..errors import Doi2DataError, IdentifierNotFound, RecordNotFound, UnsupportedRepository
+from ..identifiers import Identifier
+from ..model import Manifest
+from .cache import Store, manifest_from_json
+
+log = logging.getLogger("doi2data.gateway")
+CacheState = Literal["hit", "stale", "miss"]
+Resolve = Callable[[Identifier], Awaitable[Manifest]]
+_NEGATIVE = (IdentifierNotFound, RecordNotFound, UnsupportedRepository)
+LEASE_SECONDS = 60.0
+
+
+@dataclass
+class Entry:
+    """One cached manifest and what has been derived from it (renderings are memoised)."""
+
+    manifest: Manifest
+    body: bytes
+    fetched_at: float
+    etag: str
+    rendered: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, manifest: Manifest, fetched_at: float, body: bytes | None = None) -> Entry:
+        if body is None:
+            body = json.dumps(manifest.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+        return cls(manifest, body, fetched_at, hashlib.sha256(body).hexdigest()[:20])
+
+
+def cache_key(ident: Identifier) -> str:
+    return f"{ident.scheme}:{ident.key}"
+
+
+class ManifestService:
+    """``await get(identifier) -> (Entry, state)``; see the module docstring for the rules."""
+
+    def __init__(self, store: Store, resolve: Resolve, *, ttl: float, stale: float, negative_ttl: float = 60.0,
+                 memory_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
+        self.store, self._resolve, self.ttl, self.stale = store, resolve, ttl, stale
+        self.negative_ttl, self._max, self._clock = negative_ttl, max(1, memory_entries), clock
+        self._memory: OrderedDict[str, Entry] = OrderedDict()
+        self._negative: dict[str, tuple[Doi2DataError, float]] = {}
+        self._inflight: dict[str, asyncio.Future[Entry]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.stats = {"hit": 0, "stale": 0, "miss": 0, "resolutions": 0, "errors": 0}
+
+    def age(self, entry: Entry) -> float:
+        return max(0.0, self._clock() - entry.fetched_at)
+
+    def remaining(self, entry: Entry) -> int:
+        return max(0, int(self.ttl - self.age(entry)))
+
+    async def get(self, ident: Identifier) -> tuple[Entry, CacheState]:
+        key = cache_key(ident)
+        entry = self._memory.get(key)
+        if entry is not None:
+            self._memory.move_to_end(key)
+        else:
+            negative = self._negative.get(key)
+            if negative and negative[1] > self._clock():
+                raise negative[0]
+            entry = await self._from_store(key)
+        if entry is not None:
+            age = self.age(entry)
+            if age < self.ttl:
+                self.stats["hit"] += 1
+                return entry, "hit"
+            if age < self.ttl + self.stale:
+                self.stats["stale"] += 1
+                self._refresh_later(ident, key)
+                return entry, "stale"
+        self.stats["miss"] += 1
+        return await self._refresh(ident, key), "miss"
+
+    async def _from_store(self, key: str) -> Entry | None:
+        try:
+            row = await self.store.get(key)
+        except Exception as exc:  # a broken cache must not take the gateway down: resolve instead
+            log.warning("cache read failed for %s: %s", key, exc)
+            return None
+        if row is None:
+            return None
+        body, fetched_at = row
+        try:
+            entry = Entry.of(manifest_from_json(json.loads(body)), fetched_at, body)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable cache row %s: %s", key, exc)
+            return None
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: str, entry: Entry) -> None:
+        self._memory[key] = entry
+        self._memory.move_to_end(key)
+        while len(self._memory) > self._max:
+            self._memory.popitem(last=False)
+
+    async def _refresh(self, ident: Identifier, key: str) -> Entry:
+        """Resolve once per key at a time; every waiter gets the same entry or error."""
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            self.stats["resolutions"] += 1
+            manifest = await self._resolve(ident)
+            entry = Entry.of(manifest, self._clock())
+            self._remember(key, entry)
+            self._negative.pop(key, None)
+            try:
+                await self.store.put(key, entry.body, entry.fetched_at)
+            except Exception as exc:
+                log.warning("cache write failed for %s: %s", key, exc)
+            future.set_result(entry)
+            return entry
+        except BaseException as exc:
+            self.stats["errors"] += 1
+            if isinstance(exc, _NEGATIVE) and self.negative_ttl > 0:
+                self._negative[key] = (exc, self._clock() + self.negative_ttl)
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: a lone waiter re-raises below
+            raise
+        finally:
+            self._inflight.pop(key, None)
+
+    def _refresh_later(self, ident: Identifier, key: str) -> None:
+        if key in self._inflight:
+            return
+
+        async def run() -> None:
+            try:
+                fresher = await self._from_store(key)  # another process may have refreshed it
+                if fresher is not None and self.age(fresher) < self.ttl:
+                    return
+                if await self.store.claim(key, LEASE_SECONDS):
+                    await self._refresh(ident, key)
+            except Exception as exc:  # the stale copy keeps being served; the next request retries
+                log.warning("background refresh of %s failed: %s", key, exc)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+__all__ = ["CacheState", "Entry", "ManifestService", "cache_key"]

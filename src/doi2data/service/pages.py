@@ -1,0 +1,97 @@
+"""The browser face of the gateway: a DOI box, the dataset card, a filterable file table, and
+copy-paste commands. Server-rendered Jinja2 (autoescaped) plus one small script, so the page
+works without JavaScript for reading and links, and needs no build step or CDN.
+
+Why rows are capped: a 20,000-file dataset would make a multi-megabyte page; past
+:data:`MAX_ROWS` the table shows the first rows and the filter box offers a server-side search
+(``?include=``) over all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .. import __version__
+from ..identifiers import Identifier
+from ..model import Dataset, FileEntry, Manifest
+from ..output import human_size
+from .signposting import file_url, license_url
+
+MAX_ROWS = 2000
+_PREFERRED = ("sha256", "sha512", "sha1", "md5", "crc32c", "adler32", "crc32")
+HERE = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["version"] = __version__
+    return env
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    href: str
+    size: int | None
+    size_text: str
+    algorithm: str
+    digest: str
+    access: str
+    downloadable: bool
+
+
+def _checksum(entry: FileEntry) -> tuple[str, str]:
+    for name in _PREFERRED:
+        if value := entry.checksums.get(name):
+            return name, value
+    return "", ""
+
+
+def citation(ident: Identifier, ds: Dataset) -> str:
+    """A plain DataCite-style citation: Creators (Year). Title (Version). Publisher. DOI URL."""
+    creators = "; ".join(ds.creators[:20]) + ("; et al." if len(ds.creators) > 20 else "")
+    parts = [f"{creators} ({ds.year})." if creators and ds.year else (f"{creators}." if creators else "")]
+    title = (ds.title or "Untitled").rstrip(".")
+    parts.append(f"{title}" + (f" (Version {ds.version})" if ds.version else "") + ".")
+    if ds.publisher:
+        parts.append(f"{ds.publisher}.")
+    if ds.resource_type:
+        parts.append(f"{ds.resource_type}.")
+    parts.append(ident.url)
+    return " ".join(p for p in parts if p)
+
+
+def render_home(base: str, error: str | None = None, value: str = "") -> str:
+    return environment().get_template("home.html").render(base=base, error=error, value=value)
+
+
+def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str, *, total_files: int | None = None,
+                   include: str = "") -> str:
+    """The dataset page (``manifest`` may already be filtered by ``include``/``exclude``)."""
+    ds = manifest.dataset
+    rows = []
+    for entry in manifest.files[:MAX_ROWS]:
+        algorithm, digest = _checksum(entry)
+        rows.append(Row(entry.path, file_url(anchor, entry), entry.size, human_size(entry.size), algorithm, digest,
+                        entry.access, entry.access == "open" and bool(entry.urls)))
+    shown_id = ident.value if ident.is_doi else str(ident)
+    context: dict[str, Any] = {
+        "ds": ds, "ident": ident, "shown_id": shown_id, "anchor": anchor, "base": base, "rows": rows,
+        "file_count": len(manifest.files), "total_files": total_files or len(manifest.files),
+        "truncated": len(manifest.files) > MAX_ROWS, "max_rows": MAX_ROWS,
+        "total_size": human_size(manifest.total_size), "license_url": license_url(ds.license),
+        "citation": citation(ident, ds), "include": include, "warnings": manifest.warnings,
+        "formats": [("JSON", "json"), ("Metalink", "metalink"), ("Linkset", "linkset"), ("CSV", "csv"),
+                    ("SHA-256 list", "sha256sum"), ("aria2 input", "aria2")],
+    }
+    return environment().get_template("dataset.html").render(**context)
+
+
+__all__ = ["MAX_ROWS", "citation", "environment", "render_dataset", "render_home"]

@@ -1,0 +1,112 @@
+"""Errors as ``application/problem+json`` (RFC 9457), mapped from the one error tree.
+
+Why here: every failure the gateway answers with is a :class:`~doi2data.errors.Doi2DataError`
+and its ``http_status`` decides the status code, exactly as its ``exit_code`` decides the CLI's.
+The gateway-only failures below (refused destination, rate limit, not acceptable, ...) join the
+same tree instead of inventing a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.responses import Response
+
+from ..errors import Doi2DataError
+
+PROBLEM_TYPE = "application/problem+json"
+_TYPE_BASE = "https://github.com/doi2data/doi2data/blob/main/README.md#gateway-errors"
+
+
+class GatewayError(Doi2DataError):
+    """Root of the failures only the gateway can meet (the CLI never raises these)."""
+
+    http_status = 400
+    headers: dict[str, str] = {}
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers = dict(headers or {})
+
+
+class DestinationRefused(GatewayError):
+    """An origin URL points at a private, loopback or link-local address (not allow-listed)."""
+
+    http_status = 403
+
+
+class NotAcceptable(GatewayError):
+    http_status = 406
+
+
+class TooManyRequests(GatewayError):
+    http_status = 429
+
+
+class TooLarge(GatewayError):
+    http_status = 413
+
+
+class QueryTooLong(GatewayError):
+    http_status = 414
+
+
+class NotFound(GatewayError):
+    http_status = 404
+
+
+class NotImplementedYet(GatewayError):
+    http_status = 501
+
+
+class StreamAborted(GatewayError):
+    """Raised inside a response body after the headers left: the connection must be cut."""
+
+    http_status = 502
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def problem(status: int, title: str, detail: str | None = None, *, kind: str | None = None,
+            instance: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """A problem+json response; ``kind`` names the error class (becomes ``type``'s fragment)."""
+    body: dict[str, Any] = {"type": f"{_TYPE_BASE}-{kind}" if kind else "about:blank", "title": title,
+                            "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type=PROBLEM_TYPE,
+                    headers=headers)
+
+
+def from_error(exc: Doi2DataError, instance: str | None = None) -> Response:
+    """Translate one error of the tree: status from ``http_status``, title from the class."""
+    kind = _slug(type(exc).__name__)
+    extra: dict[str, Any] = {"error": type(exc).__name__, "exit_code": exc.exit_code}
+    if exc.identifier:
+        extra["identifier"] = exc.identifier
+    headers = getattr(exc, "headers", None) or None
+    title = kind.replace("-", " ").capitalize()
+    return problem(exc.http_status, title, str(exc), kind=kind, instance=instance, headers=headers, **extra)
+
+
+__all__ = [
+    "PROBLEM_TYPE",
+    "DestinationRefused",
+    "GatewayError",
+    "NotAcceptable",
+    "NotFound",
+    "NotImplementedYet",
+    "QueryTooLong",
+    "StreamAborted",
+    "TooLarge",
+    "TooManyRequests",
+    "from_error",
+    "problem",
+]

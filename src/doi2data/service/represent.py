@@ -1,0 +1,78 @@
+"""Render a (possibly filtered) manifest as the negotiated representation, with cache headers.
+
+Why memoised: the cached fast path (an unfiltered manifest in memory) must not re-serialise or
+re-render anything, so each entry keeps its rendered bytes per representation and anchor;
+filtered views are rendered per request (they are cheap and rarely repeated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from starlette.responses import Response
+
+from ..formats import render
+from ..identifiers import Identifier
+from ..model import Manifest
+from .manifests import CacheState, Entry
+from .negotiate import Choice
+from .pages import render_dataset
+from .signposting import linkset_json, linkset_text
+
+_TEXT = ("text/", "application/linkset", "application/metalink4+xml")
+
+
+def body_for(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
+             filtered: bool, include: str = "") -> bytes:
+    """The representation's bytes; unfiltered renderings are memoised on the entry."""
+    memo = None if filtered else f"{choice.name}\0{anchor}"
+    if memo is not None and memo in entry.rendered:
+        return entry.rendered[memo]
+    if choice.name == "json":
+        body = entry.body if not filtered else json.dumps(manifest.to_json(), ensure_ascii=False,
+                                                          separators=(",", ":")).encode()
+    elif choice.name == "html":
+        body = render_dataset(manifest, ident, anchor, base, total_files=len(entry.manifest.files),
+                              include=include).encode()
+    elif choice.name == "linkset":
+        body = linkset_json(anchor, ident, manifest)
+    elif choice.name == "linkset-text":
+        body = linkset_text(anchor, ident, manifest)
+    else:
+        body = render(choice.name, manifest).text.encode()
+    if memo is not None:
+        entry.rendered[memo] = body
+    return body
+
+
+def media_type(choice: Choice) -> str:
+    media = choice.media_type
+    if media.startswith(_TEXT) and "charset" not in media:
+        media += "; charset=utf-8"
+    return media
+
+
+def etag_for(entry: Entry, choice: Choice, selection_key: str) -> str:
+    tag = hashlib.sha256(f"{entry.etag}|{choice.name}|{selection_key}".encode()).hexdigest()[:24]
+    return f'W/"{tag}"'
+
+
+def cache_headers(entry: Entry, state: CacheState, *, max_age: int, stale: float, age: float) -> dict[str, str]:
+    return {"Cache-Control": f"public, max-age={max_age}, stale-while-revalidate={int(stale)}",
+            "Age": str(int(age)), "X-Cache": state}
+
+
+def manifest_response(body: bytes, choice: Choice, headers: dict[str, str], *, status: int = 200,
+                      etag: str, if_none_match: str | None, head: bool) -> Response:
+    headers = {**headers, "ETag": etag, "Vary": "Accept"}
+    tags = [t.strip() for t in (if_none_match or "").split(",")]
+    if "*" in tags or etag in tags or etag.removeprefix("W/") in tags:
+        return Response(status_code=304, headers=headers)
+    if head:
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=status, headers=headers, media_type=media_type(choice))
+    return Response(body, status_code=status, headers=headers, media_type=media_type(choice))
+
+
+__all__ = ["body_for", "cache_headers", "etag_for", "manifest_response", "media_type"]

@@ -1,0 +1,155 @@
+"""Members of a remote tar / tar.gz / tar.bz2 / tar.xz, by streaming (tar has no directory).
+
+Why streaming and what it costs: a tar is a sequence of header + data records with no index, and
+a compressed tar cannot be entered in the middle, so the only way to find a member is to read
+the archive from the start. This module makes **one GET** and reads it through
+:mod:`tarfile`'s stream mode (``r|*``, compression detected), writing the chosen regular files as
+they pass (safe names, atomic rename, size checked). Bytes moved: everything up to the end of
+the last chosen member when every include is a literal name (the connection is closed there);
+the whole archive for a listing or for glob/regex selections. Links, devices and FIFOs are never
+written (reported). For random access, prefer zip (:mod:`.zipremote`).
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import TransferError, UnsafePath, VerificationError
+from ..model import FileEntry
+from ..select import FileFilter
+from .common import Planner, SubsetReport, Written, atomic_output, entry_url
+from .ranges import RangeReader
+
+_COPY = 1 << 20
+
+
+@dataclass(frozen=True)
+class TarMember:
+    """One tar header: name, size, type (``file``, ``dir``, ``symlink``, ``hardlink``, ``other``)."""
+
+    name: str
+    size: int
+    kind: str
+    mode: int
+    modified: int
+    link: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "kind": self.kind, "mode": oct(self.mode),
+                "modified": self.modified, **({"link": self.link} if self.link else {})}
+
+
+class _BodyFile:
+    """A read-only, non-seekable file object over a streaming body (what ``tarfile`` r|* needs)."""
+
+    def __init__(self, body: Iterator[bytes]) -> None:
+        self.body, self.buf = body, b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buf) < n:
+            chunk = next(self.body, b"")
+            if not chunk:
+                break
+            self.buf += chunk
+        if n < 0:
+            out, self.buf = self.buf, b""
+        else:
+            out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+
+def _kind(info: tarfile.TarInfo) -> str:
+    return ("file" if info.isfile() else "dir" if info.isdir() else "symlink" if info.issym()
+            else "hardlink" if info.islnk() else "other")
+
+
+def _members(entry: FileEntry, rd: RangeReader) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+    url = entry_url(entry)
+    with rd.open(url) as body:
+        try:
+            with tarfile.open(fileobj=_BodyFile(body), mode="r|*") as archive:  # type: ignore[call-overload]
+                for info in archive:
+                    yield info, archive
+        except tarfile.TarError as exc:
+            raise TransferError(f"{entry.path} is not a readable tar archive: {exc}", url=url) from exc
+
+
+def list_tar_members(entry: FileEntry, *, reader: RangeReader | None = None) -> list[TarMember]:
+    """Every header of the tar ``entry`` (reads the whole archive once: see the module docstring)."""
+    own = reader is None
+    rd = reader or RangeReader()
+    try:
+        return [TarMember(i.name, i.size, _kind(i), i.mode, int(i.mtime), i.linkname) for i, _ in _members(entry, rd)]
+    finally:
+        if own:
+            rd.close()
+
+
+def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[str] | str | None = None,
+                        exclude: Sequence[str] | str | None = None, *, reader: RangeReader | None = None,
+                        into: str = "", **filters: Any) -> SubsetReport:
+    """Stream the tar ``entry`` once and write the chosen regular files under ``dest``.
+
+    Filters follow :mod:`doi2data.select`. When every include is a literal name, reading stops
+    after the last one is written.
+    """
+    chooser = FileFilter.of(include, exclude, **filters)
+    literal = {p.strip("/") for p in chooser.include} if chooser.include and not chooser.regex and all(
+        not any(c in p for c in "*?[") for p in chooser.include) else None
+    own = reader is None
+    rd = reader or RangeReader()
+    report = SubsetReport(Path(dest))
+    planner = Planner(into)
+    before = (rd.requests, rd.bytes_received)
+    try:
+        for info, archive in _members(entry, rd):
+            if not chooser.keeps(info.name, info.size if info.isfile() else None):
+                continue
+            if not info.isfile():
+                if not info.isdir():
+                    report.messages.append(f"skipped {_kind(info)} {info.name!r} (only regular files are written)")
+                continue
+            try:
+                local, note = planner.local(info.name)
+            except UnsafePath as exc:
+                report.messages.append(str(exc))
+                continue
+            if note:
+                report.messages.append(note)
+            source = archive.extractfile(info)
+            assert source is not None
+            try:
+                with atomic_output(report.dest, local) as fh:
+                    _copy(source, fh, info)
+            except VerificationError as exc:
+                report.failed[info.name] = str(exc)
+                continue
+            report.written.append(Written(entry.path, info.name, local, info.size))
+            if literal is not None:
+                literal.discard(info.name.strip("/"))
+                if not literal:
+                    break
+        if literal:
+            report.messages.append("not in the archive: " + ", ".join(sorted(literal)))
+    finally:
+        report.requests = rd.requests - before[0]
+        report.bytes_received = rd.bytes_received - before[1]
+        if own:
+            rd.close()
+    return report
+
+
+def _copy(source: IO[bytes], target: IO[bytes], info: tarfile.TarInfo) -> None:
+    written = 0
+    while piece := source.read(_COPY):
+        target.write(piece)
+        written += len(piece)
+    if written != info.size:
+        raise VerificationError(f"{info.name}: archive ended after {written} of {info.size} bytes")
+
+
+__all__ = ["TarMember", "extract_tar_members", "list_tar_members"]

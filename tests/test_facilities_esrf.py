@@ -1,0 +1,104 @@
+"""ESRF (ICAT+ and IDS) end to end through the fake internet: sessions, pagination, tape restores.
+
+The seed data collection ``10.15151/ESRF-DC-818569841`` is archived: ``ls`` lists it offline,
+``get`` requests a restore, polls until ONLINE and downloads; before that IDS answers 404
+``DataNotOnlineException``. A collection whose restore never ends exits 10 at --restore-timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import doi2data
+from doi2data.adapters import esrf
+from doi2data.errors import RestoreTimeout
+from doi2data.sandbox import FakeInternet, Quirk
+from doi2data.sandbox import facilities as fac
+from doi2data.sandbox.sites.esrf import state
+
+FAST_POLL = {"DOI2DATA_RESTORE_POLL": "0.05"}
+
+
+@pytest.fixture
+def tape(net: FakeInternet, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInternet]:
+    """ESRF's tape robot back in its published state, polling fast."""
+    monkeypatch.setenv("DOI2DATA_RESTORE_POLL", FAST_POLL["DOI2DATA_RESTORE_POLL"])
+    state(net.world).reset()
+    yield net
+    state(net.world).reset()
+
+
+def _dataset(doi: str, index: int = 0) -> fac.EsrfDataset:
+    return next(d for d in fac.ESRF_DOIS if d.doi == doi).datasets[index]
+
+
+def test_seed_collection_listed_offline_within_budget(tape: FakeInternet) -> None:
+    manifest = doi2data.resolve(fac.ESRF_DOI)
+    ds = _dataset(fac.ESRF_DOI)
+    assert sorted(f.path for f in manifest.files) == sorted(f"{ds.name}/{f.key}" for f in ds.files)
+    assert len(manifest.files) == 17 and all(f.path.endswith(".h5") for f in manifest.files)
+    assert all(f.access == "offline" and "restore" in (f.note or "") for f in manifest.files)
+    assert {f.size for f in manifest.files} == {f.size for f in ds.files}
+    log = tape.log
+    # the datafile pages and the status request go out together: count what came before both
+    first_page = next(i for i, r in enumerate(log) if r.path.startswith("/catalogue/") or r.path.endswith("/status"))
+    before = [f"{r.method} {r.host}{r.path}" for r in log[:first_page]]
+    # resolver (Handle API + DataCite) + [portal config | /doi/<doi>/datasets] + POST /session
+    assert len(before) <= 5, before
+    assert "POST icatplus.esrf.fr/session" in before and "GET data.esrf.fr/config/api.config.json" in before
+    assert not state(tape.world).restore_requests  # ls never restores
+
+
+def test_get_restores_polls_then_downloads(tape: FakeInternet, tmp_path: Path) -> None:
+    ds = _dataset(fac.ESRF_DOI)
+    probe = esrf.download_url(str(ds.file_id(0)))
+    with httpx.Client(follow_redirects=True) as client:  # before the restore: IDS refuses
+        refused = client.get(probe)
+    assert refused.status_code == 404 and refused.json()["code"] == "DataNotOnlineException"
+    skipped = doi2data.download(fac.ESRF_DOI, tmp_path / "no", restore=False)
+    assert skipped.count("skipped") == 17 and not state(tape.world).restore_requests
+    messages: list[str] = []
+    report = doi2data.download(fac.ESRF_DOI, tmp_path / "yes", include="*_00000[1-4].h5", restore_progress=messages.append)
+    st = state(tape.world)
+    assert st.restore_requests == 1 and st.status_polls >= ds.restore_polls  # type: ignore[operator]
+    assert report.count("downloaded") == 4 and not report.messages  # the "archived" note is gone
+    assert any("online" in m for m in messages) and any("poll" in m for m in messages)
+    for f in ds.files[:4]:
+        assert (tmp_path / "yes" / ds.name / f.key).read_bytes() == tape.world.read(f)
+    assert any(r.host == "ids.esrf.fr" and r.path == "/ids/getData" for r in tape.log)
+
+
+def test_restore_timeout_exit_code(cli, tape: FakeInternet) -> None:  # type: ignore[no-untyped-def]
+    run = cli("get", fac.ESRF_TAPE_DOI, "out", "--restore-timeout", "0.5", env=FAST_POLL)
+    assert run.code == RestoreTimeout.exit_code == 10, run.err
+    assert "--restore-timeout" in run.err and "again later" in run.err and "poll" in run.err
+    run = cli("get", fac.ESRF_TAPE_DOI, "out", "--no-restore", env=FAST_POLL)
+    assert run.code == 0 and "skipped" in run.err and "tape" in run.err
+
+
+def test_paginated_datafiles_and_duplicate_names(tape: FakeInternet, tmp_path: Path) -> None:
+    manifest = doi2data.resolve(fac.ESRF_SESSION_DOI)
+    big = _dataset(fac.ESRF_SESSION_DOI, 0)
+    pages = [r for r in tape.log if r.path.endswith("/datafile") and f"datasetId={big.id}" in r.query]
+    assert len(pages) == 3 and len(big.files) == 231  # the server caps limit at 100
+    names = {f.path.split("/")[0] for f in manifest.files}
+    assert names == {"sampleA_0001", "sampleA_0002", "sampleA_0001~2"}
+    assert len(manifest.files) == 231 + 3 + 1 and all(f.access == "open" for f in manifest.files)
+    tape.add_quirk(Quirk(host="ids.esrf.fr", path="/ids/getData", kind="truncate", after_bytes=300_000, times=1))
+    report = doi2data.download(manifest, tmp_path, include=["sampleA_0002/**", "sampleA_0001~2/*"])
+    assert report.count("downloaded") == 4
+    for spec in _dataset(fac.ESRF_SESSION_DOI, 1).files:
+        assert (tmp_path / "sampleA_0002" / spec.key).read_bytes() == tape.world.read(spec)
+    resumed = [r.headers["range"] for r in tape.log if r.host == "ids.esrf.fr" and "range" in r.headers]
+    assert resumed and resumed[0].startswith("bytes=") and resumed[0] != "bytes=0-", "the cut file resumes with Range"
+
+
+def test_portal_config_missing_falls_back_to_reader(tape: FakeInternet) -> None:
+    tape.add_quirk(Quirk(host="data.esrf.fr", kind="status", status=404))
+    manifest = doi2data.resolve(fac.ESRF_SESSION_DOI, include="sampleA_0002/*")
+    assert len(manifest.files) == 3
+    assert [r.status for r in tape.log if r.path == "/session"] == [200]

@@ -1,0 +1,255 @@
+"""Gateway building blocks without a server: negotiation, archives, signposting, safety, cache."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ipaddress
+import shutil
+import subprocess
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("jinja2")
+
+from doi2data.errors import IdentifierNotFound, UsageError  # noqa: E402
+from doi2data.identifiers import parse_identifier  # noqa: E402
+from doi2data.model import Dataset, FileEntry, Manifest  # noqa: E402
+from doi2data.select import select  # noqa: E402
+from doi2data.service import archive as archive_mod  # noqa: E402
+from doi2data.service.archive import Member, TarWriter, ZipWriter  # noqa: E402
+from doi2data.service.cache import MemoryStore, SQLiteStore, manifest_from_json, open_store  # noqa: E402
+from doi2data.service.manifests import ManifestService  # noqa: E402
+from doi2data.service.negotiate import choose, negotiate  # noqa: E402
+from doi2data.service.problems import DestinationRefused, NotAcceptable  # noqa: E402
+from doi2data.service.safety import DestinationPolicy, TokenBucket, is_public  # noqa: E402
+from doi2data.service.signposting import dataset_links, glob_escape, license_url, linkset  # noqa: E402
+
+MANIFEST = Manifest(
+    Dataset("10.1234/x", title="T", creators=("A, B",), publisher="P", year=2020, license="cc-by-4.0"),
+    (FileEntry("a.json", 3, {"md5": "0" * 32}, ("https://h.example/a",)),
+     FileEntry("d/we[ir]d*?.txt", 5, {}, ("https://h.example/w",), media_type="text/plain"),
+     FileEntry("secret.h5", 9, {}, ("https://h.example/s",), access="restricted")),
+)
+
+
+# -- negotiation ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("accept", "name"), [
+    (None, "json"), ("*/*", "json"), ("application/json", "json"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html"),
+    ("application/metalink4+xml", "metalink"), ("application/linkset+json", "linkset"),
+    ("application/linkset", "linkset-text"), ("application/*;q=0.5, text/html;q=0.4", "json"),
+    ("application/linkset+json,application/linkset;q=0.9,application/json;q=0.3,text/plain;q=0.2", "linkset"),
+    ("text/*", "html"),
+])
+def test_negotiation_table(accept: str | None, name: str) -> None:
+    assert negotiate(accept).name == name
+
+
+def test_negotiation_refuses_and_format_overrides() -> None:
+    with pytest.raises(NotAcceptable):
+        negotiate("image/png")
+    with pytest.raises(NotAcceptable):
+        negotiate("application/json;q=0")
+    assert choose("text/html", "metalink").name == "metalink"
+    assert choose(None, "sha256sum").media_type.startswith("text/plain")
+    with pytest.raises(UsageError):
+        choose(None, "nope")
+
+
+# -- archives ------------------------------------------------------------------------------------
+def _stream(writer: ZipWriter | TarWriter, datas: list[bytes]) -> bytes:
+    out = io.BytesIO()
+    for member, data in zip(writer.members, datas):
+        out.write(writer.start(member))
+        out.write(data)
+        member.crc, member.written = zlib.crc32(data), len(data)
+        out.write(writer.finish(member))
+    out.write(writer.end())
+    return out.getvalue()
+
+
+DATAS = [b"hello", bytes(range(256)) * 300, b"", "é".encode() * 7]
+NAMES = ["a.txt", "dir/b.bin", "empty", "données/été.csv"]
+
+
+def _members() -> list[Member]:
+    return [Member(n, FileEntry(n, size=len(d))) for n, d in zip(NAMES, DATAS)]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_zip_size_is_predicted_exactly_and_readable(force: bool, tmp_path: Path) -> None:
+    writer = ZipWriter(_members(), 2018, force_zip64=force)
+    predicted = writer.predicted_size()
+    blob = _stream(writer, DATAS)
+    assert predicted == len(blob) == writer.position
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        assert zf.testzip() is None
+        assert [zf.read(n) for n in NAMES] == DATAS
+        assert all(i.flag_bits & 0x08 for i in zf.infolist())  # data descriptors
+        assert zf.getinfo("a.txt").date_time[:3] == (2018, 1, 1)
+    if shutil.which("unzip"):
+        (tmp_path / "a.zip").write_bytes(blob)
+        run = subprocess.run(["unzip", "-t", str(tmp_path / "a.zip")], capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_zip64_records_when_limits_are_crossed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shrink the 4 GiB limit so real ZIP64 paths (sizes and offsets) run on small data."""
+    monkeypatch.setattr(archive_mod, "LIMIT32", 200)
+    writer = ZipWriter(_members(), None)
+    predicted = writer.predicted_size()
+    blob = _stream(writer, DATAS)
+    assert predicted == len(blob)
+    assert b"PK\x06\x06" in blob and b"PK\x06\x07" in blob  # zip64 end record and locator
+    monkeypatch.undo()  # zipfile reads with the real limit: the placeholders must still decode
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        assert [zf.read(n) for n in NAMES] == DATAS
+
+
+def test_zip_with_unknown_size_is_still_valid() -> None:
+    members = [Member("x.bin", FileEntry("x.bin", size=None))]
+    writer = ZipWriter(members, 2020)
+    assert writer.predicted_size() is None
+    blob = _stream(writer, [b"abc" * 100])
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        assert zf.read("x.bin") == b"abc" * 100
+
+
+def test_tar_size_is_predicted_exactly_and_readable() -> None:
+    long_name = "deep/" * 30 + "name.txt"
+    members = _members() + [Member(long_name, FileEntry(long_name, size=3))]
+    writer = TarWriter(members, 2018)
+    predicted = writer.predicted_size()
+    blob = _stream(writer, DATAS + [b"xyz"])
+    assert predicted == len(blob)
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tf:
+        assert [tf.extractfile(n).read() for n in NAMES + [long_name]] == DATAS + [b"xyz"]  # type: ignore[union-attr]
+
+
+# -- signposting ---------------------------------------------------------------------------------
+def test_license_urls() -> None:
+    assert license_url("cc-by-4.0") == "https://creativecommons.org/licenses/by/4.0/"
+    assert license_url("CC-BY-SA-4.0") == "https://creativecommons.org/licenses/by-sa/4.0/"
+    assert license_url("cc0-1.0") == "https://creativecommons.org/publicdomain/zero/1.0/"
+    assert license_url("mit") == "https://spdx.org/licenses/MIT"
+    assert license_url("https://x.example/l") == "https://x.example/l"
+    assert license_url(None) is None and license_url("some words") is None
+
+
+def test_item_patterns_select_exactly_one_file() -> None:
+    for entry in MANIFEST.files:
+        assert [f.path for f in select(MANIFEST, glob_escape(entry.path)).files] == [entry.path]
+
+
+def test_dataset_links_and_linkset() -> None:
+    ident = parse_identifier("10.1234/x")
+    links = dataset_links("https://gw/10.1234/x", ident, MANIFEST, max_items=1)
+    rels = [link.rel for link in links]
+    assert rels.count("item") == 1 and {"cite-as", "describedby", "type", "license", "linkset"} <= set(rels)
+    doc = linkset("https://gw/10.1234/x", ident, MANIFEST)
+    context = doc["linkset"][0]  # type: ignore[index]
+    assert context["cite-as"] == [{"href": "https://doi.org/10.1234/x"}]
+    assert len(context["item"]) == 2  # restricted files are not items
+    assert doc["linkset"][1]["collection"][0]["href"] == "https://gw/10.1234/x"  # type: ignore[index]
+
+
+# -- safety --------------------------------------------------------------------------------------
+def test_is_public() -> None:
+    for bad in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+                "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "224.0.0.1"):
+        assert not is_public(ipaddress.ip_address(bad)), bad
+    for good in ("93.184.216.34", "2606:4700::1111"):
+        assert is_public(ipaddress.ip_address(good)), good
+
+
+def test_destination_policy() -> None:
+    table = {"public.example": ["93.184.216.34"], "inside.example": ["10.0.0.5"],
+             "mixed.example": ["93.184.216.34", "127.0.0.1"], "lab.example": ["10.9.0.1"]}
+
+    async def fake_dns(host: str) -> list[str]:
+        return table.get(host, [])
+
+    async def go() -> None:
+        policy = DestinationPolicy(allow_hosts=["*.allowed.example"], allow_networks=["10.9.0.0/16"], resolver=fake_dns)
+        await policy.check("https://public.example/x")
+        await policy.check("https://a.allowed.example/x")
+        await policy.check("https://lab.example/x")  # allow-listed network
+        await policy.check("https://nowhere.example/x")  # unresolvable: the proxy (if any) resolves it
+        for url in ("https://inside.example/x", "https://mixed.example/", "http://127.0.0.1:8080/",
+                    "http://[::1]/", "http://169.254.169.254/latest/meta-data", "https://localhost/",
+                    "https://printer.local/", "ftp://public.example/x"):
+            with pytest.raises(DestinationRefused):
+                await policy.check(url)
+        strict = DestinationPolicy(resolver=fake_dns, strict_dns=True)
+        with pytest.raises(DestinationRefused):
+            await strict.check("https://nowhere.example/x")
+
+    asyncio.run(go())
+
+
+def test_token_bucket() -> None:
+    now = [0.0]
+    bucket = TokenBucket(2.0, 3, clock=lambda: now[0])
+    assert [bucket.take("a") for _ in range(3)] == [0, 0, 0]
+    assert bucket.take("a") == pytest.approx(0.5)
+    assert bucket.take("b") == 0  # per client
+    now[0] += 1.0
+    assert bucket.take("a") == 0
+    assert TokenBucket(0, 1).take("x") == 0  # rate 0: no limit
+
+
+# -- cache ---------------------------------------------------------------------------------------
+def test_manifest_json_round_trip() -> None:
+    assert manifest_from_json(MANIFEST.to_json()) == MANIFEST
+
+
+def test_open_store_urls(tmp_path: Path) -> None:
+    assert isinstance(open_store("memory:"), MemoryStore)
+    assert isinstance(open_store(str(tmp_path / "c.sqlite")), SQLiteStore)
+    assert open_store(f"sqlite:///{tmp_path}/c.sqlite").path == tmp_path / "c.sqlite"  # type: ignore[attr-defined]
+    with pytest.raises(UsageError):
+        open_store("redis://x")
+
+
+def test_ttl_stale_while_revalidate_and_single_flight(tmp_path: Path) -> None:
+    now = [1000.0]
+    calls: list[str] = []
+
+    async def resolve(ident):  # type: ignore[no-untyped-def]
+        calls.append(ident.value)
+        await asyncio.sleep(0.01)
+        if ident.value == "10.1/missing":
+            raise IdentifierNotFound("no such DOI")
+        return MANIFEST
+
+    async def go() -> None:
+        store = SQLiteStore(tmp_path / "m.sqlite")
+        svc = ManifestService(store, resolve, ttl=10, stale=100, clock=lambda: now[0])
+        ident = parse_identifier("10.1234/x")
+        results = await asyncio.gather(*(svc.get(ident) for _ in range(5)))
+        assert [s for _, s in results] == ["miss"] * 5 and len(calls) == 1  # single flight
+        assert (await svc.get(ident))[1] == "hit"
+        now[0] += 50  # stale: served at once, refreshed in the background
+        entry, state = await svc.get(ident)
+        assert state == "stale" and entry.manifest == MANIFEST
+        await asyncio.sleep(0.1)
+        assert len(calls) == 2 and (await svc.get(ident))[1] == "hit"
+        now[0] += 500  # too old: the request waits
+        assert (await svc.get(ident))[1] == "miss" and len(calls) == 3
+        # a second process (fresh memory) finds the row in the shared store
+        other = ManifestService(store, resolve, ttl=10, stale=100, clock=lambda: now[0])
+        assert (await other.get(ident))[1] == "hit" and len(calls) == 3
+        missing = parse_identifier("10.1/missing")
+        for _ in range(2):
+            with pytest.raises(IdentifierNotFound):
+                await svc.get(missing)
+        assert calls.count("10.1/missing") == 1  # remembered (negative TTL)
+        await svc.close()
+        await store.close()
+
+    asyncio.run(go())
