@@ -36,24 +36,27 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def aresolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
-    tokens: Sequence[str] = (),
+    tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
+    max_size: int | str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its manifest, optionally filtered."""
     async with make_client() as client:
         manifest = await build_manifest(identifier, Http(client, credentials=Credentials.parse(tokens)))
-    return select(manifest, include, exclude)
+    return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
 
 
 def resolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
-    tokens: Sequence[str] = (),
+    tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
+    max_size: int | str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
 
     ``tokens`` are ``HOST=TOKEN`` strings (also read from ``DOI2DATA_TOKENS``), sent only to
-    their host.
+    their host. Filters: see :mod:`doi2data.select`.
     """
-    return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens))
+    return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens, regex=regex,
+                         min_size=min_size, max_size=max_size))
 
 
 async def adownload(
@@ -70,6 +73,9 @@ async def adownload(
     restore: bool = True,
     restore_timeout: float = 3600.0,
     restore_progress: Callable[[str], None] | None = None,
+    regex: Patterns = None,
+    min_size: int | str | None = None,
+    max_size: int | str | None = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -83,7 +89,7 @@ async def adownload(
             manifest = identifier
         else:
             manifest = await build_manifest(identifier, Http(client, credentials=credentials))
-        manifest = select(manifest, include, exclude)
+        manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
         manifest = await _prepare(manifest, Http(client, credentials=credentials), restore=restore,
                                   timeout=restore_timeout, progress=restore_progress)
         engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress)
@@ -137,6 +143,9 @@ def download(
     restore: bool = True,
     restore_timeout: float = 3600.0,
     restore_progress: Callable[[str], None] | None = None,
+    regex: Patterns = None,
+    min_size: int | str | None = None,
+    max_size: int | str | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -146,7 +155,8 @@ def download(
     return _run(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
                   raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
-                  restore_timeout=restore_timeout, restore_progress=restore_progress)
+                  restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
+                  min_size=min_size, max_size=max_size)
     )
 
 

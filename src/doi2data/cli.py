@@ -45,6 +45,19 @@ def _resolve_explained(identifier: str, explain: bool, **kwargs: Any) -> Manifes
     return manifest
 
 
+def _filter_options(command: Any) -> Any:
+    """The selection options every command shares (rules: :mod:`doi2data.select`)."""
+    for option in reversed([
+        click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP),
+        click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP),
+        click.option("--regex", multiple=True, metavar="REGEX", help="Python regex searched in the path (repeatable)"),
+        click.option("--min-size", metavar="SIZE", help="only files at least this big (e.g. 1MB)"),
+        click.option("--max-size", metavar="SIZE", help="only files at most this big (e.g. 2GiB)"),
+    ]):
+        command = option(command)
+    return command
+
+
 def _default_dest(identifier: str) -> Path:
     """``10.5281/zenodo.1`` -> ``./10.5281_zenodo.1``: never spray files into the working dir."""
     ident = parse_identifier(identifier)
@@ -67,19 +80,29 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON (same as --format json)")
 @click.option("-f", "--format", "fmt", metavar="NAME",
               help="json, ndjson, csv, metalink, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum")
-@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@_filter_options
+@click.option("--inside", metavar="ARCHIVE",
+              help="list the members of a zip/tar in the dataset (ranged reads; filters apply to members)")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
 def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
+               regex: Sequence[str], min_size: str | None, max_size: str | None, inside: str | None,
                token: Sequence[str], explain: bool) -> None:
     """List the files of a dataset: path, size, checksum, access (or export the list)."""
     from .formats import FORMATS, render
 
+    if inside:
+        from .subset.actions import ls_inside
+
+        manifest = _resolve_explained(identifier, explain, tokens=token)
+        click.echo(ls_inside(manifest, inside, as_json=as_json, tokens=token, include=include, exclude=exclude,
+                             regex=regex, min_size=min_size, max_size=max_size), nl=False)
+        return
     name = "json" if as_json else fmt
     if name:
         FORMATS[name]  # an unknown name fails here, before any network request (exit 2)
-    manifest = _resolve_explained(identifier, explain, include=include, exclude=exclude, tokens=token)
+    manifest = _resolve_explained(identifier, explain, include=include, exclude=exclude, tokens=token, regex=regex,
+                                  min_size=min_size, max_size=max_size)
     if not name:
         print_manifest(manifest)
         return
@@ -92,8 +115,13 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @cli.command("get")
 @click.argument("identifier")
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@_filter_options
+@click.option("--extract", multiple=True, metavar="ARCHIVE:GLOB",
+              help="only these members of a zip/tar, e.g. 'data.zip:images/*.cbf'")
+@click.option("--hdf5", "hdf5_specs", multiple=True, metavar="FILE:/PATH[SLICES]",
+              help="a new HDF5 file with just this slab, e.g. 'scan.h5:/entry/data/data[10:20]'")
+@click.option("--where", metavar="EXPR",
+              help="only frames whose metadata match, e.g. 'omega >= 90 and omega < 120 and chi == 0'")
 @click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 256), help="files in parallel")
 @click.option("--per-host", default=8, show_default=True, type=click.IntRange(1, 256),
               help="connections per host")
@@ -116,7 +144,9 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @click.option("--restore-timeout", default=3600.0, show_default=True, type=click.FloatRange(0, 7 * 86400),
               metavar="SECONDS", help="give up waiting for a restore after this long (exit 10; re-run later)")
 def get_command(
-    identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], jobs: int,
+    identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
+    min_size: str | None, max_size: str | None, extract: Sequence[str], hdf5_specs: Sequence[str],
+    where: str | None, jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
     token: Sequence[str], attempts: int, timeout: float, as_json: bool, quiet: bool, explain: bool,
     restore: bool, restore_timeout: float,
@@ -133,22 +163,48 @@ def get_command(
         rates=rates, timeout=timeout,
     )
     target = dest or _default_dest(identifier)
+    if extract or hdf5_specs or where:
+        _get_subsets(identifier, target, extract=extract, hdf5_specs=hdf5_specs, where=where, options=options,
+                     token=token, rates=rates, explain=explain, as_json=as_json,
+                     filters=dict(include=include, exclude=exclude, regex=regex, min_size=min_size, max_size=max_size))
+        return
     source: str | Manifest = _resolve_explained(identifier, True, tokens=token) if explain else identifier
     run_get(source, target, include=include, exclude=exclude, options=options, tokens=token,
-            as_json=as_json, quiet=quiet, restore=restore, restore_timeout=restore_timeout)
+            as_json=as_json, quiet=quiet, restore=restore, restore_timeout=restore_timeout,
+            regex=regex, min_size=min_size, max_size=max_size)
+
+
+def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_specs: Sequence[str],
+                 where: str | None, options: TransferOptions, token: Sequence[str], rates: Any, explain: bool,
+                 as_json: bool, filters: dict[str, Any]) -> None:
+    """``get --extract/--hdf5/--where``: only the bytes of the chosen members, slabs or frames."""
+    from .select import FileFilter
+    from .subset.actions import get_subsets, report_text
+    from .subset.where import parse_where
+
+    if where:
+        parse_where(where)  # a syntax error exits 2 before any request
+    chooser = FileFilter.of(filters["include"], filters["exclude"], regex=filters["regex"],
+                            min_size=filters["min_size"], max_size=filters["max_size"])
+    report = get_subsets(_resolve_explained(identifier, explain, tokens=token), target, extract=extract,
+                         hdf5=hdf5_specs, where=where, options=options, tokens=token, rates=rates, filters=chooser)
+    click.echo(json.dumps(report.to_json()) if as_json else report_text(report), err=not as_json, nl=not as_json)
+    if report.failed:
+        raise DownloadIncomplete(f"{len(report.failed)} part(s) failed", report.failed)
 
 
 @cli.command("verify")
 @click.argument("identifier")
 @click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@_filter_options
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
-def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], as_json: bool) -> None:
+def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
+                   min_size: str | None, max_size: str | None, as_json: bool) -> None:
     """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
     from .transfer.verify import verify_tree
 
-    results = verify_tree(resolve(identifier, include=include, exclude=exclude), dest)
+    results = verify_tree(resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
+                                  max_size=max_size), dest)
     bad = [r for r in results if r.verdict in ("missing", "mismatch")]
     for r in results:
         if as_json:
@@ -164,7 +220,8 @@ def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude:
 def run_get(
     identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
     options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
-    restore: bool = True, restore_timeout: float = 3600.0,
+    restore: bool = True, restore_timeout: float = 3600.0, regex: Sequence[str] = (),
+    min_size: str | None = None, max_size: str | None = None,
 ) -> DownloadReport:
     progress: ProgressSink | None
     if as_json:
@@ -177,7 +234,8 @@ def run_get(
         report = download(identifier, dest, include=include, exclude=exclude, progress=progress,
                           raise_on_failure=False, options=options, tokens=tokens, restore=restore,
                           restore_timeout=restore_timeout,
-                          restore_progress=None if quiet else lambda message: click.echo(message, err=True))
+                          restore_progress=None if quiet else lambda message: click.echo(message, err=True),
+                          regex=regex, min_size=min_size, max_size=max_size)
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()

@@ -105,7 +105,7 @@ def document() -> dict[str, Any]:
                 "checksums": {"type": "object", "additionalProperties": {"type": "string"}},
                 "url": {"type": ["string", "null"]}, "urls": {"type": "array", "items": {"type": "string"}},
                 "media_type": {"type": ["string", "null"]},
-                "access": {"type": "string", "enum": ["open", "restricted", "embargoed", "offline"]}}},
+                "access": {"type": "string", "enum": ["open", "restricted", "embargoed", "offline", "external"]}}},
             "Manifest": {"type": "object", "properties": {
                 "doi": {"type": ["string", "null"]}, "title": {"type": ["string", "null"]},
                 "repository": {"type": ["string", "null"]}, "landing_url": {"type": ["string", "null"]},
