@@ -87,7 +87,9 @@ def _next_hop(response: httpx.Response, current: httpx.URL, method: str) -> tupl
     location = response.headers.get("location")
     if not (response.is_redirect and location):
         return None
-    method = "GET" if response.status_code == 303 and method != "HEAD" else method
+    status = response.status_code
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"  # as browsers and httpx do; the body is dropped with it
     return current.join(location), method
 
 
@@ -114,15 +116,21 @@ async def send(
     stream: bool = False,
     follow_redirects: bool = True,
     on_send: Callable[[str, httpx.URL], None] | None = None,
+    content: bytes | None = None,
+    json_body: Any = None,
 ) -> httpx.Response:
     """Send one request, following redirects ourselves so credentials are re-scoped per hop.
 
     With ``stream=True`` the caller must close the returned response (``await r.aclose()``).
     ``on_send(method, url)`` is called before every round trip (each redirect hop counts).
+    A body (``content`` or ``json_body``: an ICAT+ login, a WebDAV PROPFIND) follows 307/308
+    redirects and is dropped when a redirect turns the request into a GET.
     """
     current = _first_url(url, params)
+    first_method = method
     for _ in range(MAX_REDIRECTS + 1):
-        request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
+        body = {"content": content, "json": json_body} if method == first_method else {}
+        request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current), **body)
         if on_send is not None:
             on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
@@ -279,19 +287,24 @@ class Http:
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = True,
         stream: bool = False,
+        content: bytes | None = None,
+        json_body: Any = None,
+        attempts: int | None = None,
     ) -> httpx.Response:
         """Send a small request, retrying 429/5xx and connection errors with backoff.
 
         Returns the final response whatever its status; the caller decides what 404 means.
         With ``stream=True`` the body is not read: the caller must ``await response.aclose()``.
+        ``attempts`` overrides ``max_attempts`` (1: no retry, e.g. a login that must not repeat).
         """
-        for attempt in range(self.max_attempts):
-            last = attempt == self.max_attempts - 1
+        tries = self.max_attempts if attempts is None else max(1, attempts)
+        for attempt in range(tries):
+            last = attempt == tries - 1
             try:
                 response = await send(
                     self.client, method, url, params=params, headers=headers,
                     credentials=self.credentials, follow_redirects=follow_redirects, stream=stream,
-                    on_send=self._sent,
+                    on_send=self._sent, content=content, json_body=json_body,
                 )
             except httpx.TransportError as exc:
                 if last:

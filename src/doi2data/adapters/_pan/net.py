@@ -1,10 +1,9 @@
 """Network helpers the facility adapters need beyond :class:`~doi2data.http.Http`.
 
-Why: ``Http.request`` sends body-less requests only, but ICAT+ sessions are a JSON ``POST`` and
-WebDAV listings a ``PROPFIND`` with an XML body; web directory listings and download pages are
-HTML, not JSON. These helpers keep the same behaviour as ``Http`` (retries on 429/5xx and
-connection errors, credentials only for their host, httpx errors translated into
-:mod:`doi2data.errors`) and report every step through :func:`note` for ``--explain``.
+Why: ICAT+ sessions are a JSON ``POST`` and WebDAV listings a ``PROPFIND`` with an XML body; web
+directory listings and download pages are HTML, not JSON. These helpers go through
+:meth:`~doi2data.http.Http.request` (retries, per-hop credentials, error translation, request
+counting) and report every step through :func:`note` for ``--explain``.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ...errors import Doi2DataError, RecordNotFound, RepositoryError
-from ...http import (RETRY_STATUSES, Http, backoff_delay, raise_for_status, retry_after_seconds,
-                     translate_transport_error)
+from ...http import Http, raise_for_status
 
 log = logging.getLogger("doi2data.adapters.route")
 T = TypeVar("T")
@@ -47,36 +45,10 @@ def note(http: Http, message: str) -> None:
 
 async def send_body(http: Http, method: str, url: str, *, content: bytes | None = None, json_body: Any = None,
                     headers: Mapping[str, str] | None = None, retry: bool = True) -> httpx.Response:
-    """Send ``method`` with a body through ``http.client`` with ``Http``'s retry and error rules.
-
-    Returns the final response whatever its status (the caller decides what 403 means).
-    """
-    attempts = http.max_attempts if retry else 1
-    for attempt in range(attempts):
-        last = attempt == attempts - 1
-        merged = dict(headers or {})
-        try:
-            merged.update(http.credentials.headers_for(httpx.URL(url)))
-            request = http.client.build_request(method, url, content=content, json=json_body, headers=merged)
-            counted = getattr(http, "_sent", None)  # Http's request counter / route for --explain
-            if callable(counted):
-                counted(method, request.url)
-            response = await http.client.send(request, follow_redirects=True)
-        except httpx.TransportError as exc:
-            if last:
-                raise translate_transport_error(exc, url) from exc
-            await asyncio.sleep(backoff_delay(attempt))
-            continue
-        except httpx.InvalidURL as exc:
-            raise RepositoryError(f"invalid URL: {url} ({exc})", url=url) from exc
-        if response.status_code in RETRY_STATUSES and not last:
-            wait = retry_after_seconds(response.headers)
-            delay = backoff_delay(attempt) if wait is None else wait
-            if delay <= http.max_wait:
-                await asyncio.sleep(delay)
-                continue
-        return response
-    raise AssertionError("unreachable")  # pragma: no cover
+    """Send ``method`` with a body through :meth:`Http.request` (same retries, per-hop credentials,
+    request counting for ``--explain``). Returns the final response whatever its status."""
+    return await http.request(method, url, headers=headers, content=content, json_body=json_body,
+                              attempts=None if retry else 1)
 
 
 async def get_text(http: Http, url: str, *, what: str, headers: Mapping[str, str] | None = None,
