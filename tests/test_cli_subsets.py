@@ -65,3 +65,16 @@ def test_zip_member_bytes_match_a_local_zip(cli, net, tmp_path: Path) -> None:  
         expected = zf.read("images/frame_00003.cbf")
     assert cli("get", "10.5281/zenodo.7000400", "m", "--extract", "frames.zip:images/frame_00003.cbf", *NO_LIMIT).code == 0
     assert (tmp_path / "m/images/frame_00003.cbf").read_bytes() == expected
+
+
+def test_filters_reach_transfer_and_export(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = cli("transfer", "10.5281/zenodo.1215979", "--to", "davs://se.example.org/dest", "--engine", "fts3",
+              "--dry-run", "--min-size", "1MiB")
+    assert run.code == 0, run.err
+    job = json.loads(run.out)
+    assert len(job["files"]) == 2  # frame_0002 and frame_0003 only
+    run = cli("export", "10.5281/zenodo.1215979", "--ro-crate", "crate", "--holey", "--regex", r"\.json$", "-q")
+    assert run.code == 0, run.err
+    crate = json.loads((tmp_path / "crate" / "ro-crate-metadata.json").read_text())
+    files = [e for e in crate["@graph"] if e.get("@type") == "File"]
+    assert len(files) == 3

@@ -19,6 +19,7 @@ import click
 
 from . import __version__
 from .api import download, resolve
+from .commands._options import PATTERN_HELP, filter_options
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
@@ -26,7 +27,7 @@ from .output import JsonLinesProgress, RichProgress, human_size, parse_size, pri
 from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
 from .transfer.limits import DEFAULT_RATES, parse_rate
 
-_PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+_PATTERN_HELP = PATTERN_HELP
 _EXPLAIN_HELP = "print on stderr how the repository was found: layers tried, route, HTTP request count"
 
 
@@ -43,19 +44,6 @@ def _resolve_explained(identifier: str, explain: bool, **kwargs: Any) -> Manifes
     if explain and manifest.discovery is not None:
         click.echo(explain_text(manifest.discovery), err=True)
     return manifest
-
-
-def _filter_options(command: Any) -> Any:
-    """The selection options every command shares (rules: :mod:`doi2data.select`)."""
-    for option in reversed([
-        click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP),
-        click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP),
-        click.option("--regex", multiple=True, metavar="REGEX", help="Python regex searched in the path (repeatable)"),
-        click.option("--min-size", metavar="SIZE", help="only files at least this big (e.g. 1MB)"),
-        click.option("--max-size", metavar="SIZE", help="only files at most this big (e.g. 2GiB)"),
-    ]):
-        command = option(command)
-    return command
 
 
 def _default_dest(identifier: str) -> Path:
@@ -80,7 +68,7 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON (same as --format json)")
 @click.option("-f", "--format", "fmt", metavar="NAME",
               help="json, ndjson, csv, metalink, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum")
-@_filter_options
+@filter_options
 @click.option("--inside", metavar="ARCHIVE",
               help="list the members of a zip/tar in the dataset (ranged reads; filters apply to members)")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
@@ -115,7 +103,7 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @cli.command("get")
 @click.argument("identifier")
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
-@_filter_options
+@filter_options
 @click.option("--extract", multiple=True, metavar="ARCHIVE:GLOB",
               help="only these members of a zip/tar, e.g. 'data.zip:images/*.cbf'")
 @click.option("--hdf5", "hdf5_specs", multiple=True, metavar="FILE:/PATH[SLICES]",
@@ -196,7 +184,7 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
 @cli.command("verify")
 @click.argument("identifier")
 @click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@_filter_options
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
 def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
                    min_size: str | None, max_size: str | None, as_json: bool) -> None:

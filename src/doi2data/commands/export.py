@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-_PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+from ._options import filter_options
 
 
 @click.command("export")
@@ -19,14 +19,13 @@ _PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (re
               help="write an RO-Crate (ro-crate-metadata.json) into DIR")
 @click.option("--holey", is_flag=True,
               help="download nothing: the bag gets fetch.txt, the crate names files by their URLs")
-@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@filter_options
 @click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 256), help="files in parallel")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @click.option("-q", "--quiet", is_flag=True, help="no progress display")
 def export_command(identifier: str, bag_dir: Path | None, crate_dir: Path | None, holey: bool,
-                   include: Sequence[str], exclude: Sequence[str], jobs: int, token: Sequence[str],
-                   quiet: bool) -> None:
+                   include: Sequence[str], exclude: Sequence[str], regex: Sequence[str], min_size: str | None,
+                   max_size: str | None, jobs: int, token: Sequence[str], quiet: bool) -> None:
     """Package a dataset as a BagIt bag and/or an RO-Crate.
 
     Without --holey the files are downloaded first (verified and resumable, like `get`; re-run
@@ -40,7 +39,8 @@ def export_command(identifier: str, bag_dir: Path | None, crate_dir: Path | None
 
     if bag_dir is None and crate_dir is None:
         raise UsageError("say where to export: --bagit DIR and/or --ro-crate DIR")
-    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token)
+    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token, regex=regex, min_size=min_size,
+                       max_size=max_size)
     options = TransferOptions(jobs=jobs)
 
     def run(writer, dest: Path) -> ExportResult:  # type: ignore[no-untyped-def]

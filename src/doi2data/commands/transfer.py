@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-_PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+from ._options import filter_options
 
 
 @click.command("transfer")
@@ -17,8 +17,7 @@ _PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (re
 @click.option("--engine", required=True, type=click.Choice(["fts3", "globus", "rclone", "gfal"]),
               help="who moves the bytes")
 @click.option("--dry-run", is_flag=True, help="print the job / commands and stop")
-@click.option("-i", "--include", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
-@click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=_PATTERN_HELP)
+@filter_options
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
               help="bearer token for HOST: the repository, the FTS3 server or transfer.api.globus.org")
 @click.option("--fts-server", envvar="DOI2DATA_FTS3_SERVER", metavar="URL",
@@ -35,7 +34,8 @@ _PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (re
 @click.option("--copy-mode", type=click.Choice(["pull", "push", "streamed"]),
               help="gfal: skip third-party-copy attempts and use this mode")
 def transfer_command(identifier: str, destination: str, engine: str, dry_run: bool, include: Sequence[str],
-                     exclude: Sequence[str], token: Sequence[str], fts_server: str | None, verify_checksum: str,
+                     exclude: Sequence[str], regex: Sequence[str], min_size: str | None, max_size: str | None,
+                     token: Sequence[str], fts_server: str | None, verify_checksum: str,
                      overwrite: bool, source_collection: str | None, source_root: str | None, label: str | None,
                      rclone_route: str, copy_mode: str | None) -> None:
     """Build a checksummed transfer job from the dataset's manifest and hand it to ENGINE.
@@ -52,7 +52,8 @@ def transfer_command(identifier: str, destination: str, engine: str, dry_run: bo
     module = engine_module(engine)
     if engine == "fts3" and not dry_run and not fts_server:
         raise UsageError("fts3 needs --fts-server URL (or DOI2DATA_FTS3_SERVER) to submit; or use --dry-run")
-    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token)
+    manifest = resolve(identifier, include=include, exclude=exclude, tokens=token, regex=regex, min_size=min_size,
+                       max_size=max_size)
     job: Handoff
     if engine == "fts3":
         job = module.build(manifest, destination, verify_checksum=verify_checksum, overwrite=overwrite)
