@@ -249,8 +249,13 @@ def test_openapi_docs_health(http: httpx.Client) -> None:
 def test_access_log_is_json_lines(gateway: GatewayServer, http: httpx.Client) -> None:
     http.get(f"/{DOI}?format=csv", headers={"User-Agent": "log-test"})
     log_path = Path(gateway.app.gateway.config.access_log)  # type: ignore[attr-defined]
-    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
-    mine = [rec for rec in lines if rec["ua"] == "log-test"]
+    deadline = time.monotonic() + 10  # the line is written once the response is fully sent
+    while True:
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        mine = [rec for rec in lines if rec["ua"] == "log-test"]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert mine and mine[-1]["status"] == 200 and mine[-1]["doi"] == DOI and mine[-1]["cache"] in ("hit", "miss")
     assert {"ts", "client", "method", "path", "query", "bytes", "ms"} <= set(mine[-1])
 
