@@ -279,3 +279,13 @@ def test_zenodo_default_limits() -> None:
     from doi2data.transfer.limits import DEFAULT_RATES
 
     assert {(w.requests, w.seconds) for w in DEFAULT_RATES["zenodo.org"]} == {(60, 60.0), (2000, 3600.0)}
+
+
+def test_segments_with_one_connection_per_host_do_not_wait_on_themselves(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    server = Server()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a hang fails the test instead of the suite
+        report = pool.submit(run, server, tmp_path, segments=4, min_segment=10_000, per_host=1).result(timeout=60)
+    assert (tmp_path / "dir/f.bin").read_bytes() == DATA and report.count("downloaded") == 1
+    assert len(server.requests) == 4

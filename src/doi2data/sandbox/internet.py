@@ -118,7 +118,9 @@ class FakeInternet:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         app = TrafficMiddleware(HostRouter(self.sites), self._quirks, self._log, self._conns)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio disables Nagle only on sockets created with it; without
+        # it every small response waited ~40 ms for a delayed ACK (measured: 45 ms -> 1.6 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.backend_port = sock.getsockname()[1]

@@ -263,36 +263,57 @@ class FileFetcher:
 
     async def _probe(self, job: Job, url: str, plan: list[Segment], moved: list[int],
                      headers_seen: dict[str, str]) -> int | None:
-        """Ask for segment 0; on 206 record the plan and stream it; on 200 take the whole file."""
+        """Ask for segment 0; on 206 record the plan, start the other segments and stream segment 0
+        alongside them; on 200 take the whole file (returns its size).
+
+        The siblings are awaited only after segment 0's connection slot is released, so a
+        ``--per-host 1`` run cannot wait on itself. A broken segment 0 is left for the caller to
+        resume like any other segment; the siblings keep their bytes.
+        """
         entry, first = job.entry, plan[0]
         part = self.store.part_path(job.local)
-        async with self.limiter.slot(httpx.URL(url).host):
-            response = await self._open(url, {"Range": f"bytes={first.start}-{first.end}"})
-            try:
-                headers_seen.update(header_digests(response.headers))
-                if response.status_code == 200:
-                    self.store.set_segments(job.local, [])
-                    self.store.set_partial(job.local, _partial_info(url, response, entry))
-                    expected = _expected(entry, response)
-                    hasher = MultiHasher(expected)
-                    await self._thread(_truncate, part, 0)
-                    received = await self._stream_into(response, part, 0, job.local, hasher)
-                    moved[0] += received
-                    self._commit(job, part, received, expected, hasher.digests())
-                    return received
-                if response.status_code != 206:
-                    self._fail_status(response)
-                if _range_start(response) != first.start:
-                    raise Retry("server answered an unexpected range to the first segment")
-                info = _partial_info(url, response, entry)
-                if not (info.etag or info.last_modified):
-                    raise TransferError("server gives no ETag/Last-Modified: cannot segment safely", url=url)
-                self.store.set_partial(job.local, info)
-                await self._thread(_truncate, part, entry.size or 0)  # sparse: segments land in place
-                self.store.set_segments(job.local, plan)
-                await self._drain_segment(job, response, first, moved)
-            finally:
-                await self._thread(response.close)
+        others: list[asyncio.Task[None]] = []
+        try:
+            async with self.limiter.slot(httpx.URL(url).host):
+                response = await self._open(url, {"Range": f"bytes={first.start}-{first.end}"})
+                try:
+                    headers_seen.update(header_digests(response.headers))
+                    if response.status_code == 200:
+                        self.store.set_segments(job.local, [])
+                        self.store.set_partial(job.local, _partial_info(url, response, entry))
+                        expected = _expected(entry, response)
+                        hasher = MultiHasher(expected)
+                        await self._thread(_truncate, part, 0)
+                        received = await self._stream_into(response, part, 0, job.local, hasher)
+                        moved[0] += received
+                        self._commit(job, part, received, expected, hasher.digests())
+                        return received
+                    if response.status_code != 206:
+                        self._fail_status(response)
+                    if _range_start(response) != first.start:
+                        raise Retry("server answered an unexpected range to the first segment")
+                    info = _partial_info(url, response, entry)
+                    if not (info.etag or info.last_modified):
+                        raise TransferError("server gives no ETag/Last-Modified: cannot segment safely", url=url)
+                    self.store.set_partial(job.local, info)
+                    await self._thread(_truncate, part, entry.size or 0)  # sparse: segments land in place
+                    self.store.set_segments(job.local, plan)
+                    validator = str(info.etag or info.last_modified)
+                    others = [asyncio.create_task(self._segment_until_done(job, url, s, validator, moved))
+                              for s in plan[1:]]
+                    try:
+                        await self._drain_segment(job, response, first, moved)
+                    except Changed:
+                        raise
+                    except Retry:
+                        pass  # recorded progress stays; the caller resumes segment 0 on its own
+                finally:
+                    await self._thread(response.close)
+            await asyncio.gather(*others)
+        finally:  # on any failure, stop the siblings (their workers stop before the next write)
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
         return None
 
     async def _segment_until_done(self, job: Job, url: str, seg: Segment, validator: str, moved: list[int]) -> None:
