@@ -140,6 +140,8 @@ class _Shaper:
         self.corrupt: list[int] = []
         self.cuts: list[Quirk] = []
         self.rate: float | None = None
+        self.paced_from: float | None = None
+        self.paced_bytes = 0
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -198,10 +200,18 @@ class _Shaper:
         if not (self.rate and data):
             await self._send_body(data, more)
             return
+        # Paced to a schedule (byte n leaves at start + n/rate), not "sleep len/rate per piece":
+        # time spent sending then counts, and a 25 MB/s cap delivers 25 MB/s, not ~21.
+        loop = asyncio.get_running_loop()
+        if self.paced_from is None:
+            self.paced_from, self.paced_bytes = loop.time(), 0
         step = max(1, int(self.rate / 20))
         for i in range(0, len(data), step):
             piece = data[i:i + step]
-            await self.wait(len(piece) / self.rate)
+            self.paced_bytes += len(piece)
+            due = self.paced_from + self.paced_bytes / self.rate - loop.time()
+            if due > 0:
+                await self.wait(due)
             await self._send_body(piece, more or i + step < len(data))
 
     async def _send_body(self, data: bytes, more: bool) -> None:
