@@ -133,6 +133,9 @@ class RecordRef:
     api_base: str              # scheme://host of the repository, e.g. "https://zenodo.org"
     record_id: str
     repository: str            # display name, e.g. "Zenodo"
+    #: a dataset version the user asked for (``--version``); ``None``: the adapter's default
+    #: (the latest published). Adapters without versions refuse a non-None value.
+    version: str | None = None
 
 
 class Adapter(Protocol):
