@@ -15,7 +15,7 @@ import pytest
 
 import doi2data
 from doi2data.adapters import esrf
-from doi2data.errors import RestoreTimeout
+from doi2data.errors import AccessDenied, RestoreTimeout
 from doi2data.sandbox import FakeInternet, Quirk
 from doi2data.sandbox import facilities as fac
 from doi2data.sandbox.sites.esrf import state
@@ -36,6 +36,13 @@ def _dataset(doi: str, index: int = 0) -> fac.EsrfDataset:
     return next(d for d in fac.ESRF_DOIS if d.doi == doi).datasets[index]
 
 
+def _before_first_datafile_page(net: FakeInternet) -> list[str]:
+    """Every request sent before the first datafile page (the status request goes out with it)."""
+    log = net.log
+    first = next(i for i, r in enumerate(log) if r.path.startswith("/catalogue/") or r.path.endswith("/status"))
+    return [f"{r.method} {r.host}{r.path}" for r in log[:first]]
+
+
 def test_seed_collection_listed_offline_within_budget(tape: FakeInternet) -> None:
     manifest = doi2data.resolve(fac.ESRF_DOI)
     ds = _dataset(fac.ESRF_DOI)
@@ -43,14 +50,42 @@ def test_seed_collection_listed_offline_within_budget(tape: FakeInternet) -> Non
     assert len(manifest.files) == 17 and all(f.path.endswith(".h5") for f in manifest.files)
     assert all(f.access == "offline" and "restore" in (f.note or "") for f in manifest.files)
     assert {f.size for f in manifest.files} == {f.size for f in ds.files}
-    log = tape.log
-    # the datafile pages and the status request go out together: count what came before both
-    first_page = next(i for i, r in enumerate(log) if r.path.startswith("/catalogue/") or r.path.endswith("/status"))
-    before = [f"{r.method} {r.host}{r.path}" for r in log[:first_page]]
-    # resolver (Handle API + DataCite) + [portal config | /doi/<doi>/datasets] + POST /session
-    assert len(before) <= 5, before
-    assert "POST icatplus.esrf.fr/session" in before and "GET data.esrf.fr/config/api.config.json" in before
+    before = _before_first_datafile_page(tape)
+    # resolver (Handle API + DataCite) + [POST /session with the reader account | /doi/<doi>/datasets]
+    assert len(before) <= 4, before
+    assert "POST icatplus.esrf.fr/session" in before and not any("config" in r for r in before)
     assert not state(tape.world).restore_requests  # ls never restores
+
+
+def test_ls_explain_counts_four_requests_before_the_datafile_pages(cli, tape: FakeInternet) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ls", fac.ESRF_DOI, "--explain")
+    assert run.code == 0, run.err
+    before = _before_first_datafile_page(tape)
+    assert len(before) == 4, before
+    route = run.err[run.err.index("  route:"):]
+    assert route.index("POST https://icatplus.esrf.fr/session") < route.index("/catalogue/")
+    assert "ESRF: anonymous session with the documented reader account" in run.err
+    assert "data.esrf.fr" not in run.err
+
+
+def test_reader_refused_falls_back_to_the_portal_configuration(tape: FakeInternet) -> None:
+    st = state(tape.world)
+    st.anonymous_credentials = {"plugin": "db", "username": "anonymous2026", "password": "open-data"}
+    manifest = doi2data.resolve(fac.ESRF_SESSION_DOI, include="sampleA_0002/*")
+    assert len(manifest.files) == 3
+    assert [r.status for r in tape.log if r.path == "/session"] == [403, 200]
+    before = _before_first_datafile_page(tape)
+    assert "GET data.esrf.fr/config/api.config.json" in before and len(before) <= 6, before
+    assert manifest.discovery and any("api.config.json" in n for n in manifest.discovery.notes)
+
+
+def test_no_anonymous_session_at_all_is_access_denied(cli, tape: FakeInternet) -> None:  # type: ignore[no-untyped-def]
+    st = state(tape.world)
+    st.anonymous_credentials = {"plugin": "db", "username": "anonymous2026", "password": "open-data"}
+    tape.add_quirk(Quirk(host="data.esrf.fr", kind="status", status=404))
+    run = cli("ls", fac.ESRF_SESSION_DOI)
+    assert run.code == AccessDenied.exit_code == 7, run.err
+    assert "refused an anonymous ICAT+ session" in run.err and "Traceback" not in run.err
 
 
 def test_get_restores_polls_then_downloads(tape: FakeInternet, tmp_path: Path) -> None:
@@ -97,8 +132,9 @@ def test_paginated_datafiles_and_duplicate_names(tape: FakeInternet, tmp_path: P
     assert resumed and resumed[0].startswith("bytes=") and resumed[0] != "bytes=0-", "the cut file resumes with Range"
 
 
-def test_portal_config_missing_falls_back_to_reader(tape: FakeInternet) -> None:
+def test_portal_config_missing_does_not_matter_while_the_reader_account_works(tape: FakeInternet) -> None:
     tape.add_quirk(Quirk(host="data.esrf.fr", kind="status", status=404))
     manifest = doi2data.resolve(fac.ESRF_SESSION_DOI, include="sampleA_0002/*")
     assert len(manifest.files) == 3
     assert [r.status for r in tape.log if r.path == "/session"] == [200]
+    assert not [r for r in tape.log if r.host == "data.esrf.fr"]

@@ -2,10 +2,13 @@
 
 Route (Millar 2022; research notes pan-apis §5):
 
-1. an anonymous session: the credentials the data portal publishes
-   (``https://data.esrf.fr/config/api.config.json`` -> ``authentication.anonymous``), falling back to
-   the documented ``reader`` account, ``POST https://icatplus.esrf.fr/session`` -> ``sessionId``.
-   Fetched at the same time as step 2, which needs no session;
+1. an anonymous session, ``POST https://icatplus.esrf.fr/session`` -> ``sessionId``, first with the
+   documented ``reader`` account (Millar 2022); only if ICAT+ refuses it is the data portal's
+   published configuration read (``https://data.esrf.fr/config/api.config.json`` ->
+   ``authentication.anonymous``) and its credentials tried. Sent at the same time as step 2, which
+   needs no session, so the usual route is 4 requests before the datafile pages (Handle API +
+   DataCite, then session | datasets); the configuration costs 2 more only when the account changed.
+   Sessions are never cached between runs;
 2. ``GET /doi/<doi>/datasets`` (paginated ``limit``/``skip``);
 3. per dataset ``GET /catalogue/<session>/datafile?datasetId=…`` page by page (the server may cap
    ``limit``; the dataset's ``__fileCount`` says when the list is complete), and at the same time
@@ -227,20 +230,36 @@ class EsrfAdapter:
                                    else f for f in manifest.files))
 
     async def _session(self, http: Http) -> str:
+        """An anonymous ICAT+ session: the documented reader account, else the portal's published credentials.
+
+        Why this order: the reader account works today and costs one request; reading the portal's
+        ``api.config.json`` first would put a second round trip before every listing. The portal
+        configuration stays the authority when ESRF changes the anonymous account.
+        """
+        sid = await self._login(http, READER)
+        if sid is not None:
+            note(http, "ESRF: anonymous session with the documented reader account")
+            return sid
         creds = parse_credentials(await probe_json(http, PORTAL_CONFIG))
-        note(http, "ESRF: anonymous credentials from " + ("the data portal's api.config.json" if creds
-                                                           else "the documented reader account"))
-        attempts = [creds] if creds else []
-        attempts += [READER] if READER not in attempts else []
-        for attempt in attempts:
-            response = await send_body(http, "POST", f"{ICATPLUS}/session", json_body=attempt)
-            doc = json_or_none(response)
-            if isinstance(doc, Mapping) and _str(doc.get("sessionId")):
-                return str(doc["sessionId"])
-            if response.status_code not in (400, 401, 403):
-                raise_for_status(response, what="ESRF session")
-        raise AccessDenied("ESRF refused an anonymous ICAT+ session (portal credentials and the reader account)",
+        if creds is not None and creds != READER:
+            sid = await self._login(http, creds)
+            if sid is not None:
+                note(http, "ESRF: the reader account was refused; anonymous credentials from the data portal's "
+                           "api.config.json")
+                return sid
+        why = "its credentials were refused too" if creds else "the portal publishes no anonymous credentials"
+        raise AccessDenied(f"ESRF refused an anonymous ICAT+ session (the reader account; {why})",
                            url=f"{ICATPLUS}/session")
+
+    async def _login(self, http: Http, creds: Mapping[str, str]) -> str | None:
+        """``POST /session``: the session id, or ``None`` when ICAT+ refuses these credentials."""
+        response = await send_body(http, "POST", f"{ICATPLUS}/session", json_body=dict(creds))
+        doc = json_or_none(response)
+        if isinstance(doc, Mapping) and _str(doc.get("sessionId")):
+            return str(doc["sessionId"])
+        if response.status_code not in (400, 401, 403):
+            raise_for_status(response, what="ESRF session")
+        return None
 
     async def _datasets(self, http: Http, doi: str) -> list[EsrfDataset]:
         found: list[EsrfDataset] = []

@@ -12,6 +12,9 @@ names start with ``/``); data not online -> 404 ``DataNotOnlineException``.
 
 State: an archived dataset becomes ``RESTORING`` on a restore request and ``ONLINE`` after its
 ``restore_polls`` status polls (never, when ``None``). :func:`state` returns it; tests ``reset()``.
+``POST /session`` accepts exactly the anonymous credentials the portal configuration publishes
+(``EsrfState.anonymous_credentials``, the documented ``reader`` account unless a test changes it, as
+ESRF may one day) and answers 403 ``Authentication failed`` to anything else.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class EsrfState:
         self.polls_left: dict[int, int | None] = {}
         self.restore_requests = 0
         self.status_polls = 0
+        self.anonymous_credentials: dict[str, str] = dict(ANONYMOUS)  # what api.config.json publishes
 
     def poll(self, ids: list[int]) -> list[str]:
         self.status_polls += 1
@@ -100,7 +104,8 @@ def make_sites(world: World) -> dict[str, Any]:
 
     async def config(request: Request) -> Response:
         return json_response({"server": {"url": "https://icatplus.esrf.fr"},
-                              "authentication": {"anonymous": dict(ANONYMOUS), "sso": {"enabled": True}}})
+                              "authentication": {"anonymous": dict(st.anonymous_credentials),
+                                                 "sso": {"enabled": True}}})
 
     async def landing(request: Request) -> Response:
         doi = st.dois.get(request.path_params["doi"].lower())
@@ -114,11 +119,14 @@ def make_sites(world: World) -> dict[str, Any]:
             body = await request.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict) or {k: body.get(k) for k in ANONYMOUS} != ANONYMOUS:
+        creds = st.anonymous_credentials
+        if not isinstance(body, dict) or {k: body.get(k) for k in creds} != creds:
             return json_response({"message": "Authentication failed"}, 403)
         sid = str(uuid.uuid4())
         st.sessions.add(sid)
-        return json_response({"sessionId": sid, "name": "db/reader", "username": "reader", "fullName": "Anonymous",
+        user = creds.get("username", "reader")
+        return json_response({"sessionId": sid, "name": f"{creds.get('plugin', 'db')}/{user}", "username": user,
+                              "fullName": "Anonymous",
                               "lifeTimeMinutes": 719, "isAdministrator": False, "isInstrumentScientist": False})
 
     async def doi_datasets(request: Request) -> Response:
