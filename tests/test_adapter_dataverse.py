@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
+from conftest import shared_dir
 
 from doi2data.adapters.base import RecordRef, Resolved
-from doi2data.adapters.dataverse import ADAPTER, dataset_api_url, file_entry, parse_dataset, parse_file
-from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError
+from doi2data.adapters.dataverse import (ADAPTER, dataset_api_url, file_entry, parse_dataset, parse_file,
+                                         version_labels, version_specifier, versions_api_url)
+from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError, UsageError
 from doi2data.http import Http
 from doi2data.model import Dataset, Manifest
 
@@ -255,3 +258,44 @@ def test_list_files_missing_denied_and_failing() -> None:
 def test_list_files_by_database_id() -> None:
     m = _run({f"{B}/api/datasets/7": dataset([dfile(1, "a")])}, RecordRef("dataverse", B, "id:7", "Example"), _res("x"))
     assert [f.path for f in m.files] == ["a"]
+
+
+@pytest.mark.parametrize(("given", "spec"), [
+    ("1.0", "1.0"), ("2.1", "2.1"), ("v2.1", "2.1"), ("2", "2"), ("02.00", "2.0"), (":draft", ":draft"),
+    ("draft", ":draft"), ("DRAFT", ":draft"), ("latest", ":latest-published"), (":latest", ":latest"),
+    (":latest-published", ":latest-published")])
+def test_version_specifier(given: str, spec: str) -> None:
+    assert version_specifier(given) == spec
+
+
+@pytest.mark.parametrize("bad", ["1.0.1", "one", ":newest", "1,0", "-1"])
+def test_version_specifier_refuses(bad: str) -> None:
+    with pytest.raises(UsageError):
+        version_specifier(bad)
+
+
+def test_version_labels_of_the_recorded_v6_listing() -> None:
+    path = shared_dir() / "fixtures/recorded/dataverse/v6-datasets-78-versions-excludeFiles.json"
+    if not path.exists():
+        pytest.skip("recorded fixtures not available")
+    assert version_labels(json.loads(path.read_text())) == ["1.1", "1.0"]
+    assert version_labels({"data": [{"versionState": "DRAFT"}, {"versionNumber": 3}]}) == [":draft", "3.0"]
+    assert versions_api_url(H, "doi:10.7910/DVN/X").endswith("persistentId=doi:10.7910/DVN/X&excludeFiles=true"
+                                                              "&excludeMetadataBlocks=true")
+
+
+def test_list_files_version_wins_and_a_missing_one_is_named() -> None:
+    pid = "doi:10.5072/FK2/ABC"
+    v1 = f"{B}/api/datasets/:persistentId/versions/1.0?persistentId={pid}"
+    routes: dict[str, Any] = {v1: {"status": "OK", "data": {"versionNumber": 1, "versionMinorNumber": 0,
+                                                             "versionState": "RELEASED", "files": [dfile(1, "a")]}},
+                              f"{B}/api/datasets/:persistentId/versions?persistentId={pid}&excludeFiles=true"
+                              f"&excludeMetadataBlocks=true": {"status": "OK", "data": [
+                                  {"versionNumber": 2, "versionMinorNumber": 0}, {"versionNumber": 1,
+                                                                                  "versionMinorNumber": 0}]}}
+    ref = RecordRef("dataverse", B, f"{pid}@2.0", "Demo", version="1")
+    m = _run(routes | {f"{B}/api/datasets/:persistentId/versions/1?persistentId={pid}": routes[v1]["data"]},
+             ref, _res(B, "10.5072/FK2/ABC"))
+    assert [f.path for f in m.files] == ["a"] and m.dataset.version == "1.0"
+    with pytest.raises(RecordNotFound, match=r"no version 7\.0 \(available: 2\.0, 1\.0\)"):
+        _run(routes, RecordRef("dataverse", B, pid, "Demo", version="7.0"), _res(B, "10.5072/FK2/ABC"))

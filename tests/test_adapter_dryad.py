@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
+from conftest import shared_dir
 
 from doi2data.adapters.base import RecordRef, Resolved
-from doi2data.adapters.dryad import ADAPTER, DRYAD, dataset_url, parse_dataset, parse_files_page
-from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError
+from doi2data.adapters.dryad import ADAPTER, DRYAD, dataset_url, parse_dataset, parse_files_page, parse_versions
+from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError, UsageError
 from doi2data.http import Http
 from doi2data.model import Manifest
 
@@ -147,3 +149,30 @@ def test_list_files_errors() -> None:
         _run({dataset_url(DRYAD, DOI): ds_doc(), f"{DRYAD}/api/v2/versions/5/files": 401})
     with pytest.raises(RepositoryError):
         _run({dataset_url(DRYAD, DOI): 502})
+
+
+def test_parse_versions_of_the_official_example() -> None:
+    path = shared_dir() / "fixtures/recorded/dryad/docs-example-versions.json"
+    if not path.exists():
+        pytest.skip("recorded fixtures not available")
+    versions, nxt = parse_versions(json.loads(path.read_text()))
+    assert [n for n, _, _ in versions] == [1, 2, 3] and nxt is None
+    assert versions[0][1] == f"{DRYAD}/api/v2/versions/18/files"
+
+
+def test_list_files_of_a_requested_version_follows_the_versions_pages() -> None:
+    listing = f"{DRYAD}/api/v2/datasets/doi%3A10.5061%2Fdryad.mj8m0/versions"
+    doc = ds_doc(_links={"stash:version": {"href": "/api/v2/versions/5"},
+                         "stash:versions": {"href": "/api/v2/datasets/doi%3A10.5061%2Fdryad.mj8m0/versions"}})
+    routes = {dataset_url(DRYAD, DOI): doc,
+              listing: {"_links": {"next": {"href": f"{listing}?page=2"}}, "_embedded": {"stash:versions": [
+                  {"versionNumber": 1, "_links": {"self": {"href": "/api/v2/versions/4"}}}]}},
+              f"{listing}?page=2": {"_embedded": {"stash:versions": [
+                  {"versionNumber": 2, "_links": {"stash:files": {"href": "/api/v2/versions/5/files"}}}]}},
+              f"{DRYAD}/api/v2/versions/4/files": page([dfile(1, "old.csv")])}
+    m = _run(routes, RecordRef("dryad", DRYAD, DOI, "Dryad", version="v1"))
+    assert [f.path for f in m.files] == ["old.csv"] and m.dataset.version == "1"
+    with pytest.raises(RecordNotFound, match=r"no version 4 \(available: 1, 2\)"):
+        _run(routes, RecordRef("dryad", DRYAD, DOI, "Dryad", version="4"))
+    with pytest.raises(UsageError):
+        _run(routes, RecordRef("dryad", DRYAD, DOI, "Dryad", version="1.0"))

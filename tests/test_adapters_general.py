@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doi2data.adapters import b2share, dataverse, dryad, figshare, invenio, osf
+from doi2data.adapters import mendeley, pangaea
 from doi2data.adapters.base import Adapter, RecordRef, Resolved
 from doi2data.errors import Doi2DataError, RecordNotFound, RepositoryError
 from doi2data.http import Http
@@ -304,6 +305,84 @@ CASES: list[AdapterCase] = [
         parse=b2share.parse_record, templates=[B2_RECORD],
     ),
 ]
+
+MD_ID = "p6wmtv6t5g"
+MD_API = f"{mendeley.MENDELEY}/public-api/datasets/{MD_ID}"
+SHA256B = "cd" * 32
+
+
+def md_file(fid: str, name: str, size: int, digest: str) -> dict[str, Any]:
+    return {"filename": name, "id": fid, "size": size, "status": "COMPLETED",
+            "content_details": {"id": f"c-{fid}", "sha256_hash": digest, "content_type": "text/plain", "size": size,
+                                "download_url": f"{mendeley.MENDELEY}/public-files/datasets/{MD_ID}/files/{fid}"
+                                                "/file_downloaded"}}
+
+
+MD_ROOT = [md_file("u1", "a b.txt", 10, SHA256)]
+MD_DOC = {"id": MD_ID, "name": "Sea turtle strandings", "version": 2, "doi": {"id": f"10.17632/{MD_ID}.2"},
+          "publish_date": "2020-01-02T00:00:00.000Z", "contributors": [{"first_name": "Ann", "last_name": "Lee"}],
+          "data_licence": {"short_name": "CC BY 4.0"}, "files": MD_ROOT}
+MD_FOLDERS = [{"id": "f1", "name": "raw"}, {"id": "f2", "name": "2019", "parent_id": "f1"}]
+MD_SUB = [md_file("u2", "c.txt", 20, SHA256B)]
+
+
+def md_parse(doc: Any) -> object:
+    """Mendeley's pure parsers: a list is a folder or file listing, anything else a dataset document."""
+    return (mendeley.folder_paths(doc), mendeley.parse_files(doc)) if isinstance(doc, list) \
+        else mendeley.parse_manifest(doc)
+
+
+PG_URL = f"{pangaea.PANGAEA}/10.1594/PANGAEA.954547"
+PG_DOC = {"@context": "http://schema.org/", "@type": "Dataset",
+          "identifier": "https://doi.org/10.1594/PANGAEA.954547",
+          "url": PG_URL, "name": "Age model", "creator": [{"@type": "Person", "name": "Ann Lee", "familyName": "Lee",
+                                                           "givenName": "Ann"}],
+          "datePublished": "2023-02-06", "license": "https://creativecommons.org/licenses/by/4.0/",
+          "conditionsOfAccess": "unrestricted", "isAccessibleForFree": True,
+          "size": {"@type": "QuantitativeValue", "value": 360, "unitText": "data points"},
+          "distribution": [{"@type": "DataDownload", "encodingFormat": "text/html",
+                            "contentUrl": f"{PG_URL}?format=html"},
+                           {"@type": "DataDownload", "encodingFormat": "text/plain",
+                            "contentUrl": "https://download.pangaea.de/dataset/954547/files/a%20b.txt"},
+                           {"@type": "DataDownload", "encodingFormat": "text/tab-separated-values",
+                            "contentUrl": "https://download.pangaea.de/dataset/954547/files/Gubbio_age.tab"}]}
+
+CASES += [
+    AdapterCase(
+        name="mendeley", adapter=mendeley.ADAPTER,
+        accept=[
+            Form(f"https://data.mendeley.com/datasets/{MD_ID}/2", f"10.17632/{MD_ID}.2", f"{MD_ID}@2",
+                 mendeley.MENDELEY),
+            Form(f"https://data.mendeley.com/datasets/{MD_ID}", None, MD_ID, mendeley.MENDELEY),
+            Form(f"https://doi.org/10.17632/{MD_ID.upper()}", f"10.17632/{MD_ID.upper()}", MD_ID, mendeley.MENDELEY),
+            Form(f"https://data.mendeley.com/datasets/{MD_ID}/3/files/0a1b", None, f"{MD_ID}@3", mendeley.MENDELEY),
+        ],
+        reject=[Form("https://data.mendeley.com/"), Form("https://data.mendeley.com/research-data/?search=turtle"),
+                Form(f"https://example.org/datasets/{MD_ID}/2"), Form("https://zenodo.org/records/1")],
+        ref=RecordRef("mendeley", mendeley.MENDELEY, MD_ID, "Mendeley Data"),
+        resolved=_resolved(f"https://data.mendeley.com/datasets/{MD_ID}", f"10.17632/{MD_ID}"),
+        routes={MD_API: MD_DOC, f"{MD_API}/folders/2": MD_FOLDERS,
+                f"{MD_API}/files?folder_id=root&version=2": MD_ROOT, f"{MD_API}/files?folder_id=f1&version=2": [],
+                f"{MD_API}/files?folder_id=f2&version=2": MD_SUB},
+        expected={"a b.txt": (10, {"sha256": SHA256}), "raw/2019/c.txt": (20, {"sha256": SHA256B})},
+        parse=md_parse, templates=[MD_DOC, MD_FOLDERS, MD_SUB],
+    ),
+    AdapterCase(
+        name="pangaea", adapter=pangaea.ADAPTER,
+        accept=[
+            Form(PG_URL, "10.1594/PANGAEA.954547", "954547", pangaea.PANGAEA),
+            Form(f"{pangaea.PANGAEA}/10.1594/PANGAEA.954543?format=html", None, "954543", pangaea.PANGAEA),
+            Form("https://doi.org/10.1594/pangaea.842237", "10.1594/pangaea.842237", "842237", pangaea.PANGAEA),
+        ],
+        reject=[Form("https://www.pangaea.de/?q=gubbio"), Form("https://doi.pangaea.de/"),
+                Form("https://example.org/10.1594/PANGAEA.954547"), Form("https://zenodo.org/records/1")],
+        ref=RecordRef("pangaea", pangaea.PANGAEA, "954547", "PANGAEA"),
+        resolved=_resolved(PG_URL, "10.1594/PANGAEA.954547"),
+        routes={f"{PG_URL}?format=metadata_jsonld": PG_DOC},
+        expected={"a b.txt": (None, {}), "Gubbio_age.tab": (None, {})},
+        parse=pangaea.parse_jsonld, templates=[PG_DOC],
+    ),
+]
 FORMS = [(case, form) for case in CASES for form in case.accept]
 CROSS = [(case, other.name, form) for case in CASES for other in CASES if other is not case
          for form in other.accept if form.exclusive]
@@ -455,6 +534,7 @@ def test_list_files_on_mutated_answers(case: AdapterCase, rnd: random.Random, va
 _URLISH = st.one_of(st.text(max_size=40), st.builds(lambda host, path: f"https://{host}/{path}",
                                                      st.sampled_from(["dataverse.harvard.edu", "figshare.com", "osf.io",
                                                                       "datadryad.org", "b2share.eudat.eu", "data.4tu.nl",
+                                                                      "data.mendeley.com", "doi.pangaea.de",
                                                                       "[::1", "x.org:99999"]),
                                                      st.text(max_size=40)))
 

@@ -22,6 +22,9 @@ from doi2data.http import Http
 from doi2data.model import Manifest
 from doi2data.resolver import build_manifest
 from doi2data.sandbox import FakeInternet, Quirk
+from doi2data.sandbox.sites.contenturl_repo import CONTENT_URLS, CONTENTURL_DOI
+from doi2data.sandbox.sites.contenturl_repo import FILES as CONTENTURL_FILES
+from doi2data.sandbox.sites.contenturl_repo import FILES_HOST as CONTENTURL_FILES_HOST
 from doi2data.sandbox.sites.signposting_repo import JSONLD, SIGNPOSTING_L1, SIGNPOSTING_L2, SiteDataset
 
 MD5 = "0" * 32
@@ -302,8 +305,11 @@ def test_contenturl_layer_last() -> None:
     web.add("https://files.example.org/landing", 404, text="gone")
     m = web.manifest("10.1234/cu.1")
     d = m.discovery
-    assert d and d.layer == "datacite-contentUrl" and d.requests == 2 + 2 + 1
-    assert [f.path for f in m.files] == ["a.nc", "b.nc"]
+    # resolve 2, probes 2, the landing page once, then one HEAD per URL (404 here: sizes stay unknown)
+    assert d and d.layer == "datacite-contentUrl" and d.requests == 2 + 2 + 1 + 2
+    assert [f.path for f in m.files] == ["a.nc", "b.nc"] and all(f.size is None for f in m.files)
+    assert [line for line in web.log if line.startswith("HEAD")] == [
+        "HEAD https://files.example.org/data/a.nc", "HEAD https://files.example.org/data/b.nc"]
     assert [(a.layer, a.matched) for a in d.attempts][-3:] == [
         ("signposting", False), ("schema.org", False), ("datacite-contentUrl", True)]
     assert "HTTP 404" in d.attempts[-2].detail
@@ -445,3 +451,83 @@ def test_e2e_crossref_article_doi(cli, net: FakeInternet, crossref: str) -> None
     assert "is a Crossref DOI" in run.err and "not a dataset" in run.err and "Traceback" not in run.err
     assert "HTTP requests: 3 (resolve 2, detect 1, list 0)" in run.err
     assert not any(r.host == "journals.plos.org" for r in net.log)
+
+
+def test_head_facts_and_disposition_names() -> None:
+    from doi2data.adapters.contenturl import disposition_name, head_facts
+
+    assert disposition_name("attachment; filename=\"a.csv\"; filename*=UTF-8''%C3%A9t%C3%A9.csv") == "été.csv"
+    assert disposition_name("inline; filename=plain.txt") == "plain.txt"
+    assert disposition_name('attachment; filename="../../etc/passwd"') == "passwd"
+    assert disposition_name("attachment") is None and disposition_name(None) is None
+    facts = head_facts({"content-length": "12", "content-type": "text/csv; charset=utf-8",
+                        "repr-digest": "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:",
+                        "content-disposition": 'attachment; filename="t.csv"'})
+    assert facts == {"size": 12, "media_type": "text/csv", "name": "t.csv", "checksums": {
+        "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}}
+    assert "size" not in head_facts({"content-length": "12", "content-encoding": "gzip"})
+
+
+def test_e2e_datacite_serves_content_url_as_a_list(net: FakeInternet) -> None:
+    with httpx.Client() as client:
+        doc = client.get(f"https://api.datacite.org/dois/{CONTENTURL_DOI}").json()
+        plain = client.get("https://api.datacite.org/dois/10.99999/signposting.1").json()
+    assert doc["data"]["attributes"]["contentUrl"] == CONTENT_URLS
+    assert isinstance(doc["data"]["attributes"]["sizes"], list)
+    assert plain["data"]["attributes"]["contentUrl"] is None  # everyone else: null, as recorded
+
+
+def test_e2e_contenturl_only_repository_explain_get_verify(cli, net: FakeInternet,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path) -> None:
+    run = cli("ls", CONTENTURL_DOI, "--explain", "--json")
+    assert run.code == 0, run.err
+    assert "matched layer datacite-contentUrl (adapter contenturl)" in run.err
+    tried = [line.strip() for line in run.err.splitlines() if line.startswith("    ") and ": " in line
+             and line.strip()[:2] in ("+ ", "- ")]
+    assert [t[2:].split(":", 1)[0] for t in tried] == LAYERS  # every cheaper layer first
+    assert [t[0] for t in tried] == ["-"] * (len(LAYERS) - 1) + ["+"]
+    assert "- api-probe: not Dataverse" in run.err and "- signposting: no 'item' link" in run.err
+    doc = json.loads(run.out)
+    specs = {name: spec for _, spec, name in CONTENTURL_FILES}
+    assert {f["path"]: f["size"] for f in doc["files"]} == {n: s.size for n, s in specs.items()}
+    assert {f["path"]: f["checksums"]["sha256"] for f in doc["files"]} == {
+        n: net.world.digest(s, "sha256") for n, s in specs.items()}  # from Repr-Digest on HEAD
+    assert "HTTP requests: 8 (resolve 2, detect 6, list 0)" in run.err  # 3 of them HEADs, no file body read
+    files_host = [r for r in net.log if r.host == CONTENTURL_FILES_HOST]
+    assert [r.method for r in files_host] == ["HEAD"] * 3
+    run = cli("get", CONTENTURL_DOI, "out", "-q")
+    assert run.code == 0, run.err
+    assert _files_under(tmp_path / "out") == {n: net.world.read(s) for n, s in specs.items()}
+    run = cli("verify", CONTENTURL_DOI, "out")
+    assert run.code == 0 and "3 ok, 0 bad" in run.err, run.err
+    net.add_quirk(Quirk(host=CONTENTURL_FILES_HOST, path="*/spectra.h5", kind="corrupt", offset=1000))
+    run = cli("get", CONTENTURL_DOI, "bad", "-q")
+    assert run.code == 1 and "spectra.h5" in run.err and not (tmp_path / "bad/spectra.h5").exists()
+
+
+def test_a_version_is_pinned_only_where_the_adapter_has_versions() -> None:
+    from doi2data.adapters import KNOWN_ADAPTERS, load
+    from doi2data.adapters.base import RecordRef
+    from doi2data.discovery import pin_version
+    from doi2data.errors import VersionNotSupported
+
+    ref = RecordRef("osf", "https://api.osf.io", "abc12", "OSF")
+    assert pin_version(load("osf"), ref, None) is ref
+    with pytest.raises(VersionNotSupported) as info:
+        pin_version(load("osf"), ref, "1")
+    assert info.value.exit_code == 2
+    with_versions = {name for name in KNOWN_ADAPTERS if getattr(load(name), "supports_versions", False)}
+    assert {"dataverse", "figshare", "dryad", "invenio"} <= with_versions
+    assert not with_versions & {"osf", "psi", "esrf", "desy", "scicat", "webindex"}
+    assert pin_version(load("dataverse"), ref, "1.0").version == "1.0"
+    web = Web()
+    web.doi("10.1234/cu.2", "https://files.example.org/landing2", content_url=["https://files.example.org/x.nc"])
+
+    async def go() -> Manifest:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(web.handler)) as client:
+            return await build_manifest("10.1234/cu.2", Http(client, max_attempts=1), version="2")
+
+    with pytest.raises(VersionNotSupported) as info:
+        asyncio.run(go())
+    found = info.value.discovery  # type: ignore[attr-defined]
+    assert "datacite-contentUrl" in str(info.value) and found.layer == "datacite-contentUrl"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import doi2data
-from doi2data.errors import RecordNotFound, RepositoryError
+from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError, UsageError, VersionNotSupported
 from doi2data.sandbox import FakeInternet, FileSpec, Quirk
 from doi2data.sandbox.general import (B2_BUCKET_ONLY, B2_CLOSED, B2_OPEN, DATAVERSE_TOKEN, DRYAD_DATASET,
                                       DRYAD_STORAGE, DVN_STORAGE, FIGSHARE_STORAGE, FOURTU, HARVARD, HARVARD_DATASET,
@@ -381,3 +381,104 @@ def test_cli_exit_codes_404_is_4_and_500_is_6(cli: Any, net: FakeInternet) -> No
     run = cli("get", doi, "never")
     assert run.code == RepositoryError.exit_code == 6, run.err
     assert "Traceback" not in run.err and len(run.err.strip().splitlines()) == 1
+
+
+# -- dataset versions (--version / version=) -------------------------------------------------------
+def _version_error(run: Any, code: int) -> str:
+    assert run.code == code, run.err
+    lines = run.err.strip().splitlines()
+    assert "Traceback" not in run.err and lines[-1].startswith("doi2data: error: ")
+    return lines[-1]
+
+
+def test_version_dataverse_ls_lists_the_older_file_set(cli: Any, net: FakeInternet) -> None:
+    v1 = HV.versions[0]
+    doc = ls_json(cli, HV.doi, "--version", "1.0")
+    assert {p: (f["size"], f["checksums"]) for p, f in by_path(doc).items()} == {
+        f.spec.key: dv_expected(net, f) for f in v1.files}
+    assert doc["dataset"]["version"] == "1.0" and len(doc["files"]) < len(HV.latest.files)
+    assert requests_to(net, HARVARD, "/api/datasets/:persistentId/versions/1.0")
+    latest = ls_json(cli, HV.doi)  # the default is still the latest published version
+    assert latest["dataset"]["version"] == "2.0" and len(latest["files"]) == len(HV.latest.files)
+    major = ls_json(cli, HV.doi, "--version", "1")  # N: the latest N.x
+    assert set(by_path(major)) == {f.spec.key for f in v1.files}
+
+
+def test_version_dataverse_missing_version_names_the_existing_ones(cli: Any, net: FakeInternet) -> None:
+    error = _version_error(cli("ls", HV.doi, "--version", "9.0"), RecordNotFound.exit_code)
+    assert "has no version 9.0" in error and "available: 2.0, 1.0" in error
+    listed = requests_to(net, HARVARD, "/api/datasets/:persistentId/versions")
+    assert any("excludeFiles=true" in r.query for r in listed)
+    error = _version_error(cli("ls", HV.doi, "--version", "one point oh"), UsageError.exit_code)
+    assert "--version" in error
+
+
+def test_version_dataverse_draft_needs_a_token(cli: Any, net: FakeInternet, tmp_path: Path) -> None:
+    from doi2data.sandbox.sites.dataverse import DRAFTS
+
+    draft = DRAFTS[HV.doi]
+    error = _version_error(cli("ls", HV.doi, "--version", ":draft"), AccessDenied.exit_code)
+    assert "draft" in error and "X-Dataverse-key" in error and "no API token was sent" in error
+    doc = ls_json(cli, HV.doi, "--version", ":draft", "--token", TOKEN_SPEC)
+    assert set(by_path(doc)) == {f.spec.key for f in draft.files} and doc["dataset"]["version"] == "DRAFT"
+    # a token that sees the draft still gets the latest *published* version by default
+    assert set(by_path(ls_json(cli, HV.doi, "--token", TOKEN_SPEC))) == {f.spec.key for f in HV.latest.files}
+    new = next(f for f in draft.files if f not in HV.latest.files)
+    run = cli("get", HV.doi, "draft", "-q", "--version", "draft", "--token", TOKEN_SPEC, "--include", new.spec.key)
+    assert run.code == 0, run.err
+    assert (tmp_path / "draft" / new.spec.key).read_bytes() == net.world.read(new.spec)
+
+
+def test_version_get_and_verify_an_older_version(cli: Any, net: FakeInternet, tmp_path: Path) -> None:
+    v1 = HV.versions[0]
+    run = cli("get", HV.doi, "v1", "-q", "--version", "1.0")
+    assert run.code == 0, run.err
+    assert_bytes(net, files_under(tmp_path / "v1"), {f.spec.key: f.spec for f in v1.files})
+    run = cli("verify", HV.doi, "v1", "--version", "1.0")
+    assert run.code == 0 and f"{len(v1.files)} ok, 0 bad" in run.err, run.err
+    run = cli("verify", HV.doi, "v1")  # against the latest version, files are missing
+    assert run.code == 1 and "MISSING" in run.err
+
+
+def test_version_figshare_dryad_and_zenodo(cli: Any, net: FakeInternet) -> None:
+    doc = ls_json(cli, OCEAN.doi(), "--version", "1")
+    assert set(by_path(doc)) == {f.spec.key for f in OCEAN.versions[0].files}
+    assert doc["doi"] == OCEAN.doi(1) and requests_to(net, "api.figshare.com", f"/v2/articles/{OCEAN.id}/versions/1")
+    assert set(by_path(ls_json(cli, OCEAN.doi(2), "--version", "v1"))) == {f.spec.key for f in OCEAN.versions[0].files}
+    error = _version_error(cli("ls", OCEAN.doi(), "--version", "5"), RecordNotFound.exit_code)
+    assert "no version 5" in error and "available: 1, 2" in error
+    _version_error(cli("ls", OCEAN.doi(), "--version", "1.0"), UsageError.exit_code)
+    dr = DRYAD_DATASET
+    doc = ls_json(cli, dr.doi, "--version", "1")
+    assert set(by_path(doc)) == {f.spec.key for f in dr.versions[0].files} and doc["dataset"]["version"] == "1"
+    error = _version_error(cli("ls", dr.doi, "--version", "3"), RecordNotFound.exit_code)
+    assert "available: 1, 2" in error
+    doc = ls_json(cli, "10.5281/zenodo.1215979", "--version", "1.0")  # Zenodo: each version is its own record
+    assert doc["doi"] == "10.5281/zenodo.1215900" and doc["file_count"] == 3
+    assert any("version 1.0 is record 1215900" in w for w in doc["warnings"])
+    assert ls_json(cli, "10.5281/zenodo.1215900", "--version", "2")["doi"] == "10.5281/zenodo.1215979"  # 2nd version
+    error = _version_error(cli("ls", "10.5281/zenodo.1215979", "--version", "3.0"), RecordNotFound.exit_code)
+    assert "1.1 (record 1215979)" in error and "1.0 (record 1215900)" in error
+
+
+def test_version_refused_where_there_are_no_versions(cli: Any) -> None:
+    error = _version_error(cli("ls", OSF_NODE.doi, "--version", "1"), VersionNotSupported.exit_code)
+    assert "OSF" in error and "no dataset versions" in error
+    run = cli("ls", "10.99999/signposting.1", "--version", "2", "--explain")
+    error = _version_error(run, VersionNotSupported.exit_code)
+    assert "generic signposting layer" in error and "matched layer signposting" in run.err
+    _version_error(cli("ls", HV.doi, "--version", ""), UsageError.exit_code)
+    run = cli("--version")  # the program's own version is untouched
+    assert run.code == 0 and run.out.startswith("doi2data, version ")
+
+
+def test_version_python_api_and_other_commands(cli: Any, net: FakeInternet, tmp_path: Path) -> None:
+    manifest = doi2data.resolve(HV.doi, version="1.0")
+    assert {f.path for f in manifest.files} == {f.spec.key for f in HV.versions[0].files}
+    with pytest.raises(UsageError):
+        doi2data.download(manifest, tmp_path / "x", version="1.0")
+    run = cli("export", HV.doi, "--ro-crate", "crate", "--holey", "--version", "1.0")
+    assert run.code == 0, run.err
+    crate = json.loads((tmp_path / "crate" / "ro-crate-metadata.json").read_text())
+    names = {e.get("name") or e.get("@id") for e in crate["@graph"]}
+    assert "code/analysis.py" not in json.dumps(crate) and any("codebook.pdf" in str(n) for n in names)

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doi2data.adapters.base import RecordRef, Resolved
-from doi2data.adapters.invenio import ADAPTER, InvenioAdapter, content_url, files_link, parse_record
+from doi2data.adapters.invenio import (ADAPTER, InvenioAdapter, choose_version, content_url, files_link, parse_record,
+                                       version_label)
 from doi2data.errors import AccessDenied, RecordNotFound, RepositoryError
 from doi2data.http import Http
 from doi2data.model import Dataset, Manifest
@@ -445,3 +446,40 @@ def test_list_files_missing_record() -> None:
     with pytest.raises(RecordNotFound):
         _run(lambda r: httpx.Response(404, json={"status": 404}), RecordRef("invenio", Z, "1", "Zenodo"),
              _resolved(f"{Z}/records/1"))
+
+
+# --- versions (--version): picked from the record's /versions list --------------------------------
+
+def test_choose_version_by_label_then_by_position() -> None:
+    old = {"id": 7, "metadata": {"version": "v1.0", "relations": {"version": [{"index": 0}]}}}
+    new = {"id": 9, "metadata": {"version": "2"}, "versions": {"index": 2, "is_latest": True}}
+    odd = {"id": 11, "metadata": {"version": "1"}, "versions": {"index": 3}}
+    assert version_label(old) == ("v1.0", 1) and version_label(new) == ("2", 2)
+    assert choose_version([old, new], "1.0") is old and choose_version([old, new], "V1.0") is old
+    assert choose_version([old, new], "2") is new and choose_version([old, new], "1") is old  # 1st version
+    assert choose_version([old, new, odd], "1") is odd  # a label beats a position
+    assert choose_version([old, new], "3") is None and choose_version([], "1") is None
+
+
+def test_list_files_of_a_version_uses_the_versions_link() -> None:
+    current = legacy([rdm_file("new.txt")], version="2.0")
+    current["links"]["versions"] = f"{Z}/api/records/42/versions"
+    older = legacy([rdm_file("old.txt", rid="40")], version="1.0")
+    older.update(id=40, doi="10.5281/zenodo.40")
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/api/records/42":
+            return httpx.Response(200, json=current)
+        if request.url.path == "/api/records/42/versions":
+            return httpx.Response(200, json={"hits": {"hits": [current, older], "total": 2}, "links": {}})
+        return httpx.Response(404, json={"status": 404})
+
+    ref = RecordRef("invenio", Z, "42", "Zenodo", version="1.0")
+    m = _run(handler, ref, _resolved(f"{Z}/records/42", doi="10.5281/zenodo.42"))
+    assert [f.path for f in m.files] == ["old.txt"] and m.dataset.doi == "10.5281/zenodo.40"
+    assert any("version 1.0 is record 40" in w for w in m.warnings) and len(seen) == 2
+    assert "size=100" in seen[1]
+    with pytest.raises(RecordNotFound, match=r"no version 9 \(available: 2\.0 \(record 42\), 1\.0 \(record 40\)\)"):
+        _run(handler, RecordRef("invenio", Z, "42", "Zenodo", version="9"), _resolved(f"{Z}/records/42"))

@@ -13,7 +13,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import DownloadIncomplete
+from .adapters._versions import clean_version
+from .errors import DownloadIncomplete, UsageError
 from .http import Credentials, Http, make_client
 from .identifiers import Identifier
 from .model import Manifest
@@ -37,26 +38,35 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 async def aresolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
-    max_size: int | str | None = None,
+    max_size: int | str | None = None, version: str | None = None,
 ) -> Manifest:
-    """Resolve a DOI / handle / landing URL into its manifest, optionally filtered."""
+    """Resolve a DOI / handle / landing URL into its manifest, optionally filtered.
+
+    ``version`` picks a dataset version (see :func:`resolve`).
+    """
+    version = clean_version(version)
     async with make_client() as client:
-        manifest = await build_manifest(identifier, Http(client, credentials=Credentials.parse(tokens)))
+        manifest = await build_manifest(identifier, Http(client, credentials=Credentials.parse(tokens)),
+                                        version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
 
 
 def resolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
-    max_size: int | str | None = None,
+    max_size: int | str | None = None, version: str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
 
     ``tokens`` are ``HOST=TOKEN`` strings (also read from ``DOI2DATA_TOKENS``), sent only to
-    their host. Filters: see :mod:`doi2data.select`.
+    their host. Filters: see :mod:`doi2data.select`. ``version`` picks a dataset version
+    (Dataverse ``"1.0"``, ``"2"``, ``":draft"``; Figshare and Dryad ``"2"``; Zenodo/InvenioRDM the
+    version label, e.g. ``"1.0"``); ``None`` lists the latest published one. A repository without
+    versions raises :class:`~doi2data.errors.VersionNotSupported`, a version that does not exist
+    :class:`~doi2data.errors.RecordNotFound` naming the ones that do.
     """
     return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens, regex=regex,
-                         min_size=min_size, max_size=max_size))
+                         min_size=min_size, max_size=max_size, version=version))
 
 
 async def adownload(
@@ -76,19 +86,24 @@ async def adownload(
     regex: Patterns = None,
     min_size: int | str | None = None,
     max_size: int | str | None = None,
+    version: str | None = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
     Files on tape (``offline``) are first brought online by their adapter's ``prepare`` hook when
     ``restore`` is on, waiting at most ``restore_timeout`` seconds (else ``RestoreTimeout``).
+    ``version``: as in :func:`resolve` (not with a :class:`Manifest`, which is already one version).
     """
+    version = clean_version(version)
+    if version is not None and isinstance(identifier, Manifest):
+        raise UsageError("version= applies to an identifier; a manifest is already listed at one version")
     opts = options or TransferOptions(jobs=jobs)
     credentials = Credentials.parse(tokens)
     async with make_client() as client:
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
-            manifest = await build_manifest(identifier, Http(client, credentials=credentials))
+            manifest = await build_manifest(identifier, Http(client, credentials=credentials), version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
         manifest = await _prepare(manifest, Http(client, credentials=credentials), restore=restore,
                                   timeout=restore_timeout, progress=restore_progress)
@@ -146,17 +161,18 @@ def download(
     regex: Patterns = None,
     min_size: int | str | None = None,
     max_size: int | str | None = None,
+    version: str | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
     Raises :class:`~doi2data.errors.DownloadIncomplete` (with ``.failures``) when any file
-    failed, unless ``raise_on_failure=False``.
+    failed, unless ``raise_on_failure=False``. ``version``: as in :func:`resolve`.
     """
     return _run(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
                   raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                   restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
-                  min_size=min_size, max_size=max_size)
+                  min_size=min_size, max_size=max_size, version=version)
     )
 
 

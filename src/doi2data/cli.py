@@ -19,7 +19,7 @@ import click
 
 from . import __version__
 from .api import download, resolve
-from .commands._options import PATTERN_HELP, filter_options
+from .commands._options import PATTERN_HELP, filter_options, version_option
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
@@ -72,17 +72,18 @@ def cli() -> None:
 @click.option("--inside", metavar="ARCHIVE",
               help="list the members of a zip/tar in the dataset (ranged reads; filters apply to members)")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@version_option
 @click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
 def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
                regex: Sequence[str], min_size: str | None, max_size: str | None, inside: str | None,
-               token: Sequence[str], explain: bool) -> None:
+               token: Sequence[str], dataset_version: str | None, explain: bool) -> None:
     """List the files of a dataset: path, size, checksum, access (or export the list)."""
     from .formats import FORMATS, render
 
     if inside:
         from .subset.actions import ls_inside
 
-        manifest = _resolve_explained(identifier, explain, tokens=token)
+        manifest = _resolve_explained(identifier, explain, tokens=token, version=dataset_version)
         click.echo(ls_inside(manifest, inside, as_json=as_json, tokens=token, include=include, exclude=exclude,
                              regex=regex, min_size=min_size, max_size=max_size), nl=False)
         return
@@ -90,7 +91,7 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
     if name:
         FORMATS[name]  # an unknown name fails here, before any network request (exit 2)
     manifest = _resolve_explained(identifier, explain, include=include, exclude=exclude, tokens=token, regex=regex,
-                                  min_size=min_size, max_size=max_size)
+                                  min_size=min_size, max_size=max_size, version=dataset_version)
     if not name:
         print_manifest(manifest)
         return
@@ -121,6 +122,7 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
               help="request-rate limit for a host (HOST=0: none); Zenodo defaults to its guest limits")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
               help="API token sent only to HOST (also DOI2DATA_TOKENS); HOST=Header:VALUE for other headers")
+@version_option
 @click.option("--attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="tries per file")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="seconds without data before a connection counts as stalled")
@@ -136,8 +138,8 @@ def get_command(
     min_size: str | None, max_size: str | None, extract: Sequence[str], hdf5_specs: Sequence[str],
     where: str | None, jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
-    token: Sequence[str], attempts: int, timeout: float, as_json: bool, quiet: bool, explain: bool,
-    restore: bool, restore_timeout: float,
+    token: Sequence[str], dataset_version: str | None, attempts: int, timeout: float, as_json: bool, quiet: bool,
+    explain: bool, restore: bool, restore_timeout: float,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
@@ -153,18 +155,20 @@ def get_command(
     target = dest or _default_dest(identifier)
     if extract or hdf5_specs or where:
         _get_subsets(identifier, target, extract=extract, hdf5_specs=hdf5_specs, where=where, options=options,
-                     token=token, rates=rates, explain=explain, as_json=as_json,
+                     token=token, rates=rates, explain=explain, as_json=as_json, version=dataset_version,
                      filters=dict(include=include, exclude=exclude, regex=regex, min_size=min_size, max_size=max_size))
         return
-    source: str | Manifest = _resolve_explained(identifier, True, tokens=token) if explain else identifier
+    source: str | Manifest = identifier
+    if explain:
+        source = _resolve_explained(identifier, True, tokens=token, version=dataset_version)
     run_get(source, target, include=include, exclude=exclude, options=options, tokens=token,
             as_json=as_json, quiet=quiet, restore=restore, restore_timeout=restore_timeout,
-            regex=regex, min_size=min_size, max_size=max_size)
+            regex=regex, min_size=min_size, max_size=max_size, version=None if explain else dataset_version)
 
 
 def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_specs: Sequence[str],
                  where: str | None, options: TransferOptions, token: Sequence[str], rates: Any, explain: bool,
-                 as_json: bool, filters: dict[str, Any]) -> None:
+                 as_json: bool, filters: dict[str, Any], version: str | None = None) -> None:
     """``get --extract/--hdf5/--where``: only the bytes of the chosen members, slabs or frames."""
     from .select import FileFilter
     from .subset.actions import get_subsets, report_text
@@ -174,8 +178,9 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
         parse_where(where)  # a syntax error exits 2 before any request
     chooser = FileFilter.of(filters["include"], filters["exclude"], regex=filters["regex"],
                             min_size=filters["min_size"], max_size=filters["max_size"])
-    report = get_subsets(_resolve_explained(identifier, explain, tokens=token), target, extract=extract,
-                         hdf5=hdf5_specs, where=where, options=options, tokens=token, rates=rates, filters=chooser)
+    manifest = _resolve_explained(identifier, explain, tokens=token, version=version)
+    report = get_subsets(manifest, target, extract=extract, hdf5=hdf5_specs, where=where, options=options,
+                         tokens=token, rates=rates, filters=chooser)
     click.echo(json.dumps(report.to_json()) if as_json else report_text(report), err=not as_json, nl=not as_json)
     if report.failed:
         raise DownloadIncomplete(f"{len(report.failed)} part(s) failed", report.failed)
@@ -185,14 +190,17 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
 @click.argument("identifier")
 @click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @filter_options
+@click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@version_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
 def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
-                   min_size: str | None, max_size: str | None, as_json: bool) -> None:
+                   min_size: str | None, max_size: str | None, token: Sequence[str], dataset_version: str | None,
+                   as_json: bool) -> None:
     """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
     from .transfer.verify import verify_tree
 
     results = verify_tree(resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
-                                  max_size=max_size), dest)
+                                  max_size=max_size, tokens=token, version=dataset_version), dest)
     bad = [r for r in results if r.verdict in ("missing", "mismatch")]
     for r in results:
         if as_json:
@@ -209,7 +217,7 @@ def run_get(
     identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
     options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
     restore: bool = True, restore_timeout: float = 3600.0, regex: Sequence[str] = (),
-    min_size: str | None = None, max_size: str | None = None,
+    min_size: str | None = None, max_size: str | None = None, version: str | None = None,
 ) -> DownloadReport:
     progress: ProgressSink | None
     if as_json:
@@ -223,7 +231,7 @@ def run_get(
                           raise_on_failure=False, options=options, tokens=tokens, restore=restore,
                           restore_timeout=restore_timeout,
                           restore_progress=None if quiet else lambda message: click.echo(message, err=True),
-                          regex=regex, min_size=min_size, max_size=max_size)
+                          regex=regex, min_size=min_size, max_size=max_size, version=version)
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()

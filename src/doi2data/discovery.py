@@ -25,6 +25,11 @@ layers (``shared/research/anchors-style.md`` §5.2). The last three layers are g
 :class:`~doi2data.adapters.base.NoMatch` and the next is tried. When nothing matches,
 :class:`~doi2data.errors.UnsupportedRepository` names every layer and why it failed. The manifest
 (and any error raised here) carries a :class:`~doi2data.model.Discovery` for ``--explain``.
+
+A requested dataset version (``--version``) is put on the matched :class:`RecordRef` (``version``)
+before listing; adapters that honour versions say so with ``supports_versions = True``. Any other
+adapter, and every generic layer, refuses it with :class:`~doi2data.errors.VersionNotSupported`
+(exit 2) rather than silently listing the latest files.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from urllib.parse import quote, urlsplit
 
 from .adapters import KNOWN_ADAPTERS, find_adapter, load
 from .adapters.base import Adapter, NoMatch, RecordRef, Resolved
-from .errors import Doi2DataError, NotADataset, UnsupportedRepository
+from .errors import Doi2DataError, NotADataset, UnsupportedRepository, VersionNotSupported
 from .http import Http
 from .model import Discovery, LayerAttempt, Manifest
 
@@ -328,6 +333,17 @@ async def _probe(resolved: Resolved, http: Http, attempts: list[LayerAttempt]) -
 
 # -- orchestration --------------------------------------------------------------------------------
 
+def pin_version(adapter: Adapter, ref: RecordRef, version: str | None) -> RecordRef:
+    """``ref`` with the requested ``version``; :class:`VersionNotSupported` if the adapter has none."""
+    if version is None:
+        return ref
+    if not getattr(adapter, "supports_versions", False):
+        raise VersionNotSupported(
+            f"--version {version}: {ref.repository} (adapter {adapter.name}) has no dataset versions doi2data can "
+            "choose; drop --version, or pass the DOI of the version you want")
+    return replace(ref, version=version)
+
+
 def _load_generic(target: str) -> Adapter:
     module, _, attr = target.partition(":")
     adapter: Adapter = getattr(importlib.import_module(module), attr)
@@ -360,11 +376,12 @@ def _attach(exc: Doi2DataError, discovery: Discovery) -> None:
 
 
 async def discover(resolved: Resolved, http: Http, *, start: int = 0, route_start: int = 0,
-                   resolve_requests: int = 0) -> Manifest:
+                   resolve_requests: int = 0, version: str | None = None) -> Manifest:
     """Run the layers for ``resolved`` and list the files with the first adapter that matches.
 
     ``start``/``route_start`` are ``http.requests``/``len(http.history)`` before resolution began, so
-    the :class:`Discovery` counts the resolver's requests too.
+    the :class:`Discovery` counts the resolver's requests too. ``version``: the dataset version to
+    list (``None``: the adapter's default, the latest published).
     """
     meter = _Meter(http, start, route_start, resolve_requests)
     attempts: list[LayerAttempt] = []
@@ -375,8 +392,13 @@ async def discover(resolved: Resolved, http: Http, *, start: int = 0, route_star
         match = match or _by_client(resolved, attempts)
         match = match or await _probe(resolved, http, attempts)
         if match is not None:
+            try:
+                pinned = pin_version(match.adapter, match.ref, version)
+            except VersionNotSupported as exc:  # --explain still shows what matched
+                _attach(exc, meter.discovery(match.layer, match.adapter.name, match.reason, resolved, attempts))
+                raise
             meter.list_start = http.requests
-            manifest = await match.adapter.list_files(match.ref, resolved, http)
+            manifest = await match.adapter.list_files(pinned, resolved, http)
             found = meter.discovery(match.layer, match.adapter.name, match.reason, resolved, attempts)
             return replace(manifest, discovery=found)
         meter.list_start = None
@@ -398,6 +420,13 @@ async def discover(resolved: Resolved, http: Http, *, start: int = 0, route_star
                 continue
             reason = manifest.discovery.reason if manifest.discovery else layer
             attempts.append(LayerAttempt(layer, True, reason, http.requests - before))
+            if version is not None:
+                refused = VersionNotSupported(
+                    f"--version {version}: the files of {resolved.identifier} are found only through the generic "
+                    f"{layer} layer, which knows no dataset versions; drop --version, or pass the DOI of the version "
+                    "you want")
+                _attach(refused, meter.discovery(layer, adapter.name, reason, resolved, attempts))
+                raise refused
             meter.list_start = http.requests
             return replace(manifest, discovery=meter.discovery(layer, adapter.name, reason, resolved, attempts))
     except Doi2DataError as exc:
@@ -435,5 +464,5 @@ def explain_text(discovery: Discovery) -> str:
 
 
 __all__ = ["DATACITE_CLIENTS", "GENERIC_LAYERS", "PUBLISHERS", "PUBLISHER_HOSTS", "Match", "client_route",
-           "discover", "explain_text", "is_publisher_host", "known_hosts", "parse_ra", "ref_for",
+           "discover", "explain_text", "is_publisher_host", "known_hosts", "parse_ra", "pin_version", "ref_for",
            "registration_agency"]

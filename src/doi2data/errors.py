@@ -10,6 +10,7 @@ into the most specific class here, chained with ``from exc``.
     Doi2DataError                       exit 1   HTTP 500
     ├── InvalidIdentifier (ValueError)  exit 2   HTTP 400   not a DOI / handle / URL
     ├── UsageError (ValueError)         exit 2   HTTP 400   bad option values, bad filters
+    │   └── VersionNotSupported         exit 2   HTTP 400   --version for a repository without versions
     ├── ResolutionError                 exit 3   HTTP 502   the resolver failed
     │   ├── IdentifierNotFound          exit 4   HTTP 404   the DOI or handle does not exist
     │   └── UnsupportedRepository       exit 5   HTTP 422   no detection layer finds the files
@@ -55,6 +56,11 @@ class InvalidIdentifier(Doi2DataError, ValueError):
 class UsageError(Doi2DataError, ValueError):
     exit_code = 2
     http_status = 400
+
+
+class VersionNotSupported(UsageError):
+    """``--version`` (``version=``) was given, but the repository behind the identifier has no versions
+    doi2data can choose (PSI, ESRF, OSF, the generic layers, ...): drop it or pass a version's own DOI."""
 
 
 class ResolutionError(Doi2DataError):
@@ -168,4 +174,5 @@ __all__ = [
     "UnsupportedRepository",
     "UsageError",
     "VerificationError",
+    "VersionNotSupported",
 ]

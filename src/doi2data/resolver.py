@@ -16,6 +16,7 @@ import logging
 from typing import Any
 from urllib.parse import quote, urljoin
 
+from .adapters._versions import clean_version
 from .adapters.base import Resolved
 from .datacite import DataCiteRecord, fetch_datacite_record
 from .discovery import discover
@@ -119,12 +120,16 @@ async def resolve_identifier(identifier: str | Identifier, http: Http) -> Resolv
     )
 
 
-async def build_manifest(identifier: str | Identifier, http: Http) -> Manifest:
-    """The whole front half of the pipeline: identifier -> :class:`Manifest` (with its ``discovery``)."""
+async def build_manifest(identifier: str | Identifier, http: Http, *, version: str | None = None) -> Manifest:
+    """The whole front half of the pipeline: identifier -> :class:`Manifest` (with its ``discovery``).
+
+    ``version`` picks a dataset version (``--version``); ``None`` lists the latest published one.
+    """
+    version = clean_version(version)  # a malformed version fails before any request
     start, route_start = http.requests, len(http.history)
     resolved = await resolve_identifier(identifier, http)
     return await discover(resolved, http, start=start, route_start=route_start,
-                          resolve_requests=http.requests - start)
+                          resolve_requests=http.requests - start, version=version)
 
 
 __all__ = ["build_manifest", "landing_url", "resolve_identifier", "url_from_handle_record"]

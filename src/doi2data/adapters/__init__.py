@@ -23,6 +23,8 @@ _KNOWN: dict[str, str] = {
     "dryad": "doi2data.adapters.dryad:ADAPTER",
     "osf": "doi2data.adapters.osf:ADAPTER",
     "b2share": "doi2data.adapters.b2share:ADAPTER",
+    "mendeley": "doi2data.adapters.mendeley:ADAPTER",
+    "pangaea": "doi2data.adapters.pangaea:ADAPTER",
     "psi": "doi2data.adapters.psi:ADAPTER",
     "esrf": "doi2data.adapters.esrf:ADAPTER",
     "desy": "doi2data.adapters.desy:ADAPTER",

@@ -9,6 +9,10 @@
   size and format are listed and downloaded that way (recorded: Harvard RLMYMR, 2018 and 2022).
 * ``RecordRef.record_id`` encodes what to fetch: ``doi:…`` (latest published), ``doi:…@<version>``
   (``2.0``, ``3``, ``:latest-published``), ``file:doi:…`` (a file PID) or ``id:<n>`` (database id).
+  ``RecordRef.version`` (``--version``) wins over a version in the landing URL: ``N.M``, ``N`` (the
+  latest ``N.x``), ``:latest-published``, ``:latest`` or ``:draft`` (needs an API token that may see
+  the draft), the native API's version specifiers. A version that does not exist is reported with
+  the ones that do (``/versions?excludeFiles=true``, one more request, only on that error).
 * Shapes: ``data.latestVersion`` (``/api/datasets/…``), a bare version (``…/versions/<v>``), the
   ``dataverse_json`` export (``datasetVersion``) and the 4.0 lower-case ``datafile``.
 """
@@ -22,9 +26,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from ..errors import RecordNotFound, RepositoryError
+import httpx
+
+from ..errors import AccessDenied, RecordNotFound, RepositoryError, UsageError
 from ..http import Http, raise_for_status
 from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
+from ._versions import version_missing
 from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
@@ -47,6 +54,9 @@ DOI_PREFIXES: dict[str, str] = {
 }
 _PID = re.compile(r"^(doi:10\.\d{4,9}/\S+|hdl:[^/\s]+/\S+|perma:\S+)$", re.IGNORECASE)
 _VERSION = re.compile(r"^(\d{1,6}(\.\d{1,6})?|:latest|:latest-published|:draft)$")
+_USER_VERSION = re.compile(r"^[vV]?(\d{1,6})(?:\.(\d{1,6}))?$")
+_VERSION_ALIASES = {":latest": ":latest", ":latest-published": ":latest-published", ":draft": ":draft",
+                    "latest": ":latest-published", "latest-published": ":latest-published", "draft": ":draft"}
 #: Extensions of ingest formats, for 2018-era servers that report the format but not the original name.
 _ORIGINAL_EXT = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx", "application/vnd.ms-excel": ".xls",
@@ -55,6 +65,7 @@ _ORIGINAL_EXT = {
     "application/x-rlang-transport": ".RData",
 }
 RESTRICTED_NOTE = "restricted: needs an API token with access (request access on the landing page)"
+DRAFT_WARNING = "this is an unpublished DRAFT version"
 
 
 
@@ -68,6 +79,43 @@ def repository_name(api_base: str) -> str:
 def _bare(pid: str) -> str:
     """``doi:10.1/X`` -> ``10.1/x`` (for comparisons; PIDs are case-insensitive)."""
     return re.sub(r"^(doi:|hdl:|https?://(dx\.)?doi\.org/)", "", pid.strip(), flags=re.IGNORECASE).lower()
+
+
+def version_specifier(version: str) -> str:
+    """A user's ``--version`` -> the native API's specifier: ``2`` / ``v2.1`` / ``draft`` -> ``2``, ``2.1``, ``:draft``.
+
+    Raises :class:`UsageError` for anything else (before any request).
+    """
+    text = version.strip()
+    if alias := _VERSION_ALIASES.get(text.lower()):
+        return alias
+    if match := _USER_VERSION.match(text):
+        major, minor = match.groups()
+        return f"{int(major)}.{int(minor)}" if minor is not None else str(int(major))
+    raise UsageError(f"Dataverse versions are N.M (1.0, 2.1), N (the latest N.x), :latest-published or :draft; "
+                     f"--version {version!r} is none of these")
+
+
+def versions_api_url(api_base: str, pid: str) -> str:
+    """The list of a dataset's versions, without files or metadata blocks (Dataverse 6 honours both flags)."""
+    flags = "excludeFiles=true&excludeMetadataBlocks=true"
+    if pid.startswith("id:"):
+        return f"{api_base}/api/datasets/{quote(pid[3:], safe='')}/versions?{flags}"
+    return f"{api_base}/api/datasets/:persistentId/versions?persistentId={quote(pid, safe=':/')}&{flags}"
+
+
+def version_labels(doc: Any) -> list[str]:
+    """``{"data": [versions…]}`` -> ``["2.0", "1.0"]`` (a draft as ``:draft``), in the server's order. Pure."""
+    data = _map(doc).get("data") if isinstance(doc, Mapping) else None
+    labels = []
+    for ver in data if isinstance(data, list) else []:
+        ver = _map(ver)
+        number, minor = ver.get("versionNumber"), ver.get("versionMinorNumber")
+        if _str(ver.get("versionState")) == "DRAFT":
+            labels.append(":draft")
+        elif isinstance(number, int):
+            labels.append(f"{number}.{minor if isinstance(minor, int) else 0}")
+    return labels
 
 
 def dataset_api_url(api_base: str, record_id: str) -> str:
@@ -182,13 +230,16 @@ def _dataset(ds: Mapping[str, Any], ver: Mapping[str, Any], api_base: str) -> Da
         doi = pid[4:]
     year = re.match(r"^\d{4}", _str(ds.get("publicationDate")) or _str(ver.get("releaseTime")) or "")
     number, minor = ver.get("versionNumber"), ver.get("versionMinorNumber")
+    label = f"{number}.{minor if isinstance(minor, int) else 0}" if isinstance(number, int) else None
+    if label is None and _str(ver.get("versionState")) == "DRAFT":
+        label = "DRAFT"
     lic = ver.get("license")
     license_ = _str(_map(lic).get("name")) or _str(_map(lic).get("uri")) if isinstance(lic, Mapping) else _str(lic)
     return Dataset(
         doi=doi, title=_str(cite.get("title")), creators=_authors(cite.get("author")),
         publisher=_str(ds.get("publisher")),
         year=int(year.group()) if year else None,
-        version=f"{number}.{minor if isinstance(minor, int) else 0}" if isinstance(number, int) else None,
+        version=label,
         license=None if license_ == "NONE" else license_, resource_type="Dataset", repository=repository_name(api_base),
         landing_url=_str(ds.get("persistentUrl")), record_id=_str(ds.get("id")) or _str(ver.get("datasetId")),
         version_doi=doi,
@@ -222,7 +273,7 @@ def _parse(doc: Any, api_base: str, file_pid: str | None, today: date | None) ->
             raise RecordNotFound(f"file {file_pid} is not in the dataset's listed version")
     dataset, warnings = _dataset(ds_doc, ver, api_base), []
     if _str(ver.get("versionState")) == "DRAFT":
-        warnings.append("this is an unpublished DRAFT version")
+        warnings.append(DRAFT_WARNING)
     seen: dict[str, FileEntry] = {}
     for raw in raw_files:
         entry = file_entry(raw, api_base, today)
@@ -289,6 +340,7 @@ class DataverseAdapter:
     """The :class:`~doi2data.adapters.base.Adapter` for every Dataverse installation."""
 
     name = "dataverse"
+    supports_versions = True  # --version: the native API's version specifiers
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         """Dataverse URL shapes on any host, else a DOI prefix of a known installation."""
@@ -304,9 +356,12 @@ class DataverseAdapter:
     async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
         """GET the dataset (or version); a PID that is no dataset is retried as a file PID."""
         base, rid = ref.api_base.rstrip("/"), ref.record_id
-        what = f"{ref.repository} dataset {rid}"
+        version = version_specifier(ref.version) if ref.version is not None else None
+        what = f"{ref.repository} dataset {rid.partition('@')[0]}"
         if rid.startswith("file:"):
-            manifest = await _list_file(base, rid[5:], http)
+            manifest = await _list_file(base, rid[5:], http, version=version)
+        elif version is not None:
+            manifest = await _list_version(base, rid.partition("@")[0], version, what, http)
         else:
             try:
                 manifest = parse_dataset(await http.get_json(dataset_api_url(base, rid), what=what), base)
@@ -317,14 +372,59 @@ class DataverseAdapter:
                     manifest = await _list_file(base, rid, http)
                 except RecordNotFound:
                     raise exc from None
+            if DRAFT_WARNING in manifest.warnings and "@" not in rid:
+                manifest = await _latest_published(base, rid, what, http, manifest)
         ds = manifest.dataset
         if resolved.metadata is not None:
             ds = ds.merged(resolved.metadata)
         return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
 
 
-async def _list_file(base: str, pid: str, http: Http) -> Manifest:
-    """``/api/files/:persistentId/`` (Dataverse >= 5.13); older servers: the parent dataset, filtered."""
+async def _latest_published(base: str, pid: str, what: str, http: Http, draft: Manifest) -> Manifest:
+    """The default is the latest *published* version, but a token that may see a draft gets the draft
+    as ``latestVersion``: ask for ``:latest-published`` (the draft stays when nothing is published)."""
+    try:
+        doc = await http.get_json(dataset_api_url(base, f"{pid}@:latest-published"), what=f"{what} (published)")
+    except RecordNotFound:
+        return replace(draft, warnings=(*draft.warnings, "nothing is published yet: listing the draft"))
+    return parse_dataset(doc, base)
+
+
+async def _list_version(base: str, pid: str, version: str, what: str, http: Http, *,
+                        file_pid: str | None = None) -> Manifest:
+    """One version of dataset ``pid``: a missing one names those that exist; a draft needs a token."""
+    url = dataset_api_url(base, f"{pid}@{version}")
+    try:
+        doc = await http.get_json(url, what=f"{what} version {version}")
+    except RecordNotFound as exc:
+        try:
+            listed = await http.get_json(versions_api_url(base, pid), what=f"{what} versions")
+        except RecordNotFound:
+            raise exc from None  # the dataset itself is missing
+        raise version_missing(what, version, version_labels(listed), url=url) from None
+    except AccessDenied as exc:
+        if version not in (":draft", ":latest"):
+            raise
+        host = urlsplit(base).hostname or base
+        given = "the API token sent may not see it" if http.credentials.headers_for(httpx.URL(url)) \
+            else "no API token was sent"
+        raise AccessDenied(f"{what}: the draft version needs an API token that may see it ({given}): "
+                           f"--token {host}=X-Dataverse-key:TOKEN", url=exc.url or url) from None
+    return parse_dataset(doc, base, file_pid=file_pid)
+
+
+async def _list_file(base: str, pid: str, http: Http, *, version: str | None = None) -> Manifest:
+    """``/api/files/:persistentId/`` (Dataverse >= 5.13); older servers: the parent dataset, filtered.
+
+    With a ``version``: the file as listed in that version of its parent dataset (the file PID's
+    parent is its dataset DOI, as Dataverse mints them: ``<dataset DOI>/<file id>``).
+    """
+    if version is not None:
+        parent = pid.rstrip("/").rpartition("/")[0]
+        if not _PID.match(parent) or "/" not in parent:
+            raise UsageError(f"--version needs the dataset of file {pid}, which its PID does not name; "
+                             "pass the dataset DOI instead")
+        return await _list_version(base, parent, version, f"Dataverse dataset {parent}", http, file_pid=pid)
     url = f"{base}/api/files/:persistentId/?persistentId={quote(pid, safe=':/')}"
     response = await http.request("GET", url, headers={"Accept": "application/json"})
     if response.status_code in (400, 404, 405, 501):
@@ -344,4 +444,5 @@ async def _list_file(base: str, pid: str, http: Http) -> Manifest:
 ADAPTER = DataverseAdapter()
 
 __all__ = ["ADAPTER", "DOI_PREFIXES", "KNOWN_HOSTS", "DataverseAdapter", "dataset_api_url", "file_entry",
-           "parse_dataset", "parse_file", "repository_name"]
+           "parse_dataset", "parse_file", "repository_name", "version_labels", "version_specifier",
+           "versions_api_url"]

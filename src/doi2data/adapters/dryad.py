@@ -7,6 +7,10 @@ version link (``_links["stash:version"]``), and ``<version>/files`` pages throug
 use ``/api/v2/downloads/<id>``, older clients ``/api/v2/files/<id>/download``, so the second is kept
 as a mirror. Digests that are not real hex (the official examples use placeholders) are dropped
 rather than trusted. Files a version marks ``deleted`` are not part of it and are left out.
+
+``RecordRef.version`` (``--version N``) walks the dataset's ``stash:versions`` list (HAL, paged by
+``_links.next``) to the version whose ``versionNumber`` is N and lists its ``stash:files``: one more
+request than the latest; a missing N is reported with the numbers the list holds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from ..errors import RepositoryError
 from ..http import Http
 from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
+from ._versions import version_missing, version_number
 from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
@@ -99,6 +104,25 @@ def _dataset(doc: Any, api_base: str) -> tuple[Dataset, str]:
         record_id=_str(doc.get("id")), version_doi=doi, access=access, note=note,
     )
     return ds, version.rstrip("/") + "/files"
+
+
+def parse_versions(doc: Any, api_base: str = DRYAD) -> tuple[list[tuple[int, str, str | None]], str | None]:
+    """A ``/versions`` page -> ([(versionNumber, files URL, date)], next page URL). Pure."""
+    if not isinstance(doc, Mapping):
+        raise RepositoryError("Dryad version listing is not a JSON object")
+    raw = _map(doc.get("_embedded")).get("stash:versions", [])
+    if not isinstance(raw, list):
+        raise RepositoryError("Dryad '_embedded.stash:versions' is not a list")
+    out = []
+    for ver in raw:
+        ver = _map(ver)
+        number, links = ver.get("versionNumber"), ver.get("_links")
+        files = _href(links, "stash:files", api_base)
+        if files is None and (own := _href(links, "self", api_base)):
+            files = own.rstrip("/") + "/files"
+        if isinstance(number, int) and not isinstance(number, bool) and files:
+            out.append((number, files, _str(ver.get("publicationDate")) or _str(ver.get("lastModificationDate"))))
+    return out, _href(doc.get("_links"), "next", api_base)
 
 
 def _checksums(raw: Mapping[str, Any]) -> dict[str, str]:
@@ -182,6 +206,7 @@ class DryadAdapter:
     """The :class:`~doi2data.adapters.base.Adapter` for Dryad."""
 
     name = "dryad"
+    supports_versions = True  # --version N: the dataset's stash:versions list
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         """``datadryad.org/[stash/]dataset/doi:…`` (and classic ``/resource/``), or a ``10.5061/dryad.*`` DOI."""
@@ -195,7 +220,12 @@ class DryadAdapter:
     async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
         """Dataset -> latest version's ``/files``, following ``_links.next``."""
         base, what = ref.api_base.rstrip("/"), f"Dryad dataset {ref.record_id}"
-        dataset, url = parse_dataset(await http.get_json(dataset_url(base, ref.record_id), what=what), base)
+        number = version_number(ref.version, ref.repository) if ref.version is not None else None
+        doc = await http.get_json(dataset_url(base, ref.record_id), what=what)
+        dataset, url = parse_dataset(doc, base)
+        if number is not None:
+            url = await _version_files(doc, base, ref.record_id, number, http)
+            dataset = replace(dataset, version=str(number))
         pages: list[tuple[list[FileEntry], str | None, int]] = []
         seen: set[str] = set()
         next_url: str | None = url
@@ -214,6 +244,24 @@ class DryadAdapter:
         return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
 
 
+async def _version_files(doc: Any, base: str, doi: str, number: int, http: Http) -> str:
+    """The ``/files`` URL of version ``number`` from the dataset's ``stash:versions`` pages."""
+    what = f"Dryad dataset {doi}"
+    next_url: str | None = _href(_map(doc).get("_links"), "stash:versions", base) or \
+        f"{dataset_url(base, doi)}/versions"
+    found: list[int] = []
+    seen: set[str] = set()
+    while next_url and next_url not in seen and len(seen) < MAX_PAGES:
+        seen.add(next_url)
+        versions, next_url = parse_versions(await http.get_json(next_url, what=f"{what} versions"), base)
+        for n, files, _ in versions:
+            if n == number:
+                return files
+            found.append(n)
+    raise version_missing(what, str(number), (str(n) for n in sorted(set(found))))
+
+
 ADAPTER = DryadAdapter()
 
-__all__ = ["ADAPTER", "DRYAD", "DryadAdapter", "assemble", "dataset_url", "parse_dataset", "parse_files_page"]
+__all__ = ["ADAPTER", "DRYAD", "DryadAdapter", "assemble", "dataset_url", "parse_dataset", "parse_files_page",
+           "parse_versions"]

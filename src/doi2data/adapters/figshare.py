@@ -11,6 +11,9 @@
   Figshare's own digest; ``supplied_md5`` (the uploader's) is only a fallback.
 * ``RecordRef.record_id``: ``<id>``, ``<id>@<version>``, ``collection:<id>[@<version>]``, or
   ``doi:<doi>`` when only a DOI is known (looked up with ``/v2/articles?doi=``).
+* ``RecordRef.version`` (``--version N``, also ``vN``) wins over a ``.vN`` DOI or ``/N`` URL: it reads
+  ``/articles/<id>/versions/<N>`` (collections likewise); a version that does not exist is reported
+  with those ``/versions`` lists (one more request, only on that error).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest
+from ._versions import version_missing, version_number
 from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
@@ -231,6 +235,7 @@ class FigshareAdapter:
     """The :class:`~doi2data.adapters.base.Adapter` for Figshare (all portals) and 4TU.ResearchData."""
 
     name = "figshare"
+    supports_versions = True  # --version N: /articles/<id>/versions/<N>
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         """A Figshare/4TU DOI (its ``.vN`` wins: an unversioned DOI means latest), else the landing URL."""
@@ -253,20 +258,43 @@ class FigshareAdapter:
     async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
         """Article (plus ``/files`` pages when truncated), a DOI lookup first, or a whole collection."""
         api, rid = f"{ref.api_base.rstrip('/')}/v2", ref.record_id
+        number = version_number(ref.version, ref.repository) if ref.version is not None else None
         if rid.startswith("doi:"):
             hits = await http.get_json(f"{api}/articles", params={"doi": rid[4:]}, what=f"Figshare DOI {rid[4:]}")
             first = hits[0] if isinstance(hits, list) and hits and isinstance(hits[0], Mapping) else {}
             if not _str(first.get("id")):
                 raise RecordNotFound(f"Figshare has no article with DOI {rid[4:]}")
             rid = _str(first["id"]) or ""
-        if rid.startswith("collection:"):
-            manifest = await _list_collection(api, ref, rid[len("collection:"):], http)
-        else:
-            manifest = await _list_article(api, ref.api_base, rid, http)
+        if number is not None:
+            rid = f"{rid.partition('@')[0]}@{number}"
+        try:
+            if rid.startswith("collection:"):
+                manifest = await _list_collection(api, ref, rid[len("collection:"):], http)
+            else:
+                manifest = await _list_article(api, ref.api_base, rid, http)
+        except RecordNotFound as exc:
+            if number is None:
+                raise
+            raise await _missing_version(api, ref, rid, number, http, exc) from None
         ds = manifest.dataset
         if resolved.metadata is not None:
             ds = ds.merged(resolved.metadata)
-        return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
+        doi = (ds.version_doi if number is not None else None) or resolved.doi or ds.doi  # a version: its .vN DOI
+        return replace(manifest, dataset=replace(ds, doi=doi, repository=ref.repository))
+
+
+async def _missing_version(api: str, ref: RecordRef, rid: str, number: int, http: Http,
+                           exc: RecordNotFound) -> RecordNotFound:
+    """Version ``number`` of ``rid`` is missing: name the versions ``/versions`` lists (or ``exc`` as is)."""
+    kind, bare = ("collections", rid[len("collection:"):]) if rid.startswith("collection:") else ("articles", rid)
+    item = bare.partition("@")[0]
+    what = f"{ref.repository} {kind[:-1]} {item}"
+    try:
+        listed = await http.get_json(f"{api}/{kind}/{quote(item, safe='')}/versions", what=f"{what} versions")
+    except RecordNotFound:
+        return exc  # the item itself is missing
+    numbers = [_str(_map(v).get("version")) for v in listed] if isinstance(listed, list) else []
+    return version_missing(what, str(number), (n for n in numbers if n), url=exc.url)
 
 
 def _article_url(api: str, rid: str) -> tuple[str, str]:

@@ -11,6 +11,13 @@ One pure parser, :func:`parse_record`, takes every shape seen in the wild, becau
 
 Servers put raw keys (spaces, ``/``, non-ASCII) into links, so URLs are re-quoted and the ``%2F``
 content URL is kept as a mirror. File order differs between shapes, so files are sorted by path.
+
+Versions: in InvenioRDM every version is its own record with its own DOI, so the version DOI is the
+natural way to name one. ``RecordRef.version`` (``--version``) is a convenience on top: the record's
+``links.versions`` list (one more request, pages of 100) is searched for the version *label* the
+record page shows (``metadata.version``, ``v`` prefix ignored), else, for a number N, the N-th
+version (``versions.index``, or the legacy ``relations.version[0].index`` + 1); that hit is the
+listing (it is a full record). The manifest names the chosen version's own DOI.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest, parse_prefixed_checksum
+from ._versions import version_missing
 from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
@@ -319,6 +327,7 @@ class InvenioAdapter:
     """The :class:`~doi2data.adapters.base.Adapter` for every InvenioRDM instance (Zenodo is one)."""
 
     name = "invenio"
+    supports_versions = True  # --version LABEL: picked from the record's /versions list
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         """Landing URL shapes on Zenodo / known hosts, ``/records/<id>`` elsewhere, or a Zenodo DOI."""
@@ -340,7 +349,10 @@ class InvenioAdapter:
                 doc = await http.get_json(f"{url}/versions/latest", what=what)
             except RecordNotFound:
                 raise exc from None
-        manifest = parse_record(doc, ref.api_base, record_id=ref.record_id)
+        picked = None
+        if ref.version is not None:
+            doc, picked = await _pick_version(doc, ref, http)
+        manifest = parse_record(doc, ref.api_base, record_id=picked or ref.record_id)
         ds, warnings = manifest.dataset, list(manifest.warnings)
         if link := files_link(doc, ref.api_base):
             try:
@@ -355,9 +367,14 @@ class InvenioAdapter:
             if not files and ds.access != "open":
                 warnings.append(_unlisted_warning(ds))
             manifest = replace(manifest, files=files)
-        if resolved.metadata is not None:
+        if resolved.metadata is not None and picked is None:  # DataCite describes the DOI typed, not the pick
             ds = ds.merged(resolved.metadata)
         user_doi = resolved.doi
+        if picked is not None:  # another record: its own DOI, not the one the user typed
+            own = ds.version_doi or ds.doi
+            ds = replace(ds, doi=own or user_doi, repository=ref.repository)
+            warnings.append(f"version {ref.version} is record {picked}" + (f" (DOI {own})" if own else ""))
+            return replace(manifest, dataset=ds, warnings=tuple(warnings))
         ds = replace(ds, doi=user_doi or ds.doi, repository=ref.repository)
         if user_doi and ds.concept_doi and user_doi.lower() == ds.concept_doi.lower() and ds.version_doi \
                 and ds.version_doi.lower() != user_doi.lower():
@@ -367,7 +384,68 @@ class InvenioAdapter:
         return replace(manifest, dataset=ds, warnings=tuple(warnings))
 
 
+VERSIONS_PAGE = 100
+MAX_VERSION_PAGES = 50
+
+
+def version_label(hit: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """(the version label, its 1-based position) of a record in a ``/versions`` listing. Pure."""
+    meta = _map(hit.get("metadata"))
+    label = _str(meta.get("version"))
+    index = _map(hit.get("versions")).get("index")  # RDM: 1-based
+    if not isinstance(index, int) or isinstance(index, bool):
+        relations = meta.get("relations")
+        legacy = _map(relations).get("version") if isinstance(relations, Mapping) else None
+        first = _map(legacy[0]) if isinstance(legacy, list) and legacy else {}
+        zero_based = first.get("index")  # legacy relations count from 0
+        index = zero_based + 1 if isinstance(zero_based, int) and not isinstance(zero_based, bool) else None
+    return label, index
+
+
+def choose_version(hits: Iterable[Mapping[str, Any]], wanted: str) -> Mapping[str, Any] | None:
+    """The hit whose label is ``wanted`` (``v`` prefix and case ignored), else the ``wanted``-th version."""
+    def norm(text: str) -> str:
+        return text.strip().lower().removeprefix("v")
+    listed = [(h, *version_label(h)) for h in hits]
+    for hit, label, _ in listed:
+        if label and norm(label) == norm(wanted):
+            return hit
+    if norm(wanted).isdecimal():
+        for hit, _, index in listed:
+            if index == int(norm(wanted)):
+                return hit
+    return None
+
+
+async def _pick_version(doc: Any, ref: RecordRef, http: Http) -> tuple[Mapping[str, Any], str]:
+    """The record of version ``ref.version`` from ``doc``'s ``/versions`` list, and its id."""
+    rid = _record_id(doc, ref.record_id) if isinstance(doc, Mapping) else ref.record_id
+    link = _str(_map(_map(doc).get("links")).get("versions"))
+    url: str | None = _requote(urljoin(ref.api_base.rstrip("/") + "/", link)) if link else \
+        f"{ref.api_base.rstrip('/')}/api/records/{quote(rid or ref.record_id, safe='')}/versions"
+    what = f"{ref.repository} record {rid} versions"
+    hits: list[Mapping[str, Any]] = []
+    params: Mapping[str, str] | None = {"size": str(VERSIONS_PAGE), "sort": "version"}
+    for _ in range(MAX_VERSION_PAGES):
+        if not url:
+            break
+        page = await http.get_json(url, params=params, what=what)
+        found = _map(_map(page).get("hits")).get("hits")
+        hits += [h for h in (found if isinstance(found, list) else []) if isinstance(h, Mapping)]
+        url, params = _str(_map(_map(page).get("links")).get("next")), None  # next carries its query
+    wanted = ref.version or ""
+    hit = choose_version(hits, wanted)
+    if hit is None:
+        names = []
+        for h in hits:
+            label, index = version_label(h)
+            hid = _record_id(h, None)
+            names.append(f"{label or index} (record {hid})" if hid else str(label or index))
+        raise version_missing(f"{ref.repository} record {rid}", wanted, names)
+    return hit, _record_id(hit, None) or ref.record_id
+
+
 ADAPTER = InvenioAdapter()
 
-__all__ = ["ADAPTER", "KNOWN_HOSTS", "ZENODO_HOSTS", "InvenioAdapter", "content_url", "files_link",
-           "parse_record", "repository_name"]
+__all__ = ["ADAPTER", "KNOWN_HOSTS", "ZENODO_HOSTS", "InvenioAdapter", "choose_version", "content_url",
+           "files_link", "parse_record", "repository_name", "version_label"]

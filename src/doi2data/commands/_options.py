@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 PATTERN_HELP = "rsync-like glob; a pattern without '/' matches at any depth (repeatable)"
+VERSION_HELP = ("dataset version to list (default: the latest published): Dataverse 1.0, 2.1, 2 (latest 2.x), "
+                ":draft (with --token); Figshare, Dryad 1, 2, ...; Zenodo/InvenioRDM the version label, e.g. 1.0")
 
 
 def filter_options(command: Any) -> Any:
@@ -26,4 +28,13 @@ def filter_options(command: Any) -> Any:
     return command
 
 
-__all__ = ["PATTERN_HELP", "filter_options"]
+def version_option(command: Any) -> Any:
+    """Add ``--version V`` (passed as ``dataset_version``) to a click command that resolves a dataset.
+
+    Why a sub-command option: ``doi2data --version`` stays the program's version; ``doi2data ls DOI
+    --version 1.0`` picks the dataset's. Repositories without versions refuse it (exit 2).
+    """
+    return click.option("--version", "dataset_version", metavar="V", help=VERSION_HELP)(command)
+
+
+__all__ = ["PATTERN_HELP", "VERSION_HELP", "filter_options", "version_option"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._options import filter_options
+from ._options import filter_options, version_option
 
 
 @click.command("export")
@@ -22,10 +22,12 @@ from ._options import filter_options
 @filter_options
 @click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 256), help="files in parallel")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@version_option
 @click.option("-q", "--quiet", is_flag=True, help="no progress display")
 def export_command(identifier: str, bag_dir: Path | None, crate_dir: Path | None, holey: bool,
                    include: Sequence[str], exclude: Sequence[str], regex: Sequence[str], min_size: str | None,
-                   max_size: str | None, jobs: int, token: Sequence[str], quiet: bool) -> None:
+                   max_size: str | None, jobs: int, token: Sequence[str], dataset_version: str | None,
+                   quiet: bool) -> None:
     """Package a dataset as a BagIt bag and/or an RO-Crate.
 
     Without --holey the files are downloaded first (verified and resumable, like `get`; re-run
@@ -40,7 +42,7 @@ def export_command(identifier: str, bag_dir: Path | None, crate_dir: Path | None
     if bag_dir is None and crate_dir is None:
         raise UsageError("say where to export: --bagit DIR and/or --ro-crate DIR")
     manifest = resolve(identifier, include=include, exclude=exclude, tokens=token, regex=regex, min_size=min_size,
-                       max_size=max_size)
+                       max_size=max_size, version=dataset_version)
     options = TransferOptions(jobs=jobs)
 
     def run(writer, dest: Path) -> ExportResult:  # type: ignore[no-untyped-def]

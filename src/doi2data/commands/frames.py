@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from ._options import version_option
+
 _SHOWN = ("omega", "phi", "chi", "kappa", "two_theta", "exposure_time", "wavelength", "detector_distance")
 
 
@@ -57,9 +59,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="header reads in parallel")
 @click.option("--rate", multiple=True, metavar="HOST=N/SECONDS", help="request-rate limit for a host (HOST=0: none)")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
+@version_option
 def frames_command(identifier: str, where: str | None, as_json: bool, get_dest: Path | None, include: Sequence[str],
                    exclude: Sequence[str], regex: Sequence[str], cache_path: Path | None, no_cache: bool,
-                   refresh: bool, workers: int, rate: Sequence[str], token: Sequence[str]) -> None:
+                   refresh: bool, workers: int, rate: Sequence[str], token: Sequence[str],
+                   dataset_version: str | None) -> None:
     """List the frames of a dataset with their angles, exposure, wavelength and distance.
 
     Reads only CBF headers (a ranged read of the first KiB of each file) and HDF5 metadata,
@@ -81,7 +85,7 @@ def frames_command(identifier: str, where: str | None, as_json: bool, get_dest: 
     rates = dict(DEFAULT_RATES)
     rates.update(parse_rate(r) for r in rate)
     filters = FileFilter.of(include, exclude, regex=regex)
-    manifest = resolve(identifier, tokens=token)
+    manifest = resolve(identifier, tokens=token, version=dataset_version)
     cache: Path | bool | None = False if no_cache else cache_path
     with RangeReader(credentials=Credentials.parse(token), rates=rates, workers=workers) as reader:
         table = frame_table(manifest, reader=reader, cache=cache, refresh=refresh,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from ._options import filter_options
+from ._options import filter_options, version_option
 
 
 @click.command("transfer")
@@ -20,6 +20,7 @@ from ._options import filter_options
 @filter_options
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
               help="bearer token for HOST: the repository, the FTS3 server or transfer.api.globus.org")
+@version_option
 @click.option("--fts-server", envvar="DOI2DATA_FTS3_SERVER", metavar="URL",
               help="fts3: the FTS3 REST endpoint, e.g. https://fts3-pilot.cern.ch:8446 (env DOI2DATA_FTS3_SERVER)")
 @click.option("--verify-checksum", default="target", show_default=True,
@@ -35,7 +36,7 @@ from ._options import filter_options
               help="gfal: skip third-party-copy attempts and use this mode")
 def transfer_command(identifier: str, destination: str, engine: str, dry_run: bool, include: Sequence[str],
                      exclude: Sequence[str], regex: Sequence[str], min_size: str | None, max_size: str | None,
-                     token: Sequence[str], fts_server: str | None, verify_checksum: str,
+                     token: Sequence[str], dataset_version: str | None, fts_server: str | None, verify_checksum: str,
                      overwrite: bool, source_collection: str | None, source_root: str | None, label: str | None,
                      rclone_route: str, copy_mode: str | None) -> None:
     """Build a checksummed transfer job from the dataset's manifest and hand it to ENGINE.
@@ -53,7 +54,7 @@ def transfer_command(identifier: str, destination: str, engine: str, dry_run: bo
     if engine == "fts3" and not dry_run and not fts_server:
         raise UsageError("fts3 needs --fts-server URL (or DOI2DATA_FTS3_SERVER) to submit; or use --dry-run")
     manifest = resolve(identifier, include=include, exclude=exclude, tokens=token, regex=regex, min_size=min_size,
-                       max_size=max_size)
+                       max_size=max_size, version=dataset_version)
     job: Handoff
     if engine == "fts3":
         job = module.build(manifest, destination, verify_checksum=verify_checksum, overwrite=overwrite)

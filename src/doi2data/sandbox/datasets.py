@@ -125,14 +125,18 @@ def default_world() -> World:
     """A fresh default world (cheap: no bytes are generated until asked for)."""
     from . import facilities  # PSI, ESRF, DESY, SciCat and plain web folders (imported late: no cycle)
     from . import general  # Dataverse, Figshare/4TU, Dryad, OSF and B2SHARE datasets (imported late: no cycle)
+    from . import mendeley_pangaea  # Mendeley Data and PANGAEA (imported late: no cycle)
     from .sites import signposting_repo  # reachable only through Signposting / JSON-LD
+    from .sites import contenturl_repo  # reachable only through DataCite contentUrl
     from .subsets_data import subset_records  # zips, tars, a CBF series, NeXus/HDF5 (remote subsets)
 
     return World(
         records=[*default_records(), *subset_records()],
         external=[ExternalDataset(UNSUPPORTED_DOI, "https://data.example.org/ds/1",
                                   "A dataset on a repository doi2data does not support", _PEOPLE[:1]),
-                  *general.EXTERNAL, *signposting_repo.EXTERNAL, *facilities.EXTERNAL],
+                  *general.EXTERNAL, *signposting_repo.EXTERNAL, *facilities.EXTERNAL,
+                  *mendeley_pangaea.EXTERNAL,
+                  *contenturl_repo.EXTERNAL],
         handles={DEMO_HANDLE: f"https://zenodo.org/records/{DEMO_RECID}", **general.HANDLES},
     )
 

@@ -17,6 +17,7 @@ from ..world import World
 from . import datacite, doi_org, example, handle_net, zenodo
 from . import crosscite, fts3, globus  # content negotiation; transfer-service hand-offs
 from . import signposting_repo  # repositories reachable only through Signposting / JSON-LD
+from . import contenturl_repo  # a repository reachable only through DataCite contentUrl
 
 ASGIApp = Any
 
@@ -29,12 +30,16 @@ def default_sites(world: World) -> dict[str, ASGIApp]:
         sites.update({host: app for host in module.HOSTS})
     www = zenodo.make_www_app(world)
     sites.update({host: www for host in zenodo.WWW_HOSTS})
+    sites.update(contenturl_repo.make_sites(world))
     from .. import general  # lazily: general.py imports this package's common helpers
 
     sites.update(general.make_sites(world))
     from .. import facilities  # PSI, ESRF, DESY, SciCat, web folders (lazily, like general)
 
     sites.update(facilities.make_sites(world))
+    from .. import mendeley_pangaea  # Mendeley Data and PANGAEA (lazily, like general)
+
+    sites.update(mendeley_pangaea.make_sites(world))
     return sites
 
 

@@ -1,7 +1,8 @@
 """api.datacite.org: ``GET /dois/<doi>[?include=media,client]`` as JSON:API.
 
 The document mirrors the recorded 2026 responses (``shared/fixtures/recorded/datacite``):
-lower-case ``data.id``, the full attribute set in the recorded order, ``contentUrl: null``,
+lower-case ``data.id``, the full attribute set in the recorded order, ``contentUrl: null`` (a list of
+URLs for the DOIs in :data:`~doi2data.sandbox.sites.contenturl_repo.DATACITE_ATTRIBUTES`),
 free-text ``sizes``/``formats``, the base64 DataCite XML, ``relationships.client`` =
 ``cern.zenodo`` for Zenodo DOIs, and ``included`` client only when ``include`` names it.
 A missing DOI is the recorded 404 ``errors`` document.
@@ -19,6 +20,7 @@ from starlette.routing import Route, Router
 
 from ..world import Creator, Pid, Record, World
 from .common import json_response
+from .contenturl_repo import DATACITE_ATTRIBUTES
 
 HOSTS = ("api.datacite.org",)
 MEDIA_TYPE = "application/json; charset=utf-8"
@@ -102,6 +104,7 @@ def attributes(world: World, pid: Pid) -> tuple[dict[str, Any], str]:
         "created": f"{pid.timestamp[:19]}.000Z", "registered": f"{pid.timestamp[:19]}.000Z",
         "published": str(year), "updated": f"{pid.timestamp[:19]}.000Z",
     }
+    attrs.update(DATACITE_ATTRIBUTES.get(doi, {}))  # contentUrl, sizes, formats where registered
     return attrs, client
 
 

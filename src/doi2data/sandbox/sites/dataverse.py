@@ -12,6 +12,15 @@ upload) and, on Harvard, answers 303 to a presigned ``dvn-cloud`` S3 URL on anot
 2021/2022); the unknown installation serves bytes itself (Harvard 2018). Restricted files are 403
 without ``X-Dataverse-key`` (or ``?key=``). ``/citation?persistentId=`` 302s to ``dataset.xhtml``
 (or ``file.xhtml`` for a file PID) as recorded for RLMYMR.
+
+Versions: ``…/versions/<v>`` takes the native API's specifiers (``N.M``, ``N`` = the latest ``N.x``,
+``:latest-published``, ``:latest``, ``:draft``); an unknown one is the recorded 404 ``Dataset version
+1.1 of dataset 23 not found``. ``…/versions`` lists them newest first and honours ``excludeFiles`` /
+``excludeMetadataBlocks`` (the Dataverse 6 shape of ``v6-datasets-78-versions-excludeFiles.json``).
+Harvard's dataset also has an unpublished :data:`DRAFTS` version (``versionState: DRAFT``, no
+numbers, one more file): only a valid ``X-Dataverse-key`` sees it (as ``latestVersion``, in ``:draft``,
+``:latest`` and the version list, its new file at ``/api/access/datafile``); a guest asking for ``:draft`` gets 401
+``User :guest is not permitted to perform requested action.``
 """
 
 from __future__ import annotations
@@ -23,9 +32,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import (DATAVERSE_DATASETS, DATAVERSE_TOKEN, DVN_STORAGE, DvDataset, DvFile, DvVersion, SignedStorage,
-                       StoredObject, file_entity, hexid, http_stamp)
-from ..world import World
+from ..general import (DATAVERSE_DATASETS, DATAVERSE_TOKEN, DVN_STORAGE, HARVARD_DATASET, DvDataset, DvFile,
+                       DvVersion, SignedStorage, StoredObject, file_entity, hexid, http_stamp)
+from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
 
 VERSIONS = {"dataverse.harvard.edu": ("6.2", "1507-dff1b41"), "data.unknown-institute.example": ("6.1", "1193-1a9a3b4")}
@@ -33,6 +42,14 @@ NOT_AUTHORIZED = ("Not authorized to access this object via this API endpoint. P
                   "or consult our API guide at http://guides.dataverse.org.")
 _LICENSE_URIS = {"CC0 1.0": "http://creativecommons.org/publicdomain/zero/1.0",
                  "CC BY 4.0": "http://creativecommons.org/licenses/by/4.0"}
+GUEST_REFUSED = "User :guest is not permitted to perform requested action."
+#: Unpublished draft versions by dataset DOI (``number``/``minor`` unused: a draft has none).
+DRAFTS: dict[str, DvVersion] = {HARVARD_DATASET.doi: DvVersion(0, 0, "2024-09-30", (
+    *HARVARD_DATASET.latest.files,
+    DvFile(9000131, FileSpec("notes/draft_changes.txt", mimetype="text/plain", seed="dv:sbx0a1:draft",
+                             data=b"Draft: respondents re-weighted; not yet published.\n"),
+           "", description="Draft notes"),
+), id=700199)}
 _FORMAT_LABELS = {"text/csv": "Comma Separated Values",
                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "MS Excel Spreadsheet"}
 
@@ -85,7 +102,8 @@ def _field(name: str, value: Any, kind: str = "primitive", multiple: bool = Fals
     return {"typeName": name, "multiple": multiple, "typeClass": kind, "value": value}
 
 
-def version_json(world: World, ds: DvDataset, ver: DvVersion) -> dict[str, Any]:
+def version_json(world: World, ds: DvDataset, ver: DvVersion, *, files: bool = True,
+                 blocks: bool = True) -> dict[str, Any]:
     authors = [{"authorName": _field("authorName", c.name), "authorAffiliation": _field("authorAffiliation",
                                                                                            c.affiliation)}
                for c in ds.creators]
@@ -104,6 +122,14 @@ def version_json(world: World, ds: DvDataset, ver: DvVersion) -> dict[str, Any]:
         "metadataBlocks": {"citation": {"displayName": "Citation Metadata", "name": "citation", "fields": fields}},
         "files": [file_json(world, ds, ver, f) for f in ver.files],
     }
+    if DRAFTS.get(ds.doi) is ver:  # a draft has no numbers and no release time
+        for key in ("versionNumber", "versionMinorNumber", "releaseTime"):
+            doc.pop(key)
+        doc["versionState"] = "DRAFT"
+    if not blocks:
+        doc.pop("metadataBlocks")
+    if not files:
+        doc.pop("files")
     if ds.shape == "6":
         doc["latestVersionPublishingState"] = "RELEASED"
     return doc
@@ -120,12 +146,23 @@ def dataset_json(world: World, ds: DvDataset, ver: DvVersion) -> dict[str, Any]:
     return doc
 
 
-def _pick_version(ds: DvDataset, wanted: str) -> DvVersion | None:
-    if wanted in (":latest", ":latest-published"):
+def _pick_version(ds: DvDataset, wanted: str, authorized: bool = False) -> DvVersion | None:
+    draft = DRAFTS.get(ds.doi) if authorized else None
+    if wanted == ":draft":
+        return draft
+    if wanted == ":latest":
+        return draft or ds.latest
+    if wanted == ":latest-published":
         return ds.latest
     major, _, minor = wanted.partition(".")
     found = [v for v in ds.versions if str(v.number) == major and (not minor or str(v.minor) == minor)]
     return found[-1] if found else None
+
+
+def _all_files(ds: DvDataset) -> dict[int, DvFile]:
+    """Every file of every version, the draft's included."""
+    draft = DRAFTS.get(ds.doi)
+    return {**ds.files(), **({f.id: f for f in draft.files} if draft else {})}
 
 
 def make_app(world: World, host: str, storage: SignedStorage | None) -> Router:
@@ -133,21 +170,38 @@ def make_app(world: World, host: str, storage: SignedStorage | None) -> Router:
     datasets = [d for d in DATAVERSE_DATASETS if d.host == host]
     by_pid = {f"doi:{d.doi}".lower(): d for d in datasets}
     by_id = {str(d.id): d for d in datasets}
-    files = {str(f.id): (d, f) for d in datasets for f in d.files().values()}
+    files = {str(f.id): (d, f) for d in datasets for f in _all_files(d).values()}
     file_pids = {f"doi:{f.pid}".lower(): (d, f) for d, f in files.values() if f.pid}
 
     def latest_with(ds: DvDataset, f: DvFile) -> DvVersion:
-        return next(v for v in reversed(ds.versions) if f in v.files)
+        """The newest version holding ``f`` (the draft for a file only the draft has)."""
+        return next((v for v in reversed(ds.versions) if f in v.files), DRAFTS.get(ds.doi, ds.latest))
 
-    def dataset_doc(ds: DvDataset | None, pid: str, rest: list[str]) -> Response:
+    def draft_only(ds: DvDataset, f: DvFile) -> bool:
+        return not any(f in v.files for v in ds.versions)
+
+    def key_of(request: Request) -> str | None:
+        return request.headers.get("x-dataverse-key") or request.query_params.get("key")
+
+    def dataset_doc(request: Request, ds: DvDataset | None, pid: str, rest: list[str]) -> Response:
         if ds is None:
             return _error(404, f"Dataset with Persistent ID {pid} not found.")
-        if not rest:
-            return _ok(dataset_json(world, ds, ds.latest))
+        key = key_of(request)
+        if key is not None and key != DATAVERSE_TOKEN:
+            return _error(401, f"Bad api key '{key}'")
+        authorized = key == DATAVERSE_TOKEN
+        if not rest:  # latestVersion: the draft for those who may see it, as Dataverse does
+            return _ok(dataset_json(world, ds, DRAFTS.get(ds.doi, ds.latest) if authorized else ds.latest))
         if rest == ["versions"]:
-            return _ok([version_json(world, ds, v) for v in reversed(ds.versions)])
+            q = request.query_params
+            draft = [DRAFTS[ds.doi]] if authorized and ds.doi in DRAFTS else []
+            return _ok([version_json(world, ds, v, files=q.get("excludeFiles") != "true",
+                                     blocks=q.get("excludeMetadataBlocks") != "true")
+                        for v in (*draft, *reversed(ds.versions))])
         if len(rest) == 2 and rest[0] == "versions":
-            ver = _pick_version(ds, rest[1])
+            if rest[1] == ":draft" and not authorized:
+                return _error(401, GUEST_REFUSED)
+            ver = _pick_version(ds, rest[1], authorized)
             if ver is None:
                 return _error(404, f"Dataset version {rest[1]} of dataset {ds.id} not found")
             return _ok(version_json(world, ds, ver))
@@ -160,7 +214,7 @@ def make_app(world: World, host: str, storage: SignedStorage | None) -> Router:
         key = request.headers.get("x-dataverse-key") or request.query_params.get("key")
         if key is not None and key != DATAVERSE_TOKEN:
             return _error(401, f"Bad api key '{key}'")
-        if f.restricted and key != DATAVERSE_TOKEN:
+        if (f.restricted or draft_only(ds, f)) and key != DATAVERSE_TOKEN:
             return json_response({"status": "ERROR", "code": 403, "message": NOT_AUTHORIZED}, 403)
         original = not f.tabular or request.query_params.get("format") == "original"
         spec = f.spec if original else f.derived()
@@ -180,12 +234,12 @@ def make_app(world: World, host: str, storage: SignedStorage | None) -> Router:
             version, build = VERSIONS.get(host, ("6.0", "1"))
             return _ok({"version": version, "build": build})
         if segs[:2] == ["datasets", ":persistentId"]:
-            return dataset_doc(by_pid.get(pid.lower()), pid, segs[2:])
+            return dataset_doc(request, by_pid.get(pid.lower()), pid, segs[2:])
         if segs[:1] == ["datasets"] and len(segs) >= 2:
-            return dataset_doc(by_id.get(segs[1]), segs[1], segs[2:])
+            return dataset_doc(request, by_id.get(segs[1]), segs[1], segs[2:])
         if segs[:1] == ["files"] and len(segs) == 2:
             found = file_pids.get(pid.lower()) if segs[1] == ":persistentId" else files.get(segs[1])
-            if found is None:
+            if found is None or (draft_only(*found) and key_of(request) != DATAVERSE_TOKEN):
                 return _error(404, f"Datafile with ID {pid or segs[1]} not found.")
             return _ok(file_json(world, found[0], latest_with(*found), found[1]))
         if segs[:2] == ["access", "datafile"] and len(segs) == 3:
@@ -237,7 +291,7 @@ def make_sites(world: World) -> dict[str, Any]:
     sites: dict[str, Any] = {DVN_STORAGE: storage.app()}
     for ds in DATAVERSE_DATASETS:
         if ds.redirect:
-            for f in ds.files().values():
+            for f in _all_files(ds).values():
                 stamp = http_stamp(ds.versions[0].released)
                 base = f"{ds.doi}/{_storage_id(ds, f)}"
                 storage.put(base + (".orig" if f.tabular else ""), StoredObject(f.spec, stamp, f.name))
@@ -251,4 +305,5 @@ def make_sites(world: World) -> dict[str, Any]:
 
 HOSTS = tuple(sorted({d.host for d in DATAVERSE_DATASETS}))
 
-__all__ = ["HOSTS", "dataset_json", "file_json", "make_app", "make_sites", "version_json"]
+__all__ = ["DRAFTS", "GUEST_REFUSED", "HOSTS", "dataset_json", "file_json", "make_app", "make_sites",
+           "version_json"]

@@ -3,10 +3,11 @@
 Mirrors ``shared/fixtures/recorded/figshare`` (recorded-fixtures §4): the public article document of
 ``article-14763051-public.json`` (``files[{id,name,size,is_link_only,download_url,supplied_md5,
 computed_md5,mimetype}]``, ``folder_structure``, ``version``, ``doi`` with ``.v<n>``, ``figshare_url``
-…), ``/v2/articles/<id>/versions[/<n>]``, ``/v2/articles/<id>/files``, the short records of
-``/v2/articles?doi=`` (``articles-search-by-doi-14763051.json``), ``/v2/collections/<id>[/articles]``
-and ``{"message","code":"EntityNotFound"}`` for a missing item. ``ndownloader.figshare.com/files/<id>``
-302s to a presigned S3 URL (not recorded; the host is the one Figshare uses). Link-only files have
+…), ``/v2/articles/<id>/versions[/<n>]`` (a missing ``<n>`` is ``EntityNotFound``),
+``/v2/articles/<id>/files``, the short records of ``/v2/articles?doi=``
+(``articles-search-by-doi-14763051.json``), ``/v2/collections/<id>[/articles|/versions[/<n>]]`` and
+``{"message","code":"EntityNotFound"}`` for a missing item. ``ndownloader.figshare.com/files/<id>`` 302s
+to a presigned S3 URL (not recorded; the host is the one Figshare uses). Link-only files have
 ``size: 0``, empty md5s and an off-site ``download_url`` (unverified shape, per the notes), which
 serves an HTML page. 4TU (djehuty) uses the same ``/v2`` API with UUIDs, ``id: null`` files and
 ``download_url: https://data.4tu.nl/file/<dataset>/<file>`` served directly (recorded-fixtures §11).
@@ -151,6 +152,12 @@ def make_api(world: World, host: str) -> Router:
             "handle": "", "url": f"{API}/v2/collections/{col.id}", "published_date": col.published,
             "funding": [], "related_materials": []})
 
+    async def collection_versions(request: Request) -> Response:
+        col = collections.get(request.path_params["cid"])
+        if col is None:
+            return _missing("collection")
+        return json_response([{"version": 1, "url": f"{base}/v2/collections/{col.id}/versions/1"}])
+
     async def members(request: Request) -> Response:
         col = collections.get(request.path_params["cid"])
         if col is None:
@@ -169,6 +176,7 @@ def make_api(world: World, host: str) -> Router:
         Route("/v2/articles/{aid}/versions", versions, methods=get),
         Route("/v2/articles/{aid}/versions/{v}", article, methods=get),
         Route("/v2/collections/{cid}", collection, methods=get),
+        Route("/v2/collections/{cid}/versions", collection_versions, methods=get),
         Route("/v2/collections/{cid}/versions/{v}", collection, methods=get),
         Route("/v2/collections/{cid}/articles", members, methods=get),
         Route("/{rest:path}", other, methods=get),
