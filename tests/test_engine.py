@@ -289,3 +289,69 @@ def test_segments_with_one_connection_per_host_do_not_wait_on_themselves(tmp_pat
         report = pool.submit(run, server, tmp_path, segments=4, min_segment=10_000, per_host=1).result(timeout=60)
     assert (tmp_path / "dir/f.bin").read_bytes() == DATA and report.count("downloaded") == 1
     assert len(server.requests) == 4
+
+
+class Recorder:
+    """A progress sink that keeps every event (the engine calls it from worker threads too)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def start(self, files: int, total_bytes: int) -> None: ...
+    def advance(self, path: str, nbytes: int) -> None: ...
+
+    def file_started(self, path: str, size: int | None) -> None:
+        self.events.append(("start", path))
+
+    def file_done(self, result) -> None:  # type: ignore[no-untyped-def]
+        self.events.append(("done", result.local))
+
+
+def test_small_files_in_batches_retry_on_their_own_and_report_each_file_once(tmp_path: Path) -> None:
+    """Small files travel in batches (one worker call per batch); a file whose first attempt
+    fails inside a batch (503, then a corrupted body) goes on through the usual retries."""
+    bodies = {f"/f{i}": bytes([i]) * (1000 + i) for i in range(40)}
+    calls: dict[str, int] = {}
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        calls[path] = calls.get(path, 0) + 1
+        if path == "/f7" and calls[path] == 1:
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        if path == "/f9" and calls[path] == 1:
+            return httpx.Response(200, content=b"X" + bodies[path][1:], headers={"ETag": ETAG})
+        return httpx.Response(200, content=bodies[path], headers={"ETag": ETAG})
+
+    files = tuple(FileEntry(f"d/f{i}", len(b), {"md5": hashlib.md5(b).hexdigest()}, (f"https://h.test/f{i}",))
+                  for i, b in enumerate(bodies.values()))
+    recorder = Recorder()
+
+    async def go():  # type: ignore[no-untyped-def]
+        with httpx.Client(transport=httpx.MockTransport(serve)) as client:
+            engine = Engine(client, tmp_path, options=TransferOptions(jobs=2, max_wait=1), progress=recorder)
+            return await engine.run(Manifest(Dataset("10.1/x"), files))
+
+    report = asyncio.run(go())
+    assert report.count("downloaded") == 40 and [r.path for r in report.results] == [f.path for f in files]
+    assert all((tmp_path / f"d/f{i}").read_bytes() == bodies[f"/f{i}"] for i in range(40))
+    retried = {r.path: r.retries for r in report.results if r.retries}
+    assert set(retried) == {"d/f7", "d/f9"} and "verification failed" in retried["d/f9"][0]
+    for f in files:  # exactly one start, then one done, per file
+        assert [e for e, p in recorder.events if p == f.path] == ["start", "done"]
+
+
+def test_small_batches_group_by_host_and_leave_large_resuming_and_unsized_files_alone() -> None:
+    from doi2data.transfer.engine import SMALL_FILE, small_batches
+    from doi2data.transfer.fetch import Job
+
+    def job(name: str, size: int | None, host: str = "a.test") -> Job:
+        return Job(FileEntry(name, size, {}, (f"https://{host}/{name}",)), name, Path("/nonexistent") / name)
+
+    jobs = [job(f"s{i}", 10) for i in range(64)] + [job("b0", 10, "b.test"), job("big", SMALL_FILE + 1),
+                                                     job("nosize", None), job("resuming", 10)]
+    groups, singles = small_batches(jobs, lanes=4, partial={"resuming"}, segmented_from=None)
+    assert sorted(j.local for j in singles) == ["big", "nosize", "resuming"]
+    assert [len(g) for g in groups] == [4] * 16 + [1]  # 64 files / (4 lanes * 4) per batch
+    assert all(len({j.entry.urls[0].split("/")[2] for j in g}) == 1 for g in groups)
+    groups, singles = small_batches([job("seg", 100)], lanes=4, partial=set(), segmented_from=50)
+    assert groups == [] and [j.local for j in singles] == ["seg"]

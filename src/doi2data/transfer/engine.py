@@ -33,12 +33,14 @@ from ..errors import InsufficientSpace, TransferError
 from ..http import Credentials, backoff_delay, make_sync_client
 from ..model import FileEntry, Manifest
 from ..paths import inside, plan_paths
-from .fetch import FetchSettings, FileFetcher, Job, Retry
+from .fetch import FetchSettings, FileFetcher, Job, Retry, host_of
 from .hashing import hash_file, mismatches
 from .limits import HostLimiter, Window
 from .state import StateStore
 
 Status = Literal["downloaded", "present", "skipped", "failed"]
+SMALL_FILE = 1 << 20  # files up to this size travel in batches (see FileFetcher.batch)
+MAX_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,21 @@ class Engine:
         opts = self.options
         streams = max(1, opts.jobs) * max(1, opts.segments)
         self._received: dict[str, int] = {}
-        lock = threading.Lock()
+        lock = threading.Lock()  # progress is told from the event loop and from worker threads
 
-        def advance(local: str, nbytes: int) -> None:  # called from worker threads
+        def advance(local: str, nbytes: int) -> None:
             with lock:
                 self._received[local] = self._received.get(local, 0) + nbytes
                 self.progress.advance(local, nbytes)
+
+        def started(job: Job) -> None:
+            with lock:
+                self.progress.file_started(job.local, job.entry.size)
+
+        def finished(result: FileResult) -> FileResult:
+            with lock:
+                self.progress.file_done(result)
+            return result
 
         client = self.client or make_sync_client(
             max_connections=streams + 4, timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)))
@@ -158,12 +169,24 @@ class Engine:
 
             async def one(job: Job) -> FileResult:
                 async with gate:
-                    self.progress.file_started(job.local, job.entry.size)
-                    result = await self._fetch(fetcher, job)
-                    self.progress.file_done(result)
-                    return result
+                    started(job)
+                    return finished(await self._fetch(fetcher, job))
 
-            return list(await asyncio.gather(*(one(j) for j in pending)))
+            async def batch(group: list[Job]) -> list[FileResult]:
+                async with gate:  # files start and finish (in a worker) one after another
+                    outcomes = await fetcher.batch(
+                        group, started, lambda job: finished(self._result(job, "downloaded")))
+                    # a failed first attempt goes on through the usual retries
+                    return [result if isinstance(result, FileResult) else finished(await self._fetch(fetcher, job, result))
+                            for job, result in zip(group, outcomes)]
+
+            groups, singles = small_batches(pending, max(1, opts.jobs), store.partial_paths(),
+                                            2 * opts.min_segment if opts.segments > 1 else None)
+            batched, alone = await asyncio.gather(asyncio.gather(*(batch(g) for g in groups)),
+                                                  asyncio.gather(*(one(j) for j in singles)))
+            by_job = {id(job): result for group, results in zip(groups, batched) for job, result in zip(group, results)}
+            by_job.update((id(job), result) for job, result in zip(singles, alone))
+            return [by_job[id(job)] for job in pending]  # in manifest order
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             if self.client is None:
@@ -224,18 +247,27 @@ class Engine:
             raise InsufficientSpace(f"not enough free space in {self.dest}: need {needed} bytes, {free} available")
 
     # fetching ------------------------------------------------------------------------------
-    async def _fetch(self, fetcher: FileFetcher, job: Job) -> FileResult:
+    def _result(self, job: Job, status: Status, reason: str | None = None, retries: list[str] | None = None
+                ) -> FileResult:
+        moved = self._received.get(job.local, 0)  # every byte received, discarded copies too
+        return FileResult(job.entry.path, job.local, status, moved, reason, tuple(retries or ()))
+
+    async def _fetch(self, fetcher: FileFetcher, job: Job, first: Exception | None = None) -> FileResult:
+        """Attempts until the file is verified or given up; ``first``: how an attempt made
+        elsewhere (a small-file batch) already failed."""
         retries: list[str] = []
         urls = list(job.entry.urls)
         attempt = 0
 
         def result(status: Status, reason: str | None = None) -> FileResult:
-            moved = self._received.get(job.local, 0)  # every byte received, discarded copies too
-            return FileResult(job.entry.path, job.local, status, moved, reason, tuple(retries))
+            return self._result(job, status, reason, retries)
 
         while attempt < self.options.max_attempts and urls:
             attempt += 1
             try:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
                 await fetcher.attempt(job, urls[0])
                 return result("downloaded")
             except Retry as exc:
@@ -252,6 +284,26 @@ class Engine:
                 urls.pop(0)  # this URL is gone or refused: try the next mirror
         last = retries[-1] if retries else "failed"
         return result("failed", f"{last} (after {attempt} attempts)")
+
+
+def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from: int | None
+                  ) -> tuple[list[list[Job]], list[Job]]:
+    """Group files of at most ``SMALL_FILE`` bytes (size known, not resuming, not segmented) by
+    host into batches, small enough that every lane gets several; the rest stay single."""
+    by_host: dict[str, list[Job]] = {}
+    singles: list[Job] = []
+    for job in jobs:
+        size = job.entry.size
+        if size is None or size > SMALL_FILE or job.local in partial or \
+                (segmented_from is not None and size >= segmented_from):
+            singles.append(job)
+        else:
+            by_host.setdefault(host_of(job.entry.urls[0]), []).append(job)
+    groups: list[list[Job]] = []
+    for host_jobs in by_host.values():
+        size = max(1, min(MAX_BATCH, len(host_jobs) // (4 * lanes)))
+        groups.extend(host_jobs[i:i + size] for i in range(0, len(host_jobs), size))
+    return groups, singles
 
 
 __all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink", "TransferOptions"]

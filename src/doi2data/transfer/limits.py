@@ -76,22 +76,24 @@ class HostLimiter:
             self._hosts[host] = _Host(self.per_host, self.rates.get(host, GENERIC_RATE))
         return self._hosts[host]
 
-    async def _take_token(self, state: _Host) -> None:
+    async def _take_token(self, state: _Host, count: int = 1) -> None:
         async with state.lock:  # FIFO-ish: one waiter at a time drains the bucket
-            while True:
-                delay = max([b.wait_time() for b in state.buckets] + [state.paused_until - time.monotonic()])
-                if delay <= 0:
-                    break
-                await asyncio.sleep(delay)
-            for bucket in state.buckets:
-                bucket.take()
+            for _ in range(count):
+                while True:
+                    delay = max([b.wait_time() for b in state.buckets] + [state.paused_until - time.monotonic()])
+                    if delay <= 0:
+                        break
+                    await asyncio.sleep(delay)
+                for bucket in state.buckets:
+                    bucket.take()
 
     @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one of the host's connections for the duration of a request."""
+    async def slot(self, host: str, tokens: int = 1) -> AsyncIterator[None]:
+        """Hold one of the host's connections for the duration of a request (or of ``tokens``
+        requests sent one after another on it)."""
         state = self._host(host)
         async with state.gate:
-            await self._take_token(state)
+            await self._take_token(state, tokens)
             yield
 
     async def token(self, host: str) -> None:

@@ -130,17 +130,24 @@ class StateStore:
 
     def mark_verified(self, local: str, final: Path, digests: dict[str, str]) -> None:
         st = final.stat()
-        self._db.execute(
-            "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
-            (local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True)),
-        )
-        self._db.execute("DELETE FROM partial WHERE path=?", (local,))
-        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
+        with self._db.transaction():  # one commit, not three
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
+                (local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True)),
+            )
+            self._db.execute("DELETE FROM partial WHERE path=?", (local,))
+            self._db.execute("DELETE FROM segments WHERE path=?", (local,))
+            self._db.execute("COMMIT")
 
     # partial files ----------------------------------------------------------------------
     def partial(self, local: str) -> PartialInfo | None:
         row = self._db.one("SELECT url, etag, last_modified, size FROM partial WHERE path=?", (local,))
         return PartialInfo(*row) if row else None
+
+    def partial_paths(self) -> set[str]:
+        """Every file with a partial download on record (one query for a whole run)."""
+        return {str(row[0]) for row in self._db.all("SELECT path FROM partial UNION SELECT path FROM segments")}
 
     def set_partial(self, local: str, info: PartialInfo) -> None:
         self._db.execute(
