@@ -355,3 +355,21 @@ def test_small_batches_group_by_host_and_leave_large_resuming_and_unsized_files_
     assert all(len({j.entry.urls[0].split("/")[2] for j in g}) == 1 for g in groups)
     groups, singles = small_batches([job("seg", 100)], lanes=4, partial=set(), segmented_from=50)
     assert groups == [] and [j.local for j in singles] == ["seg"]
+
+
+@pytest.mark.parametrize("files", [1, 6])
+def test_each_request_spends_exactly_one_rate_token(tmp_path: Path, files: int) -> None:
+    """A run of N requests leaves capacity - N tokens in the host's bucket (single files and batches)."""
+    from doi2data.transfer.limits import HostLimiter, Window
+
+    limiter = HostLimiter(4, {"h.test": (Window(100, 3600.0),)})
+    entries = tuple(FileEntry(f"f{i}", len(DATA), {"md5": MD5}, (f"https://h.test/f{i}",)) for i in range(files))
+
+    async def go() -> None:
+        with httpx.Client(transport=httpx.MockTransport(Server())) as client:
+            await Engine(client, tmp_path, options=TransferOptions(jobs=1), limiter=limiter).run(
+                Manifest(Dataset("10.1/x"), entries))
+
+    asyncio.run(go())
+    bucket = limiter._host("h.test").buckets[0]
+    assert 100 - files - 0.5 < bucket.tokens <= 100 - files + 0.5
