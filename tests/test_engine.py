@@ -373,3 +373,25 @@ def test_each_request_spends_exactly_one_rate_token(tmp_path: Path, files: int) 
     asyncio.run(go())
     bucket = limiter._host("h.test").buckets[0]
     assert 100 - files - 0.5 < bucket.tokens <= 100 - files + 0.5
+
+
+def test_api_calls_take_a_rate_token_per_round_trip() -> None:
+    """``Http(pace=limiter.token)``: API requests, redirect hops included, are paced per host."""
+    from doi2data.http import Http
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.test":
+            return httpx.Response(302, headers={"Location": "https://store.test/x"})
+        return httpx.Response(200, json={"ok": True})
+
+    paced: list[str] = []
+
+    async def pace(host: str) -> None:
+        paced.append(host)
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as client:
+            response = await Http(client, pace=pace).request("GET", "https://api.test/record")
+            return response.status_code
+
+    assert asyncio.run(go()) == 200 and paced == ["api.test", "store.test"]

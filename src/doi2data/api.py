@@ -21,6 +21,7 @@ from .model import Manifest
 from .resolver import build_manifest
 from .select import select
 from .transfer.engine import DownloadReport, Engine, ProgressSink, TransferOptions
+from .transfer.limits import HostLimiter
 
 T = TypeVar("T")
 Patterns = Sequence[str] | str | None
@@ -46,8 +47,8 @@ async def aresolve(
     """
     version = clean_version(version)
     async with make_client() as client:
-        manifest = await build_manifest(identifier, Http(client, credentials=Credentials.parse(tokens)),
-                                        version=version)
+        http = Http(client, credentials=Credentials.parse(tokens), pace=HostLimiter().token)
+        manifest = await build_manifest(identifier, http, version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
 
 
@@ -99,15 +100,16 @@ async def adownload(
         raise UsageError("version= applies to an identifier; a manifest is already listed at one version")
     opts = options or TransferOptions(jobs=jobs)
     credentials = Credentials.parse(tokens)
+    limiter = HostLimiter(opts.per_host, opts.rates)  # one politeness budget for API calls and files
     async with make_client() as client:
+        http = Http(client, credentials=credentials, pace=limiter.token)
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
-            manifest = await build_manifest(identifier, Http(client, credentials=credentials), version=version)
+            manifest = await build_manifest(identifier, http, version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
-        manifest = await _prepare(manifest, Http(client, credentials=credentials), restore=restore,
-                                  timeout=restore_timeout, progress=restore_progress)
-        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress)
+        manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
+        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter)
         report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))

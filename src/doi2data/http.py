@@ -18,7 +18,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,11 +118,13 @@ async def send(
     on_send: Callable[[str, httpx.URL], None] | None = None,
     content: bytes | None = None,
     json_body: Any = None,
+    pace: Callable[[str], Awaitable[None]] | None = None,
 ) -> httpx.Response:
     """Send one request, following redirects ourselves so credentials are re-scoped per hop.
 
     With ``stream=True`` the caller must close the returned response (``await r.aclose()``).
-    ``on_send(method, url)`` is called before every round trip (each redirect hop counts).
+    ``on_send(method, url)`` is called before every round trip (each redirect hop counts), after
+    ``await pace(host)`` (the run's per-host token buckets, so API calls are paced like files).
     A body (``content`` or ``json_body``: an ICAT+ login, a WebDAV PROPFIND) follows 307/308
     redirects and is dropped when a redirect turns the request into a GET.
     """
@@ -131,6 +133,8 @@ async def send(
     for _ in range(MAX_REDIRECTS + 1):
         body = {"content": content, "json": json_body} if method == first_method else {}
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current), **body)
+        if pace is not None:
+            await pace(current.host)
         if on_send is not None:
             on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
@@ -264,8 +268,10 @@ class Http:
         credentials: Credentials | None = None,
         max_attempts: int = 4,
         max_wait: float = 60.0,
+        pace: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
+        self.pace = pace  # e.g. HostLimiter.token: every API round trip takes its host's rate token
         self.credentials = credentials or Credentials()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
@@ -304,7 +310,7 @@ class Http:
                 response = await send(
                     self.client, method, url, params=params, headers=headers,
                     credentials=self.credentials, follow_redirects=follow_redirects, stream=stream,
-                    on_send=self._sent, content=content, json_body=json_body,
+                    on_send=self._sent, content=content, json_body=json_body, pace=self.pace,
                 )
             except httpx.TransportError as exc:
                 if last:
