@@ -21,7 +21,7 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +33,15 @@ from ..errors import TransferError, VerificationError
 from ..http import RETRY_STATUSES, Credentials, backoff_delay, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
 from .digests import header_digests
+from .follower import HashFollower
 from .hashing import MultiHasher, hash_file, mismatches
 from .limits import HostLimiter
 from .state import PartialInfo, Segment, StateStore
 
 CHUNK = 1 << 18
 RECORD_EVERY = 1 << 20  # segment progress is recorded at least every MiB
-ABORT_GRACE = 5.0  # seconds to let a worker notice an abort before the attempt gives up on it
+ABORT_GRACE = 5.0
+PIECES_PER_LANE = 8  # pieces per segment connection (see split)  # seconds to let a worker notice an abort before the attempt gives up on it
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -77,9 +79,11 @@ class Job:
     bad_copies: int = 0
 
 
-def split(size: int, segments: int, min_segment: int) -> list[Segment]:
-    """Cut ``size`` bytes into at most ``segments`` pieces of at least ``min_segment`` bytes."""
-    count = max(1, min(segments, size // max(1, min_segment)))
+def split(size: int, segments: int, min_segment: int, per_lane: int = PIECES_PER_LANE) -> list[Segment]:
+    """Cut ``size`` bytes into at most ``segments * per_lane`` pieces of at least ``min_segment``
+    bytes: several per connection, so connections that finish early take the next piece and the
+    file's complete prefix (which the hash follower reads) grows steadily."""
+    count = max(1, min(segments * per_lane, size // max(1, min_segment)))
     step = -(-size // count)
     return [Segment(i, start, min(start + step, size) - 1) for i, start in enumerate(range(0, size, step))]
 
@@ -281,53 +285,68 @@ class FileFetcher:
 
     # segments ------------------------------------------------------------------------------
     async def _segmented(self, job: Job, url: str, info: PartialInfo | None, segments: list[Segment]) -> int:
+        """Pieces fetched lowest first on ``segments`` connections (aria2's in-order piece
+        selection), hashed in order while they arrive (:class:`HashFollower`)."""
         entry, part = job.entry, self.store.part_path(job.local)
         validator = info and (info.etag or info.last_modified)
         moved = [0]
-        headers_seen: dict[str, str] = {}
-        if not segments or not validator:
-            plan = split(entry.size or 0, self.settings.segments, self.settings.min_segment)
-            probe = await self._probe(job, url, plan, moved, headers_seen)
-            if probe is not None:  # ranges not honoured: the probe streamed the whole file
-                return probe
-            info = self.store.partial(job.local)
-            validator = info and (info.etag or info.last_modified)
-            segments = self.store.segments(job.local)
-        todo = [s for s in segments if s.done < s.length]
-        tasks = [asyncio.create_task(self._segment_until_done(job, url, s, str(validator), moved)) for s in todo]
+        expected = dict(entry.checksums)  # the probe adds digests the server announces
+        lanes = asyncio.Semaphore(max(1, self.settings.segments))
+        fresh = not segments or not validator
+        pieces = split(entry.size or 0, self.settings.segments, self.settings.min_segment) if fresh else segments
+        follower = HashFollower(part, expected, pieces, self._thread)
+        hashing = asyncio.create_task(follower.run())
+
+        async def piece(seg: Segment, validator: str) -> None:
+            async with lanes:
+                await self._segment_until_done(job, url, seg, validator, moved)
+            follower.complete(seg.idx)
+
         try:
-            await asyncio.gather(*tasks)
-        finally:  # one failed: stop the others (their workers stop before the next write)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        expected = dict(entry.checksums)
-        expected.update({k: v for k, v in headers_seen.items() if k not in expected})
-        digests = (await self._thread(hash_file, part, expected)).digests()
+            if fresh:
+                whole = await self._probe(job, url, pieces, moved, expected, lanes, piece, follower)
+                if whole is not None:  # ranges not honoured: the probe streamed the whole file
+                    return whole
+                info = self.store.partial(job.local)
+                validator = info and (info.etag or info.last_modified)
+                segments = self.store.segments(job.local)
+            todo = [s for s in segments if s.done < s.length]
+            tasks = [asyncio.create_task(piece(s, str(validator))) for s in todo]
+            try:
+                await asyncio.gather(*tasks)
+            finally:  # one failed: stop the others (their workers stop before the next write)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            digests = await hashing
+        finally:
+            hashing.cancel()
+            await asyncio.gather(hashing, return_exceptions=True)
         self._commit(job, part, part.stat().st_size, expected, digests)
         return moved[0]
 
-    async def _probe(self, job: Job, url: str, plan: list[Segment], moved: list[int],
-                     headers_seen: dict[str, str]) -> int | None:
-        """Ask for segment 0; on 206 record the plan, start the other segments and stream segment 0
+    async def _probe(self, job: Job, url: str, plan: list[Segment], moved: list[int], expected: dict[str, str],
+                     lanes: asyncio.Semaphore, piece: Callable[[Segment, str], Awaitable[None]],
+                     follower: HashFollower) -> int | None:
+        """Ask for piece 0; on 206 record the plan, start the other pieces and stream piece 0
         alongside them; on 200 take the whole file (returns its size).
 
-        The siblings are awaited only after segment 0's connection slot is released, so a
-        ``--per-host 1`` run cannot wait on itself. A broken segment 0 is left for the caller to
-        resume like any other segment; the siblings keep their bytes.
+        The siblings are awaited only after piece 0's connection slot is released, so a
+        ``--per-host 1`` run cannot wait on itself. A broken piece 0 is left for the caller to
+        resume like any other piece; the siblings keep their bytes.
         """
         entry, first = job.entry, plan[0]
         part = self.store.part_path(job.local)
         others: list[asyncio.Task[None]] = []
         try:
-            async with self.limiter.slot(host_of(url)):
+            async with lanes, self.limiter.slot(host_of(url)):
                 response = await self._open(url, {"Range": f"bytes={first.start}-{first.end}"})
                 try:
-                    headers_seen.update(header_digests(response.headers))
+                    for algo, value in header_digests(response.headers).items():
+                        expected.setdefault(algo, value)
                     if response.status_code == 200:
                         self.store.set_segments(job.local, [])
                         self.store.set_partial(job.local, _partial_info(url, response, entry))
-                        expected = _expected(entry, response)
                         hasher = MultiHasher(expected)
                         received = await self._stream_into(response, part, 0, job.local, hasher, truncate=True)
                         moved[0] += received
@@ -341,17 +360,17 @@ class FileFetcher:
                     if not (info.etag or info.last_modified):
                         raise TransferError("server gives no ETag/Last-Modified: cannot segment safely", url=url)
                     self.store.set_partial(job.local, info)
-                    await self._thread(_truncate, part, entry.size or 0)  # sparse: segments land in place
+                    await self._thread(_truncate, part, entry.size or 0)  # sparse: pieces land in place
                     self.store.set_segments(job.local, plan)
                     validator = str(info.etag or info.last_modified)
-                    others = [asyncio.create_task(self._segment_until_done(job, url, s, validator, moved))
-                              for s in plan[1:]]
+                    others = [asyncio.create_task(piece(s, validator)) for s in plan[1:]]
                     try:
                         await self._drain_segment(job, response, first, moved)
+                        follower.complete(first.idx)
                     except Changed:
                         raise
                     except Retry:
-                        pass  # recorded progress stays; the caller resumes segment 0 on its own
+                        pass  # recorded progress stays; the caller resumes piece 0 on its own
                 finally:
                     await self._thread(response.close)
             await asyncio.gather(*others)
