@@ -163,7 +163,7 @@ def test_segments_fetch_in_place(tmp_path: Path) -> None:
 
 
 def test_segments_resume_only_missing_bytes(tmp_path: Path) -> None:
-    from doi2data.transfer.fetch import split
+    from doi2data.transfer.segments import split
 
     store = StateStore(tmp_path)
     part = store.part_path("dir/f.bin")
@@ -192,7 +192,7 @@ def test_segments_fall_back_when_ranges_ignored(tmp_path: Path) -> None:
 
 
 def test_segment_resume_restarts_when_file_changed(tmp_path: Path) -> None:
-    from doi2data.transfer.fetch import split
+    from doi2data.transfer.segments import split
 
     store = StateStore(tmp_path)
     plan = split(len(DATA), 4, 10_000)
@@ -343,7 +343,7 @@ def test_small_files_in_batches_retry_on_their_own_and_report_each_file_once(tmp
 
 def test_small_batches_group_by_host_and_leave_large_resuming_and_unsized_files_alone() -> None:
     from doi2data.transfer.engine import SMALL_FILE, small_batches
-    from doi2data.transfer.fetch import Job
+    from doi2data.transfer.common import Job
 
     def job(name: str, size: int | None, host: str = "a.test") -> Job:
         return Job(FileEntry(name, size, {}, (f"https://{host}/{name}",)), name, Path("/nonexistent") / name)

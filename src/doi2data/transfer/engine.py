@@ -33,7 +33,8 @@ from ..errors import InsufficientSpace, TransferError
 from ..http import Credentials, backoff_delay, make_sync_client
 from ..model import FileEntry, Manifest
 from ..paths import inside, plan_paths
-from .fetch import FetchSettings, FileFetcher, Job, Retry, host_of
+from .common import FetchSettings, Job, Retry, host_of
+from .fetch import FileFetcher
 from .hashing import hash_file, mismatches
 from .limits import HostLimiter, Window
 from .state import StateStore

@@ -125,7 +125,7 @@ class StateStore:
         st = final.stat()
         if st.st_size != row[0] or st.st_mtime_ns != row[1] or (size is not None and size != row[0]):
             return False
-        recorded: dict[str, str] = json.loads(row[2])
+        recorded: dict[str, str] = json.loads(str(row[2]))
         return all(recorded.get(k) == v for k, v in checksums.items() if k in recorded)
 
     def mark_verified(self, local: str, final: Path, digests: dict[str, str]) -> None:
@@ -143,7 +143,7 @@ class StateStore:
     # partial files ----------------------------------------------------------------------
     def partial(self, local: str) -> PartialInfo | None:
         row = self._db.one("SELECT url, etag, last_modified, size FROM partial WHERE path=?", (local,))
-        return PartialInfo(*row) if row else None
+        return PartialInfo(*row) if row else None  # type: ignore[arg-type]  # columns as declared
 
     def partial_paths(self) -> set[str]:
         """Every file with a partial download on record (one query for a whole run)."""
@@ -163,7 +163,7 @@ class StateStore:
     # segments -------------------------------------------------------------------------------
     def segments(self, local: str) -> list[Segment]:
         rows = self._db.all("SELECT idx, start, end, done FROM segments WHERE path=? ORDER BY idx", (local,))
-        return [Segment(*row) for row in rows]
+        return [Segment(*row) for row in rows]  # type: ignore[arg-type]  # columns as declared
 
     def set_segments(self, local: str, segments: list[Segment]) -> None:
         with self._db.transaction():

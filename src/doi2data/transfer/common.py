@@ -1,0 +1,86 @@
+"""What the transfer modules share: a job, its settings, the attempt outcomes and response facts."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ..model import FileEntry
+from .digests import header_digests
+from .state import PartialInfo
+
+class Aborted(Exception):
+    """Raised inside a worker thread whose attempt was abandoned."""
+
+
+class Retry(Exception):
+    """A transient failure worth another attempt (after ``delay`` seconds if the server said)."""
+
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+
+
+class Changed(Retry):
+    """The file changed on the server (or ranges stopped working): the whole file restarts."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    segments: int = 4
+    min_segment: int = 8 << 20
+    max_attempts: int = 5   # per segment, like per file
+    max_wait: float = 300.0
+
+
+@dataclass
+class Job:
+    entry: FileEntry
+    local: str
+    final: Path
+    bad_copies: int = 0
+
+
+@functools.lru_cache(maxsize=256)
+def host_of(url: str) -> str:
+    """The host a URL's connection slot and rate tokens belong to (cached: asked per request)."""
+    return httpx.URL(url).host
+
+
+def truncate(path: Path, size: int) -> None:
+    """Create ``path`` if needed and set its length (sparse when growing)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
+def expected_digests(entry: FileEntry, response: httpx.Response) -> dict[str, str]:
+    """The manifest's checksums plus any the server announces (``Digest``/``Repr-Digest``)."""
+    expected = dict(entry.checksums)
+    for algo, value in header_digests(response.headers).items():
+        expected.setdefault(algo, value)
+    return expected
+
+
+def partial_info(url: str, response: httpx.Response, entry: FileEntry) -> PartialInfo:
+    return PartialInfo(url, response.headers.get("etag"), response.headers.get("last-modified"), entry.size)
+
+
+def range_start(response: httpx.Response) -> int | None:
+    """``Content-Range: bytes 100-199/1000`` -> 100."""
+    value = response.headers.get("content-range", "")
+    if not value.startswith("bytes "):
+        return None
+    first = value[6:].split("-", 1)[0].strip()
+    return int(first) if first.isdigit() else None
+
+
+__all__ = ["Aborted", "Changed", "FetchSettings", "Job", "Retry", "expected_digests", "host_of", "partial_info",
+           "range_start", "truncate"]
