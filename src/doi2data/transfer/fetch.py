@@ -30,7 +30,7 @@ from ..model import FileEntry
 from .common import Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
 from .hashing import MultiHasher, hash_file, mismatches
 from .limits import HostLimiter
-from .segments import SegmentedFetch, split
+from .segments import SegmentedFetch
 from .state import StateStore
 
 CHUNK = 1 << 18
