@@ -10,8 +10,10 @@ import subprocess
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytest.importorskip("jinja2")
@@ -192,6 +194,24 @@ def test_destination_policy() -> None:
     asyncio.run(go())
 
 
+def test_destination_policy_from_worker_threads() -> None:
+    """The blocking client's hook: same rules, resolves on its own (no event loop needed)."""
+    calls: list[str] = []
+
+    async def fake_dns(host: str) -> list[str]:
+        calls.append(host)
+        return {"public.example": ["93.184.216.34"], "inside.example": ["10.0.0.5"]}.get(host, [])
+
+    policy = DestinationPolicy(allow_hosts=["ok.example"], resolver=fake_dns)
+    policy.check_sync("https://public.example/x")
+    policy.check_sync("https://public.example/y")
+    policy.sync_hook(httpx.Request("GET", "https://ok.example/"))
+    assert calls == ["public.example"]  # cached; allow-listed hosts are not resolved
+    for url in ("https://inside.example/x", "http://127.0.0.1/", "https://localhost/"):
+        with pytest.raises(DestinationRefused):
+            policy.sync_hook(httpx.Request("GET", url))
+
+
 def test_token_bucket() -> None:
     now = [0.0]
     bucket = TokenBucket(2.0, 3, clock=lambda: now[0])
@@ -253,3 +273,104 @@ def test_ttl_stale_while_revalidate_and_single_flight(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(go())
+
+
+# -- subsets: parameters, formats, npy -------------------------------------------------------------
+def test_subset_operations() -> None:
+    from doi2data.service.subsets import operation
+
+    assert operation({"list": "members"}) == "list-members"
+    assert operation({"extract": "a/b.txt"}) == "extract"
+    assert operation({"dataset": "/d", "slice": "0:2"}) == "dataset"
+    assert operation({"where": "omega > 1", "archive": "zip"}) == "where"
+    for bad in ({"slice": "0:1"}, {"list": "all"}, {"extract": "/"}, {"extract": "a", "slice": "1"},
+                {"where": "x > 1", "extract": "a"}, {"dataset": "/d", "archive": "zip"}):
+        with pytest.raises(UsageError):
+            operation(bad)
+
+
+def test_slice_format_negotiation_and_spec() -> None:
+    from doi2data.service.problems import InvalidSlice
+    from doi2data.service.slices import dataset_spec, slice_format
+
+    assert slice_format(None, None) == ("npy", True)
+    assert slice_format("*/*", None) == ("npy", True)
+    assert slice_format("text/html,application/xhtml+xml,*/*;q=0.8", None) == ("npy", True)
+    assert slice_format("application/json", None) == ("json", True)
+    assert slice_format("application/x-hdf5, application/json;q=0.5", None) == ("hdf5", True)
+    assert slice_format("application/octet-stream", None) == ("npy", True)
+    assert slice_format("application/json", "h5") == ("hdf5", False)
+    with pytest.raises(NotAcceptable):
+        slice_format("image/png", None)
+    with pytest.raises(UsageError):
+        slice_format(None, "tiff")
+    assert dataset_spec({"dataset": "/entry/data", "slice": "[1:2, ::3]"}).slices == "1:2, ::3"
+    assert dataset_spec({"dataset": "entry/data[4]"}).path == "/entry/data"
+    with pytest.raises(InvalidSlice):
+        dataset_spec({"dataset": "/d[1]", "slice": "2"})
+
+
+@pytest.mark.parametrize("dtype", ["<u2", ">f8", "i1", "<c16"])
+def test_npy_chunks_round_trip(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    np = pytest.importorskip("numpy")
+    from doi2data.service import slices
+
+    monkeypatch.setattr(slices, "CHUNK", 1000)
+    values = np.arange(3 * 5 * 7).reshape(3, 5, 7).astype(dtype)
+    length, chunks = slices.npy_chunks(values)
+    blob = b"".join(chunks)
+    assert len(blob) == length and np.array_equal(np.load(io.BytesIO(blob)), values)
+    assert np.load(io.BytesIO(b"".join(slices.npy_chunks(np.zeros((0, 4)))[1]))).shape == (0, 4)
+    with pytest.raises(UsageError):
+        slices.npy_chunks(np.array(["a", None], dtype=object))
+
+
+# -- the producer-thread pump --------------------------------------------------------------------
+def test_pump_bounded_ordered_and_errors_follow_items() -> None:
+    from doi2data.service.pump import LIVE, ThreadPump
+
+    produced: list[int] = []
+
+    def make() -> Iterator[int]:
+        for i in range(100):
+            produced.append(i)
+            yield i
+        raise UsageError("after the items")
+
+    async def go() -> None:
+        pump: ThreadPump[int] = ThreadPump(make, depth=4)
+        await asyncio.sleep(0.2)
+        assert len(produced) <= 5  # bounded: four queued, one waiting for room
+        got = []
+        with pytest.raises(UsageError):
+            async for item in pump:
+                got.append(item)
+        assert got == list(range(100))
+        await pump.aclose()
+
+    asyncio.run(go())
+    assert not LIVE
+
+
+def test_pump_aclose_stops_the_producer_and_runs_its_cleanup() -> None:
+    from doi2data.service.pump import LIVE, ThreadPump
+
+    closed = []
+
+    def make() -> Iterator[bytes]:
+        try:
+            while True:
+                yield b"x" * 1000
+        finally:
+            closed.append(True)
+
+    async def go() -> None:
+        pump: ThreadPump[bytes] = ThreadPump(make, depth=2)
+        assert await pump.__anext__() == b"x" * 1000
+        await pump.aclose()
+        assert closed == [True]
+        with pytest.raises(StopAsyncIteration):
+            await pump.__anext__()
+
+    asyncio.run(go())
+    assert not LIVE

@@ -2,11 +2,13 @@
 archives or subsets, content-negotiated and signposted (``doi2data serve``).
 
 Modules: :mod:`.app` (wiring, routes), :mod:`.dataset` (the dataset route), :mod:`.negotiate`,
-:mod:`.signposting`, :mod:`.represent` (manifest representations), :mod:`.stream` and
-:mod:`.archive` (origin bytes, zip/tar), :mod:`.manifests` and :mod:`.cache` (TTL,
-stale-while-revalidate, SQLite/PostgreSQL), :mod:`.safety` (no open proxy, no private
-destinations, per-client limits), :mod:`.pages` (HTML), :mod:`.openapi`, :mod:`.accesslog`,
-:mod:`.subsets` (bridge to :mod:`doi2data.subset`).
+:mod:`.signposting`, :mod:`.represent` (manifest representations), :mod:`.stream`,
+:mod:`.origin`, :mod:`.pump` and :mod:`.archive` (origin bytes read on producer threads, zip/tar),
+:mod:`.manifests` and :mod:`.cache` (TTL, stale-while-revalidate, SQLite/PostgreSQL),
+:mod:`.safety` (no open proxy, no private destinations, per-client limits), :mod:`.pages`
+(HTML), :mod:`.openapi`, :mod:`.accesslog`, :mod:`.subsets` (routing of subset requests to
+:mod:`.members` for zip/tar members, :mod:`.slices` for HDF5 hyperslabs and :mod:`.frames` for
+``where``, over :mod:`doi2data.subset`; shared state in :mod:`.subsetstate`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import Doi2DataError
-from ..http import Http, make_client
+from ..http import Http, make_client, make_sync_client
 from ..identifiers import Identifier
 from ..model import Manifest
 from ..resolver import build_manifest
@@ -42,6 +42,7 @@ from .openapi import CDN_ASSETS, document, swagger_assets
 from .pages import HERE, environment, render_home
 from .safety import ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver
 from .signposting import dataset_path
+from .subsetstate import SubsetState
 
 
 class Gateway:
@@ -54,6 +55,11 @@ class Gateway:
                                         resolver=dns or dns_resolver, strict_dns=config.strict_dns)
         self.client: httpx.AsyncClient = make_client(max_connections=64)
         self.client.event_hooks = {"request": [self.policy.hook], "response": []}
+        # File bytes are read on worker threads through a blocking client (see .origin): same
+        # proxy/CA configuration, the same safety check on every request and redirect hop.
+        self.sync_client: httpx.Client = make_sync_client(max_connections=128)
+        self.sync_client.event_hooks = {"request": [self.policy.sync_hook], "response": []}
+        self.subsets = SubsetState(config)
         self.limits = ClientLimits(rate=config.rate, burst=config.burst, max_streams=config.max_streams)
         self.store = store if store is not None else open_store(config.cache_url)
         self.manifests = ManifestService(self.store, resolve or self._resolve, ttl=config.ttl, stale=config.stale,
@@ -91,6 +97,8 @@ class Gateway:
     async def aclose(self) -> None:
         await self.manifests.close()
         await self.client.aclose()
+        self.sync_client.close()
+        self.subsets.close()
         await self.store.close()
 
 

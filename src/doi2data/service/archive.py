@@ -24,6 +24,7 @@ from __future__ import annotations
 import struct
 import tarfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from ..model import FileEntry
@@ -39,13 +40,18 @@ _UNIX_FILE = (0o100644 << 16)
 
 @dataclass
 class Member:
-    """One archive member: its safe name, the manifest entry, and what streaming found."""
+    """One archive member: its safe name, the manifest entry, and what streaming found.
+
+    ``local``: bytes the gateway made itself (an HDF5 file of chosen frames) instead of the
+    origin's; ``entry`` then describes that file (its size, no checksums).
+    """
 
     name: str
     entry: FileEntry
     offset: int = 0
     crc: int = 0
     written: int = 0
+    local: Path | None = None
 
     @property
     def size(self) -> int | None:

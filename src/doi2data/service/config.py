@@ -50,6 +50,15 @@ class GatewayConfig:
     #: Largest archive the gateway will build, in bytes, and most members.
     max_archive_size: int = 50 * GiB
     max_archive_members: int = 20000
+    #: Request-rate limits towards origins for subset reads (``HOST=N/SECONDS``, ``HOST=0`` for
+    #: none), on top of the CLI's defaults (Zenodo's guest limits); for the whole process.
+    origin_rates: tuple[str, ...] = ()
+    #: Largest HDF5 slab (uncompressed bytes) a ``?dataset=&slice=`` request may read (413 beyond).
+    max_slice_bytes: int = 256 << 20
+    #: Most files a ``?where=`` request may scan for frame metadata (413 beyond: narrow with file=).
+    max_frame_files: int = 5000
+    #: Threads for subset work (HDF5 reads, frame scans, tar listings) in each process.
+    subset_workers: int = 8
     #: Query-string limits (bytes, parameters).
     max_query_bytes: int = 16384
     max_query_params: int = 1000

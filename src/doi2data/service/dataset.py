@@ -2,7 +2,8 @@
 
 Dispatch on the query (same selection rules as the CLI, :mod:`doi2data.select`):
 
-* ``extract`` / ``list`` / ``dataset`` / ``slice`` / ``where``: a subset of one file (:mod:`.subsets`);
+* ``extract`` / ``list`` / ``dataset`` / ``slice``: a subset of one file; ``where``: frames chosen
+  by metadata, as a table or (with ``archive``) an archive (:mod:`.subsets`);
 * ``archive=zip|tar``: the selection as one verified, streamed archive (:mod:`.stream`);
 * ``file=GLOB`` matching one file: that file (redirect to the origin, or streamed with ranges);
   several: ``300 Multiple Choices`` with the matching manifest;
@@ -13,23 +14,20 @@ Every answer carries the dataset's Signposting ``Link`` header.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 
 from ..errors import AccessDenied, Doi2DataError, InvalidIdentifier, UsageError
 from ..identifiers import Identifier, parse_identifier
 from ..model import Dataset, FileEntry, Manifest
 from ..paths import plan_paths
 from ..select import select
-from .archive import Member, writer
+from .archive import Member
 from .manifests import Entry
 from .negotiate import choose, negotiate
 from .pages import render_home
@@ -37,7 +35,8 @@ from .problems import NotFound, TooLarge, from_error, problem
 from .represent import body_for, cache_headers, etag_for, manifest_response
 from .safety import check_query
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
-from .stream import FORWARDED_REQUEST, COPIED_RESPONSE, archive_body, open_origin, partial_file, verified_file
+from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, disposition,
+                     open_origin, partial_file, slug, verified_file)
 from .subsets import SUBSET_KEYS, subset_response
 
 if TYPE_CHECKING:
@@ -87,15 +86,6 @@ def _identifier(raw: str) -> Identifier:
     return ident
 
 
-def _slug(ident: Identifier) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value).strip("._") or "dataset"
-
-
-def _disposition(name: str) -> str:
-    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 async def dataset_endpoint(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     raw = request.path_params["identifier"]
@@ -143,7 +133,7 @@ async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifi
     headers = {"Link": memo.decode()}
     head = request.method == "HEAD"
     if any(k in query.one for k in SUBSET_KEYS):
-        return await subset_response(gw, _one_file(query, entry.manifest), query.one, headers)
+        return await subset_response(request, gw, query, ident, entry, client, headers)
     if "archive" in query.one:
         return await _archive(request, gw, query, ident, entry, client, headers, head)
     if query.file:
@@ -155,15 +145,6 @@ async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifi
             raise NotFound(f"no file of {ident.value} matches {', '.join(query.file)}")
         return _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, status=300)
     return _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers)
-
-
-def _one_file(query: Query, manifest: Manifest) -> FileEntry:
-    if not query.file:
-        raise UsageError("subset requests need file= naming one file")
-    chosen = query.chosen(manifest).files
-    if len(chosen) != 1:
-        raise UsageError(f"file= must match exactly one file for a subset ({len(chosen)} match)")
-    return chosen[0]
 
 
 def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, chosen: Manifest,
@@ -200,7 +181,7 @@ async def _single(request: Request, gw: Gateway, query: Query, ident: Identifier
         await gw.policy.check(url)
         return RedirectResponse(url, status_code=302, headers=headers)
     name = entry.path.rsplit("/", 1)[-1]
-    headers.update({"Content-Disposition": _disposition(name), "Accept-Ranges": "bytes"})
+    headers.update({"Content-Disposition": disposition(name), "Accept-Ranges": "bytes"})
     media = media_type_of(entry)
     if head:
         if entry.size is not None:
@@ -209,7 +190,7 @@ async def _single(request: Request, gw: Gateway, query: Query, ident: Identifier
     forwarded = {k: v for k in FORWARDED_REQUEST if (v := request.headers.get(k))}
     gw.limits.acquire(client)
     try:
-        origin = await open_origin(gw.client, entry, forwarded, ok=(200, 206, 304, 416))
+        origin = await open_origin(gw.sync_client, entry, forwarded, ok=(200, 206, 304, 416))
     except BaseException:
         gw.limits.release(client)
         raise
@@ -219,25 +200,23 @@ async def _single(request: Request, gw: Gateway, query: Query, ident: Identifier
     media = entry.media_type or origin.headers.get("content-type") or media
     if origin.status_code == 200:
         if entry.size is not None and origin.headers.get("content-length") not in (None, str(entry.size)):
-            await origin.aclose()
+            origin.close()
             gw.limits.release(client)
             raise NotFound(f"{entry.path!r}: the origin now serves {origin.headers['content-length']} bytes, "
                            f"the manifest says {entry.size}; refusing to pass on a different file")
-        body = verified_file(gw.client, entry, origin)
+        body = verified_file(gw.sync_client, entry, origin)
     elif origin.status_code == 206:
         body = partial_file(origin)
     else:
-        await origin.aclose()
+        origin.close()
         gw.limits.release(client)
         return Response(status_code=origin.status_code, headers=headers, media_type=media)
-    return StreamingResponse(gw.held(body, client), status_code=origin.status_code, headers=headers, media_type=media)
+    return StreamedBody(gw.held(body, client), status_code=origin.status_code, headers=headers, media_type=media)
 
 
 async def _archive(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, client: str,
                    headers: dict[str, str], head: bool) -> Response:
-    kind = query.one["archive"].lower()
-    if kind not in ("zip", "tar"):
-        raise UsageError("archive must be zip or tar")
+    kind = archive_kind(query.one["archive"])
     chosen = query.chosen(entry.manifest).files
     servable = [f for f in chosen if f.access == "open" and f.urls]
     if not servable:
@@ -248,33 +227,10 @@ async def _archive(request: Request, gw: Gateway, query: Query, ident: Identifie
         raise TooLarge(f"{len(servable)} files; an archive holds at most {gw.config.max_archive_members}")
     plans, _ = plan_paths(f.path for f in servable)
     members = [Member(plan.local, f) for plan, f in zip(plans, servable) if plan is not None]
-    if kind == "tar" and any(m.size is None for m in members):
-        raise UsageError("a tar archive needs every file's size; some are unknown - use archive=zip")
-    archive = writer(kind, members, entry.manifest.dataset.year)  # type: ignore[arg-type]
-    size = archive.predicted_size()
-    known = sum(m.size or 0 for m in members)
-    if (size or known) > gw.config.max_archive_size:
-        raise TooLarge(f"the archive would be {size or known} bytes; the limit is {gw.config.max_archive_size}")
-    digest = hashlib.sha256("\0".join([kind, entry.etag, *(m.name for m in members)]).encode()).hexdigest()[:24]
-    headers.update({"Content-Disposition": _disposition(f"{_slug(ident)}.{kind}"), "ETag": f'"{digest}"',
-                    "X-Doi2data-Members": str(len(members)),
-                    "X-Doi2data-Skipped": str(len(chosen) - len(members)), "Accept-Ranges": "none"})
-    if size is not None:
-        headers["Content-Length"] = str(size)
-    media = "application/zip" if kind == "zip" else "application/x-tar"
-    request.state.kind = f"archive-{kind}"
-    if request.headers.get("if-none-match") == f'"{digest}"':
-        return Response(status_code=304, headers=headers)
-    if head:
-        return Response(status_code=200, headers=headers, media_type=media)
-    gw.limits.acquire(client)
-    try:
-        first = await open_origin(gw.client, members[0].entry)
-    except BaseException:
-        gw.limits.release(client)
-        raise
-    return StreamingResponse(gw.held(archive_body(gw.client, archive, first), client), headers=headers,
-                             media_type=media)
+    return await archive_response(request, gw, kind, members, filename=f"{slug(ident)}.{kind}",
+                                  etag_parts=[entry.etag], year=entry.manifest.dataset.year, client=client,
+                                  headers={**headers, "X-Doi2data-Skipped": str(len(chosen) - len(members))},
+                                  head=head)
 
 
 __all__ = ["Query", "dataset_endpoint"]

@@ -41,16 +41,33 @@ _DATASET_PARAMS = [
     _param("include", "rsync-like include glob(s) (filters the manifest or the archive)", many=True),
     _param("exclude", "rsync-like exclude glob(s); excludes win", many=True),
     _param("archive", "Stream the selection as one stored zip (ZIP64 when needed) or pax tar, with an exact "
-           "Content-Length when sizes are known; every member is verified while streaming.", enum=["zip", "tar"]),
-    _param("format", "Representation, overriding Accept: json, html, metalink, linkset, linkset-text, csv, "
-           "ndjson, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum"),
+           "Content-Length when sizes are known; every member is verified while streaming. With ``where``: "
+           "the matching frames (CBF files as they are, HDF5 stacks as new files holding just those frames).",
+           enum=["zip", "tar"]),
+    _param("format", "Representation, overriding Accept. Manifests: json, html, metalink, linkset, linkset-text, "
+           "csv, ndjson, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum. HDF5 slices: npy (default; "
+           "application/x-npy, numpy.load reads it), hdf5 (application/x-hdf5: the slab in a small HDF5 file "
+           "with its attributes and provenance) or json ({shape, dtype, data}; at most 1,000,000 values)."),
     _param("mode", "One selected file: redirect to the origin or stream it through (if the operator allows)",
            enum=["redirect", "stream"]),
-    _param("extract", "With file=X.zip: a member's path inside the remote zip"),
-    _param("list", "With file=X.zip: list the archive's members", enum=["members"]),
-    _param("dataset", "With file=X.h5: an HDF5 dataset path"),
-    _param("slice", "With dataset=: a NumPy-style slice, e.g. 0:10,::2"),
-    _param("where", "With a tabular file: a row filter"),
+    _param("extract", "With file=X.zip or a tar (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz): one member's path "
+           "inside it, streamed with its Content-Type, Content-Disposition and exact Content-Length; zip members "
+           "are CRC-checked, tar members size-checked, before the last chunk is sent. Unknown member: 400.",
+           example="frames/frame_00003.cbf"),
+    _param("list", "With file=X.zip or a tar: the archive's members as JSON (zip: ranged reads of the central "
+           "directory; tar: the archive is streamed once, it has no index)", enum=["members"]),
+    _param("dataset", "With file=X.h5 (HDF5/NeXus): the path of a dataset; external links and virtual datasets "
+           "are followed within the dataset's files. Unknown path or a group: 400 \"HDF5 dataset not found\".",
+           example="/entry/data/data"),
+    _param("slice", "With dataset=: the hyperslab, numpy-style and as the CLI's --hdf5: a:b, a:b:step, :, i "
+           "(keeps its axis), negative indices; missing trailing axes are whole. Bad syntax or out of range: 400 "
+           "\"Invalid slice\". Answer format: see format= (default .npy).", example="10:20,:,::2"),
+    _param("where", "Frames chosen by metadata (CBF headers, NeXus angle arrays), with the CLI's safe grammar: "
+           "names (omega, phi, chi, kappa, two_theta, exposure_time, wavelength, detector_distance, file, frame, "
+           "...), numbers, quoted strings, == != < <= > >=, chains (90 <= omega < 120), in (...), like 'glob', "
+           "and/or/not, parentheses. file=/include=/exclude= narrow the files scanned. Answer: the frame table "
+           "as JSON, or with archive= the frames. Bad expression or unknown name: 400 \"Invalid where "
+           "expression\".", example="omega >= 90 and omega < 120 and chi == 0"),
 ]
 
 _MANIFEST_CONTENT = {
@@ -77,17 +94,23 @@ def document() -> dict[str, Any]:
                 "operationId": "dataset",
                 "parameters": _DATASET_PARAMS,
                 "responses": {
-                    "200": {"description": "the manifest (negotiated), a file or an archive",
+                    "200": {"description": "the manifest (negotiated), a file, an archive, an archive member, an "
+                                           "HDF5 slice (npy, hdf5 or json) or a frame table (JSON)",
                             "headers": {"Link": {"schema": {"type": "string"}, "description": "FAIR Signposting"}},
-                            "content": {**_MANIFEST_CONTENT, "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                            "content": {**_MANIFEST_CONTENT, "application/json": {"schema": {"oneOf": [
+                                {"$ref": "#/components/schemas/Manifest"}, {"$ref": "#/components/schemas/FrameTable"},
+                                {"$ref": "#/components/schemas/Slice"}, {"$ref": "#/components/schemas/Members"}]}},
+                                        "application/zip": {"schema": {"type": "string", "format": "binary"}},
                                         "application/x-tar": {"schema": {"type": "string", "format": "binary"}},
-                                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                                        "application/x-npy": {"schema": {"type": "string", "format": "binary"}},
+                                        "application/x-hdf5": {"schema": {"type": "string", "format": "binary"}}}},
                     "206": {"description": "a byte range of a single file (passed on from the origin)"},
                     "300": {"description": "several files match ?file= and no archive was asked for",
                             "content": _MANIFEST_CONTENT},
                     "302": {"description": "redirect to the file at the origin"},
                     "304": {"description": "not modified (If-None-Match)"},
-                    **{str(s): _PROBLEM for s in (400, 403, 404, 406, 413, 414, 422, 429, 501, 502, 503, 504)},
+                    **{str(s): _PROBLEM for s in (400, 403, 404, 406, 413, 414, 422, 429, 502, 503, 504)},
                 }}},
             "/healthz": {"get": {"summary": "Liveness and cache reachability", "operationId": "health",
                                  "responses": {"200": {"description": "ok", "content": {"application/json": {
@@ -112,6 +135,23 @@ def document() -> dict[str, Any]:
                 "dataset": {"type": "object"}, "total_size": {"type": "integer"}, "file_count": {"type": "integer"},
                 "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
                 "warnings": {"type": "array", "items": {"type": "string"}}}},
+            "FrameTable": {"type": "object", "description": "?where= (the CLI's frames --json document)",
+                           "properties": {
+                "doi": {"type": ["string", "null"]}, "where": {"type": "string"},
+                "datanames": {"type": "array", "items": {"type": "string"}}, "frame_count": {"type": "integer"},
+                "frames": {"type": "array", "items": {"type": "object", "description": "file, frame, dataset and "
+                                                      "one value per dataname"}},
+                "files_scanned": {"type": "integer"}, "requests": {"type": "integer"},
+                "bytes_received": {"type": "integer"}, "table_cached": {"type": "boolean"},
+                "messages": {"type": "array", "items": {"type": "string"}}}},
+            "Slice": {"type": "object", "description": "?dataset=&slice=&format=json", "properties": {
+                "file": {"type": "string"}, "dataset": {"type": "string"}, "selection": {"type": "string"},
+                "shape": {"type": "array", "items": {"type": "integer"}}, "dtype": {"type": "string"},
+                "data": {"description": "nested arrays of the values"}}},
+            "Members": {"type": "object", "description": "?list=members of a zip or tar", "properties": {
+                "file": {"type": "string"}, "size": {"type": ["integer", "null"]}, "format": {"enum": ["zip", "tar"]},
+                "members": {"type": "array", "items": {"type": "object"}}, "requests": {"type": "integer"},
+                "bytes_received": {"type": "integer"}}},
         }},
     }
 

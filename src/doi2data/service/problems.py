@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..errors import Doi2DataError
+from ..errors import Doi2DataError, UsageError
 
 PROBLEM_TYPE = "application/problem+json"
 _TYPE_BASE = "https://github.com/doi2data/doi2data/blob/main/README.md#gateway-errors"
@@ -61,6 +61,41 @@ class NotImplementedYet(GatewayError):
     http_status = 501
 
 
+class SubsetError(GatewayError, UsageError):
+    """A subset request that cannot be answered as asked (400; the CLI's usage error, exit 2).
+
+    ``problem_title`` names what was wrong, so clients can tell a bad slice from a bad filter
+    without parsing the detail text.
+    """
+
+    http_status = 400
+    problem_title = "Bad subset request"
+
+
+class InvalidSlice(SubsetError):
+    problem_title = "Invalid slice"
+
+
+class DatasetPathNotFound(SubsetError):
+    problem_title = "HDF5 dataset not found"
+
+
+class NotHdf5(SubsetError):
+    problem_title = "Not an HDF5 file"
+
+
+class InvalidWhere(SubsetError):
+    problem_title = "Invalid where expression"
+
+
+class NotAnArchive(SubsetError):
+    problem_title = "Not an archive"
+
+
+class MemberNotFound(SubsetError):
+    problem_title = "Archive member not found"
+
+
 class StreamAborted(GatewayError):
     """Raised inside a response body after the headers left: the connection must be cut."""
 
@@ -92,19 +127,26 @@ def from_error(exc: Doi2DataError, instance: str | None = None) -> Response:
     if exc.identifier:
         extra["identifier"] = exc.identifier
     headers = getattr(exc, "headers", None) or None
-    title = kind.replace("-", " ").capitalize()
+    title = getattr(exc, "problem_title", None) or kind.replace("-", " ").capitalize()
     return problem(exc.http_status, title, str(exc), kind=kind, instance=instance, headers=headers, **extra)
 
 
 __all__ = [
     "PROBLEM_TYPE",
+    "DatasetPathNotFound",
     "DestinationRefused",
     "GatewayError",
+    "InvalidSlice",
+    "InvalidWhere",
+    "MemberNotFound",
     "NotAcceptable",
+    "NotAnArchive",
     "NotFound",
+    "NotHdf5",
     "NotImplementedYet",
     "QueryTooLong",
     "StreamAborted",
+    "SubsetError",
     "TooLarge",
     "TooManyRequests",
     "from_error",

@@ -74,24 +74,23 @@ class DestinationPolicy:
     def _address_ok(self, address: IPAddress) -> bool:
         return is_public(address) or any(address in net for net in self.allow_networks)
 
-    async def _lookup(self, host: str) -> list[str]:
+    def _cached(self, host: str) -> list[str] | None:
         cached = self._dns.get(host)
-        if cached and cached[1] > self._clock():
-            return cached[0]
-        addresses = await self.resolver(host)
+        return cached[0] if cached and cached[1] > self._clock() else None
+
+    def _remember(self, host: str, addresses: list[str]) -> list[str]:
         if len(self._dns) > 4096:
             self._dns.clear()
         self._dns[host] = (addresses, self._clock() + DNS_TTL)
         return addresses
 
-    async def check(self, url: str | httpx.URL) -> None:
-        """Raise :class:`DestinationRefused` unless ``url`` may be fetched."""
-        url = httpx.URL(url)
+    def _precheck(self, url: httpx.URL) -> str | None:
+        """Every rule but DNS: raise when refused, ``None`` when allowed outright, else the host to resolve."""
         host = (url.host or "").lower().rstrip(".")
         if url.scheme not in ("http", "https") or not host:
             raise DestinationRefused(f"refused to fetch {url}: only http(s) URLs with a host", url=str(url))
         if self._host_allowed(host):
-            return
+            return None
         try:
             literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
@@ -99,10 +98,12 @@ class DestinationPolicy:
         if literal is not None:
             if not self._address_ok(literal):
                 raise DestinationRefused(f"refused to fetch {url}: {host} is not a public address", url=str(url))
-            return
+            return None
         if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
             raise DestinationRefused(f"refused to fetch {url}: {host} is a local name", url=str(url))
-        addresses = await self._lookup(host)
+        return host
+
+    def _judge(self, url: httpx.URL, host: str, addresses: list[str]) -> None:
         if not addresses:
             if self.strict_dns:
                 raise DestinationRefused(f"refused to fetch {url}: {host} does not resolve here (strict DNS)",
@@ -113,9 +114,44 @@ class DestinationPolicy:
             raise DestinationRefused(f"refused to fetch {url}: {host} resolves to non-public address {bad[0]}",
                                      url=str(url))
 
+    async def check(self, url: str | httpx.URL) -> None:
+        """Raise :class:`DestinationRefused` unless ``url`` may be fetched."""
+        url = httpx.URL(url)
+        host = self._precheck(url)
+        if host is None:
+            return
+        addresses = self._cached(host)
+        if addresses is None:
+            addresses = self._remember(host, await self.resolver(host))
+        self._judge(url, host, addresses)
+
+    def check_sync(self, url: str | httpx.URL) -> None:
+        """:meth:`check` for worker threads (never on the event loop: a DNS miss resolves here).
+
+        Why not hand the check to the event loop: a worker waiting for the loop while holding a
+        library lock the loop may need (h5py's, freeing an object) would deadlock the gateway.
+        The DNS cache is shared; a miss runs the (possibly async, injected) resolver on a
+        private loop in this thread.
+        """
+        url = httpx.URL(url)
+        host = self._precheck(url)
+        if host is None:
+            return
+        addresses = self._cached(host)
+        if addresses is None:
+            addresses = self._remember(host, asyncio.run(self._resolve(host)))
+        self._judge(url, host, addresses)
+
+    async def _resolve(self, host: str) -> list[str]:
+        return await self.resolver(host)
+
     async def hook(self, request: httpx.Request) -> None:
         """httpx ``request`` event hook: runs for every request and every redirect hop."""
         await self.check(request.url)
+
+    def sync_hook(self, request: httpx.Request) -> None:
+        """The same hook for the blocking client of the gateway's worker threads."""
+        self.check_sync(request.url)
 
 
 class TokenBucket:

@@ -1,236 +1,189 @@
-"""Origin bytes through the gateway: single files (ranges passed on) and verified archives.
+"""Origin bytes through the gateway: the event-loop side of single files and archives.
 
-Why the gateway fetches with :func:`doi2data.http.send` and never follows a URL it was given:
-every URL here comes from a manifest, and every hop runs the client's safety hook. Bodies are
-read raw (``Accept-Encoding: identity``) so the bytes hashed are the bytes sent.
-
-Verification: a full single-file body and every archive member are hashed while they pass
-(every checksum the manifest has, plus CRC-32 for ZIP) and their length counted. A mismatch
-raises :class:`StreamAborted` *before* the member's trailer, so the connection is cut short of
-its announced ``Content-Length`` and no client can mistake the download for complete.
-An origin connection that drops mid-member is resumed with ``Range`` + ``If-Range``; an origin
-that then answers 200 (changed file, no ranges) aborts the stream rather than splice versions.
+Why so little here: the reading, resuming and verifying happen on a producer thread per response
+(:mod:`.origin` through :mod:`.pump`); the loop only opens the first origin response before the
+status line goes out (so a 404 or 403 at the origin is still a proper problem response) and then
+writes the queued 1 MiB chunks to the client. :class:`StreamedBody` guarantees the producer is
+stopped and its origin connections closed however the response ends - completed, cut after a
+failed verification, or abandoned by a client that hung up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import zlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from collections.abc import AsyncIterator, Mapping
+import functools
+import hashlib
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from ..errors import AccessDenied, Doi2DataError, TransferError
-from ..http import backoff_delay, retry_after_seconds, send, translate_transport_error
+from ..errors import Doi2DataError, UsageError
+from ..identifiers import Identifier
 from ..model import FileEntry
-from ..transfer.hashing import MultiHasher, mismatches
-from .archive import Member, TarWriter, ZipWriter
-from .problems import GatewayError, StreamAborted
+from . import origin
+from .archive import ArchiveKind, Member, TarWriter, ZipWriter, writer
+from .origin import OriginBusy, Verifier
+from .problems import TooLarge
+from .pump import ThreadPump
 
-CHUNK = 1 << 18
-ATTEMPTS = 3
+if TYPE_CHECKING:
+    from .app import Gateway
+
 FORWARDED_REQUEST = ("range", "if-range", "if-none-match", "if-modified-since")
-_HASHERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="doi2data-hash")
 COPIED_RESPONSE = ("content-length", "content-range", "accept-ranges", "etag", "last-modified", "cache-control")
 
 
-class OriginBusy(GatewayError):
-    """The origin asked us to slow down (429/503); the caller may retry later."""
-
-    http_status = 503
-
-
-def _status_error(response: httpx.Response, entry: FileEntry) -> Doi2DataError:
-    status = response.status_code
-    what = f"{entry.path!r} at {response.url.host}"
-    if status in (401, 403):
-        return AccessDenied(f"the origin refused {what} (HTTP {status})", url=str(response.url))
-    if status in (429, 503):
-        wait = retry_after_seconds(response.headers)
-        return OriginBusy(f"the origin is busy serving {what} (HTTP {status})",
-                          headers={"Retry-After": str(int(wait or 30))})
-    return TransferError(f"the origin answered HTTP {status} for {what}", url=str(response.url))
-
-
-async def open_origin(client: httpx.AsyncClient, entry: FileEntry, headers: Mapping[str, str] | None = None,
-                      *, ok: tuple[int, ...] = (200, 206)) -> httpx.Response:
-    """Open a streaming GET for the file (mirrors tried in order, transient failures retried)."""
-    if not entry.urls:
-        raise TransferError(f"{entry.path!r} has no download URL")
-    sent = {"Accept-Encoding": "identity", **dict(headers or {})}
-    last: Doi2DataError | None = None
-    for attempt in range(ATTEMPTS):
-        url = entry.urls[attempt % len(entry.urls)]
-        try:
-            response = await send(client, "GET", url, headers=sent, stream=True)
-        except httpx.TransportError as exc:
-            last = translate_transport_error(exc, url)
-        else:
-            if response.status_code in ok:
-                return response
-            await response.aclose()
-            last = _status_error(response, entry)
-            if response.status_code not in (429, 500, 502, 503, 504):
-                raise last
-        if attempt < ATTEMPTS - 1:
-            await asyncio.sleep(min(2.0, backoff_delay(attempt, base=0.2)))
-    assert last is not None
-    raise last
-
-
-class Verifier:
-    """Counts and hashes one member's bytes; ``check()`` raises :class:`StreamAborted` on mismatch."""
-
-    def __init__(self, entry: FileEntry, crc: bool = False) -> None:
-        self.entry, self.size = entry, 0
-        self.hasher = MultiHasher(entry.checksums)
-        self.crc: int | None = 0 if crc else None
-
-    def update(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self.hasher.update(chunk)
-        if self.crc is not None:
-            self.crc = zlib.crc32(chunk, self.crc)
-        if self.entry.size is not None and self.size > self.entry.size:
-            raise StreamAborted(f"{self.entry.path!r}: the origin sent more than {self.entry.size} bytes")
-
-    def check(self) -> None:
-        if self.entry.size is not None and self.size != self.entry.size:
-            raise StreamAborted(f"{self.entry.path!r}: got {self.size} bytes, expected {self.entry.size}")
-        if bad := mismatches(self.entry.checksums, self.hasher.digests()):
-            raise StreamAborted(f"{self.entry.path!r}: checksum mismatch ({'; '.join(bad)})")
-
-
-class HashPipe:
-    """Hashes a member's chunks on a private thread while the event loop forwards them.
-
-    Why: MD5/SHA and CRC-32 release the GIL on large buffers, so hashing overlaps TLS reads and
-    socket writes instead of taking turns with them on the event loop. Order is kept (one
-    worker); at most ``depth`` chunks wait, so memory stays bounded if hashing falls behind.
-    """
-
-    def __init__(self, verifier: Verifier, depth: int = 16) -> None:
-        self.verifier, self.depth = verifier, depth
-        self._pending: deque[asyncio.Future[None]] = deque()
-
-    async def feed(self, chunk: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        self._pending.append(loop.run_in_executor(_HASHERS, self.verifier.update, chunk))
-        while len(self._pending) > self.depth or (self._pending and self._pending[0].done()):
-            await self._pending.popleft()  # re-raises StreamAborted from update()
-
-    async def finish(self) -> Verifier:
-        while self._pending:
-            await self._pending.popleft()
-        self.verifier.check()
-        return self.verifier
-
-
-async def member_bytes(client: httpx.AsyncClient, entry: FileEntry, first: httpx.Response | None = None
-                       ) -> AsyncIterator[bytes]:
-    """All of a file's bytes from the origin, resuming once per attempt after a dropped connection."""
-    got, validator = 0, None
-    response = first
-    for attempt in range(ATTEMPTS + 1):
-        try:
-            if response is None:
-                headers = {"Range": f"bytes={got}-"} if got else {}
-                if got and validator:
-                    headers["If-Range"] = validator
-                response = await open_origin(client, entry, headers)
-                if got and response.status_code != 206:
-                    raise StreamAborted(f"{entry.path!r}: the origin cannot resume (changed file or no ranges)")
-            etag = response.headers.get("etag", "")
-            validator = validator or (etag if etag and not etag.startswith("W/") else response.headers.get("last-modified"))
-            async for chunk in response.aiter_raw():  # the transport's own read size: no re-chunking
-                got += len(chunk)
-                yield chunk
-            return
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            if entry.size is not None and got == entry.size:
-                return  # every byte arrived; only the connection's end was rough
-            if attempt >= ATTEMPTS or (entry.size is not None and got > entry.size):
-                why = translate_transport_error(exc, entry.url or "") if isinstance(exc, httpx.TransportError) else exc
-                raise StreamAborted(f"{entry.path!r}: {why}") from exc
-            await asyncio.sleep(backoff_delay(attempt, base=0.2))
-        except Doi2DataError as exc:
-            if isinstance(exc, StreamAborted):
-                raise
-            raise StreamAborted(f"{entry.path!r}: {exc}") from exc
-        finally:
-            if response is not None:
-                await response.aclose()
-                response = None
-
-
-async def verified_file(client: httpx.AsyncClient, entry: FileEntry, first: httpx.Response) -> AsyncIterator[bytes]:
-    """A full (200) single-file body, verified; the last chunk is held back until it checks out."""
-    pipe = HashPipe(Verifier(entry))
-    held: bytes | None = None
-    async for chunk in member_bytes(client, entry, first):
-        await pipe.feed(chunk)
-        if held is not None:
-            yield held
-        held = chunk
-    await pipe.finish()
-    if held is not None:
-        yield held
-
-
-async def partial_file(response: httpx.Response) -> AsyncIterator[bytes]:
-    """A 206 (or other) body passed through as is: a part cannot be checked against whole-file digests."""
+async def blocking(fn: Callable[..., Any], *args: Any, executor: Executor | None = None, **kwargs: Any) -> Any:
+    """Run ``fn`` on a worker thread (of ``executor``, else the loop's default); if the caller is
+    cancelled meanwhile, a response it returns later is closed instead of leaking its connection."""
+    call = functools.partial(_detached, fn, *args, **kwargs)
+    future = asyncio.get_running_loop().run_in_executor(executor, call)
     try:
-        async for chunk in response.aiter_raw(CHUNK):
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(_close_result)
+        raise
+
+
+def _detached(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; an expected failure leaves its frames behind on this thread.
+
+    Why: a traceback keeps the worker's locals alive (h5py objects among them), and freeing
+    those on the event loop would wait there for h5py's global lock, which another worker may
+    hold for the length of a network read.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Doi2DataError as exc:
+        seen: BaseException | None = exc
+        visited: set[int] = set()
+        while seen is not None and id(seen) not in visited:
+            visited.add(id(seen))
+            seen.__traceback__ = None
+            seen = seen.__cause__ or seen.__context__
+        raise exc from exc.__cause__
+
+
+def _close_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        close = getattr(future.result(), "close", None)
+        if close is not None:
+            close()
+
+
+async def open_origin(client: httpx.Client, entry: FileEntry, headers: Mapping[str, str] | None = None,
+                      *, ok: tuple[int, ...] = (200, 206)) -> httpx.Response:
+    """Open the file's origin response on a worker thread (retries and mirrors as :mod:`.origin`)."""
+    response: httpx.Response = await blocking(origin.open_origin, client, entry, headers, ok=ok)
+    return response
+
+
+def pumped(make: Callable[[], Iterator[bytes]]) -> ThreadPump[bytes]:
+    """The chunks of ``make()`` produced on their own thread (bounded queue, see :mod:`.pump`)."""
+    return ThreadPump(make)
+
+
+def verified_file(client: httpx.Client, entry: FileEntry, first: httpx.Response) -> ThreadPump[bytes]:
+    return pumped(lambda: origin.verified_file(client, entry, first))
+
+
+def partial_file(response: httpx.Response) -> ThreadPump[bytes]:
+    return pumped(lambda: origin.partial_file(response))
+
+
+def archive_body(client: httpx.Client, archive: ZipWriter | TarWriter, first: httpx.Response | None
+                 ) -> ThreadPump[bytes]:
+    return pumped(lambda: origin.archive_bytes(client, archive, first))
+
+
+def archive_kind(value: str) -> ArchiveKind:
+    kind = value.lower()
+    if kind not in ("zip", "tar"):
+        raise UsageError("archive must be zip or tar")
+    return kind  # type: ignore[return-value]
+
+
+async def archive_response(request: Request, gw: Gateway, kind: ArchiveKind, members: list[Member], *,
+                           filename: str, etag_parts: list[str], year: int | None, client: str,
+                           headers: dict[str, str], head: bool, cleanup: Callable[[], None] | None = None
+                           ) -> Response:
+    """One zip or tar of ``members`` (safe names already), streamed with an exact Content-Length.
+
+    ``cleanup`` runs once the body is done with (local members made for this response).
+    """
+    if kind == "tar" and any(m.size is None for m in members):
+        raise UsageError("a tar archive needs every file's size; some are unknown - use archive=zip")
+    archive = writer(kind, members, year)
+    size = archive.predicted_size()
+    known = sum(m.size or 0 for m in members)
+    if (size or known) > gw.config.max_archive_size:
+        raise TooLarge(f"the archive would be {size or known} bytes; the limit is {gw.config.max_archive_size}")
+    digest = hashlib.sha256("\0".join([kind, *etag_parts, *(m.name for m in members)]).encode()).hexdigest()[:24]
+    headers = {**headers, "Content-Disposition": disposition(filename), "ETag": f'"{digest}"',
+               "X-Doi2data-Members": str(len(members)), "Accept-Ranges": "none"}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    media = "application/zip" if kind == "zip" else "application/x-tar"
+    request.state.kind = f"archive-{kind}"
+    if request.headers.get("if-none-match") == f'"{digest}"' or head:
+        if cleanup is not None:
+            cleanup()
+        if not head:
+            return Response(status_code=304, headers=headers)
+        return Response(status_code=200, headers=headers, media_type=media)
+    gw.limits.acquire(client)
+    try:
+        first = None if members[0].local is not None else await open_origin(gw.sync_client, members[0].entry)
+    except BaseException:
+        gw.limits.release(client)
+        raise
+    body = gw.held(archive_body(gw.sync_client, archive, first), client)
+    return StreamedBody(body if cleanup is None else finally_run(body, cleanup), headers=headers, media_type=media)
+
+
+async def finally_run(body: AsyncIterator[bytes], cleanup: Callable[[], None]) -> AsyncIterator[bytes]:
+    """Forward ``body``; close it and run ``cleanup`` (on a thread) however the response ends."""
+    try:
+        async for chunk in body:
             yield chunk
     finally:
-        await response.aclose()
+        close = getattr(body, "aclose", None)
+        if close is not None:
+            await close()
+        await asyncio.to_thread(cleanup)
 
 
-async def archive_body(client: httpx.AsyncClient, archive: ZipWriter | TarWriter,
-                       first: httpx.Response | None) -> AsyncIterator[bytes]:
-    """The archive's bytes: members in order, the next one's origin request opened in advance."""
-    members = archive.members
-    is_zip = isinstance(archive, ZipWriter)
-    prefetch: asyncio.Task[httpx.Response] | None = None
-    try:
-        for index, member in enumerate(members):
-            response = first if index == 0 else (await _take(prefetch) if prefetch else None)
-            prefetch = None
-            if index + 1 < len(members):
-                prefetch = asyncio.ensure_future(open_origin(client, members[index + 1].entry))
-            yield archive.start(member)
-            pipe = HashPipe(Verifier(member.entry, crc=is_zip))
-            async for chunk in member_bytes(client, member.entry, response):
-                await pipe.feed(chunk)
-                yield chunk
-            verifier = await pipe.finish()
-            member.crc, member.written = verifier.crc or 0, verifier.size
-            yield archive.finish(member)
-        yield archive.end()
-    finally:
-        if prefetch is not None:
-            await _discard(prefetch)
-        if first is not None:
-            await first.aclose()
+def slug(ident: Identifier) -> str:
+    """A file-name-safe form of the identifier (archive names)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value).strip("._") or "dataset"
 
 
-async def _discard(task: asyncio.Task[httpx.Response]) -> None:
-    task.cancel()
-    try:
-        response = await task
-    except BaseException:  # cancelled or failed: nothing to close
-        return
-    await response.aclose()
+def disposition(name: str) -> str:
+    """``Content-Disposition: attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-async def _take(task: asyncio.Task[httpx.Response]) -> httpx.Response | None:
-    """The prefetched response, or None to let :func:`member_bytes` open (and report) it itself."""
-    try:
-        return await task
-    except Doi2DataError:
-        return None
+class StreamedBody(StreamingResponse):
+    """A streaming response that always closes its body iterator (and so stops its producer),
+    also when the client disconnects mid-body - Starlette leaves that to garbage collection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
 
 
-__all__ = ["OriginBusy", "Verifier", "archive_body", "member_bytes", "open_origin", "partial_file", "verified_file"]
+__all__ = ["COPIED_RESPONSE", "FORWARDED_REQUEST", "OriginBusy", "StreamedBody", "Verifier", "archive_body",
+           "archive_kind", "archive_response", "blocking", "disposition", "finally_run", "open_origin", "partial_file",
+           "pumped", "slug", "verified_file"]

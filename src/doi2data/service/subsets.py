@@ -1,101 +1,98 @@
-"""Subset requests (``extract``, ``list=members``, ``dataset``/``slice``, ``where``) and where they go.
+"""Subset requests (``list``, ``extract``, ``dataset``/``slice``, ``where``): validation and routing.
 
-Why a bridge: the remote-zip, HDF5 and table readers live in :mod:`doi2data.subset` (written
-separately); the gateway defines the routes and their validation now and calls into that
-package: its ``gateway_response`` when it offers one; else remote zip listings
-(``list=members``) and members (``extract``) through :mod:`doi2data.subset.zipremote`; every
-other subset answers ``501 Not Implemented`` (problem+json, "not implemented yet"), so clients
-see a stable contract either way. The subset readers use their own blocking HTTP client, so
-only the file's first URL passes the safety check here, not redirect hops.
+Why one place: the five parameters combine in only a few ways, and a request that mixes them
+should fail with one clear 400 before any origin byte is read. The work itself happens in
+:mod:`.members` (zip and tar members), :mod:`.slices` (HDF5 hyperslabs) and :mod:`.frames`
+(frames chosen by metadata), all on worker threads over :mod:`doi2data.subset` - the library
+the CLI's ``ls --inside`` and ``get --extract/--hdf5/--where`` use, so both read alike.
+
+Every origin request they make goes through the gateway's blocking client: its request hook
+runs the destination check on every hop, and it carries no credentials.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import importlib.util
-import mimetypes
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from starlette.concurrency import iterate_in_threadpool
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import Response
 
-from ..errors import UsageError
-from ..model import FileEntry
-from .problems import NotImplementedYet
+from ..errors import AccessDenied, UsageError
+from ..identifiers import Identifier
+from ..model import FileEntry, Manifest
+from .manifests import Entry
+from .problems import NotFound
 
 if TYPE_CHECKING:
     from .app import Gateway
+    from .dataset import Query
 
 SUBSET_KEYS = ("extract", "list", "dataset", "slice", "where")
 
 
-def _operation(params: Mapping[str, str]) -> str:
+def operation(params: Mapping[str, str]) -> str:
+    """``list-members``, ``extract``, ``dataset`` or ``where``; a 400 for combinations that clash."""
+    given = [k for k in SUBSET_KEYS if k in params]
+    if "where" in params:
+        if len(given) > 1:
+            raise UsageError(f"where= cannot be combined with {', '.join(k + '=' for k in given if k != 'where')}")
+        return "where"
+    if "archive" in params:
+        raise UsageError("archive= combines with where= (frames) or a file selection, not with "
+                         f"{', '.join(k + '=' for k in given)}")
     if "list" in params:
         if params["list"] != "members":
             raise UsageError("list takes one value: members")
+        if len(given) > 1:
+            raise UsageError("list=members takes no other subset parameter")
         return "list-members"
     if "extract" in params:
+        if "dataset" in params or "slice" in params:
+            raise UsageError("extract= (archive members) cannot be combined with dataset=/slice= (HDF5)")
+        if not params["extract"].strip("/ "):
+            raise UsageError("extract= needs the member's path inside the archive")
         return "extract"
-    if "slice" in params and "dataset" not in params:
+    if "dataset" not in params:
         raise UsageError("slice needs dataset=/path/in/file")
-    if "dataset" in params:
-        return "dataset"
-    return "where"
+    return "dataset"
 
 
-def subset_module() -> Any | None:
-    """:mod:`doi2data.subset` when it is installed and offers a gateway entry point."""
-    if importlib.util.find_spec("doi2data.subset") is None:
-        return None
-    module = importlib.import_module("doi2data.subset")
-    return module if callable(getattr(module, "gateway_response", None)) else None
+def one_file(query: Query, manifest: Manifest) -> FileEntry:
+    """The one open file ``file=`` names (subsets of one file need exactly one)."""
+    if not query.file:
+        raise UsageError("subset requests need file= naming one file")
+    chosen = query.chosen(manifest).files
+    if len(chosen) != 1:
+        if not chosen:
+            raise NotFound(f"no file matches {', '.join(query.file)}")
+        raise UsageError(f"file= must match exactly one file for a subset ({len(chosen)} match)")
+    entry = chosen[0]
+    if entry.access != "open":
+        raise AccessDenied(f"{entry.path!r} is {entry.access}: the gateway serves open files only")
+    if not entry.urls:
+        raise NotFound(f"{entry.path!r} has no download URL")
+    return entry
 
 
-async def subset_response(gw: Gateway, entry: FileEntry, params: Mapping[str, str],
+async def subset_response(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, client: str,
                           headers: dict[str, str]) -> Response:
-    """Validate the subset request, then hand it to :mod:`doi2data.subset` (or answer 501)."""
-    operation = _operation(params)
-    if entry.access != "open" or not entry.urls:
-        raise UsageError(f"{entry.path!r} is not an open file with a URL")
-    module = subset_module()
-    await gw.policy.check(entry.urls[0])
-    if module is not None:
-        response: Response = await module.gateway_response(gw.client, entry, operation, dict(params), headers)
-        return response
-    if operation in ("list-members", "extract") and entry.path.lower().endswith(".zip") and _has_zip_reader():
-        return await _zip(entry, operation, params, headers)
-    raise NotImplementedYet(f"{operation} is not implemented yet in this gateway for {entry.path!r} "
-                            "(doi2data.subset offers no gateway entry point for it); the route and parameters "
-                            "are stable")
+    """Validate the subset request, then answer it from the matching module."""
+    op = operation(query.one)
+    request.state.kind = f"subset-{op}"
+    if op == "where":
+        from .frames import where_response
+
+        return await where_response(request, gw, query, ident, entry, client, headers)
+    file = one_file(query, entry.manifest)
+    await gw.policy.check(file.urls[0])  # a refused origin is a 403 before any work starts
+    if op in ("list-members", "extract"):
+        from .members import member_response
+
+        return await member_response(request, gw, file, op, query.one, client, headers)
+    from .slices import slice_response
+
+    return await slice_response(request, gw, entry.manifest, file, query.one, headers)
 
 
-def _has_zip_reader() -> bool:
-    return importlib.util.find_spec("doi2data.subset") is not None
-
-
-async def _zip(entry: FileEntry, operation: str, params: Mapping[str, str], headers: dict[str, str]) -> Response:
-    """Remote zip members through :mod:`doi2data.subset.zipremote` (blocking: run in threads)."""
-    from ..subset.zipremote import iter_zip_member, list_zip_members
-
-    if operation == "list-members":
-        listing = await asyncio.to_thread(list_zip_members, entry)
-        body = {"file": entry.path, "size": listing.size, "members": [m.to_json() for m in listing.members]}
-        return JSONResponse(body, headers=headers)
-    name = params["extract"]
-    chunks = iter_zip_member(entry, name)
-    first = await asyncio.to_thread(next, chunks, b"")  # errors (no such member) before the headers go out
-
-    async def body_iter() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in iterate_in_threadpool(chunks):
-            yield chunk
-
-    filename = name.rsplit("/", 1)[-1] or "member"
-    media = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return StreamingResponse(body_iter(), media_type=media,
-                             headers={**headers, "Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-__all__ = ["SUBSET_KEYS", "subset_module", "subset_response"]
+__all__ = ["SUBSET_KEYS", "one_file", "operation", "subset_response"]

@@ -1,0 +1,154 @@
+"""Members of a remote zip or tar: ``?file=X&list=members`` and ``?file=X&extract=inner/path``.
+
+Zip: the central directory by ranged reads, then one ranged GET for the member, inflated and
+CRC-checked (:mod:`doi2data.subset.zipremote`). Tar (``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``,
+``.tar.xz``...): one GET streamed through :mod:`tarfile` until the member's header - tar has no
+index, so a listing reads the whole archive and an extraction everything up to the member's end
+(:mod:`doi2data.subset.tarstream`).
+
+Either way the member's size is known before the status line goes out (the zip directory, the
+tar header), so the response carries an exact ``Content-Length``; the last chunk is held back
+until the member has been checked (CRC-32 and size for zip, size for tar), so a bad member is
+cut short instead of looking complete. Names are literal member paths (a leading ``/`` is
+ignored); directories, links and devices are refused.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tarfile
+from collections.abc import Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import Doi2DataError
+from ..model import FileEntry
+from ..subset.actions import ARCHIVES
+from ..subset.tarstream import TarMember, _kind, _members
+from ..subset.zipremote import iter_zip_member, list_zip_members
+from .problems import MemberNotFound, NotAnArchive, StreamAborted, SubsetError, TooLarge
+from .pump import CHUNK, ThreadPump
+from .stream import StreamedBody, blocking, disposition
+
+if TYPE_CHECKING:
+    from .app import Gateway
+    from .subsetstate import GatewayReader
+
+
+def archive_type(entry: FileEntry) -> str:
+    low = entry.path.lower()
+    if low.endswith(".zip"):
+        return "zip"
+    if low.endswith(ARCHIVES):
+        return "tar"
+    raise NotAnArchive(f"{entry.path!r} is not an archive the gateway can look into (zip, tar, tar.gz, tgz, "
+                       "tar.bz2, tar.xz)")
+
+
+async def member_response(request: Request, gw: Gateway, entry: FileEntry, op: str, params: Mapping[str, str],
+                          client: str, headers: dict[str, str]) -> Response:
+    kind = archive_type(entry)
+    if kind == "tar" and entry.size is not None and entry.size > gw.config.max_archive_size:
+        raise TooLarge(f"{entry.path!r} is {entry.size} bytes; reading into a tar means streaming it from the "
+                       f"start, and the limit is {gw.config.max_archive_size}")
+    reader = gw.subsets.reader(gw.sync_client)
+    if op == "list-members":
+        body = await blocking(_zip_listing if kind == "zip" else _tar_listing, reader, entry,
+                              executor=gw.subsets.executor)
+        return JSONResponse(body, headers=headers)
+    name = params["extract"].strip().lstrip("/")
+    produce = _zip_member(reader, entry, name) if kind == "zip" else _tar_member(reader, entry, name)
+    gw.limits.acquire(client)
+    pump: ThreadPump[Any] = ThreadPump(lambda: produce, name="member")
+    try:
+        size = await pump.__anext__()  # the member's size, or the reason there is none (before any header)
+    except BaseException:
+        await pump.aclose()
+        gw.limits.release(client)
+        raise
+    leaf = name.rstrip("/").rsplit("/", 1)[-1] or "member"
+    headers = {**headers, "Content-Disposition": disposition(leaf), "Content-Length": str(size),
+               "X-Doi2data-Source": entry.path, "X-Doi2data-Member": name}
+    media = mimetypes.guess_type(leaf)[0] or "application/octet-stream"
+    return StreamedBody(gw.held(pump, client), media_type=media, headers=headers)
+
+
+def _zip_listing(reader: GatewayReader, entry: FileEntry) -> dict[str, Any]:
+    listing = list_zip_members(entry, reader=reader)
+    return {"file": entry.path, "size": listing.size, "format": "zip",
+            "members": [m.to_json() for m in listing.members],
+            "requests": listing.requests, "bytes_received": listing.bytes_received}
+
+
+def _tar_listing(reader: GatewayReader, entry: FileEntry) -> dict[str, Any]:
+    rows = [TarMember(i.name, i.size, _kind(i), i.mode, int(i.mtime), i.linkname).to_json()
+            for i, _ in _members(entry, reader)]
+    return {"file": entry.path, "size": entry.size, "format": "tar", "members": rows, "requests": reader.requests,
+            "bytes_received": reader.bytes_received}
+
+
+def _zip_member(reader: GatewayReader, entry: FileEntry, name: str) -> Iterator[Any]:
+    """Yields the member's size, then its bytes (last chunk only once size and CRC-32 check out)."""
+    listing = list_zip_members(entry, reader=reader)
+    member = next((m for m in listing.members if m.name.strip("/") == name.strip("/")), None)
+    if member is None:
+        raise MemberNotFound(f"no member {name!r} in {entry.path}")
+    if member.is_dir:
+        raise SubsetError(f"{name!r} is a directory in {entry.path}; list=members shows its contents")
+    yield member.size
+    try:
+        yield from _held_back(iter_zip_member(entry, member.name, reader=reader, listing=listing))
+    except StreamAborted:
+        raise
+    except Doi2DataError as exc:  # bad CRC, short body: the client must not take it for complete
+        raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc
+
+
+def _tar_member(reader: GatewayReader, entry: FileEntry, name: str) -> Iterator[Any]:
+    """Yields the member's size, then its bytes; stops reading the archive at the member's end."""
+    members = cast(Generator[tuple[tarfile.TarInfo, tarfile.TarFile], None, None], _members(entry, reader))
+    try:
+        for info, archive in members:
+            if info.name.strip("/") != name.strip("/"):
+                continue
+            if not info.isfile():
+                raise SubsetError(f"{name!r} in {entry.path} is a {_kind(info)}, not a regular file")
+            yield info.size
+            source = archive.extractfile(info)
+            assert source is not None
+            yield from _held_back(_tar_bytes(source, info, entry))
+            return
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc
+    finally:
+        members.close()
+    raise MemberNotFound(f"no member {name!r} in {entry.path}")
+
+
+def _tar_bytes(source: Any, info: tarfile.TarInfo, entry: FileEntry) -> Iterator[bytes]:
+    sent = 0
+    while piece := source.read(CHUNK):
+        sent += len(piece)
+        yield piece
+    if sent != info.size:
+        raise StreamAborted(f"{entry.path}:{info.name}: the archive ended after {sent} of {info.size} bytes")
+
+
+def _held_back(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Re-chunk to about :data:`CHUNK` and keep the last piece until ``chunks`` ends cleanly."""
+    pending: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= 2 * CHUNK:
+            out = b"".join(pending)
+            pending, held = [out[CHUNK:]], len(out) - CHUNK
+            yield out[:CHUNK]
+    if pending:
+        yield b"".join(pending)
+
+
+__all__ = ["archive_type", "member_response"]
