@@ -374,3 +374,90 @@ def test_pump_aclose_stops_the_producer_and_runs_its_cleanup() -> None:
 
     asyncio.run(go())
     assert not LIVE
+
+
+# -- `doi2data serve` flags -> GatewayConfig (no server: uvicorn.run is replaced) -----------------
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, dict[str, object]]]:
+    """What ``doi2data serve`` would hand uvicorn; the app is the config itself (``create_app`` stubbed)."""
+    import uvicorn
+
+    from doi2data.service import app as app_mod
+    from doi2data.service.config import ENV_VAR
+
+    calls: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setattr(app_mod, "create_app", lambda config: config)
+    monkeypatch.setenv(ENV_VAR, "")  # restored after the test: --workers N sets it
+    return calls
+
+
+def test_serve_subset_flags_reach_the_config(served: list[tuple[object, dict[str, object]]]) -> None:
+    from doi2data.cli import main
+    from doi2data.service import GatewayConfig
+
+    main(["serve", "--cache", "memory:"])
+    defaults = served[-1][0]
+    assert isinstance(defaults, GatewayConfig)
+    assert (defaults.origin_rates, defaults.max_slice_bytes, defaults.max_frame_files, defaults.subset_workers) == (
+        (), GatewayConfig.max_slice_bytes, GatewayConfig.max_frame_files, GatewayConfig.subset_workers)
+    main(["serve", "--cache", "memory:", "--origin-rate", "zenodo.org=0", "--origin-rate", "data.example=30/60",
+          "--max-slice-size", "1MiB", "--max-frame-files", "7", "--subset-workers", "3"])
+    config = served[-1][0]
+    assert isinstance(config, GatewayConfig)
+    assert config.origin_rates == ("zenodo.org=0", "data.example=30/60")
+    assert (config.max_slice_bytes, config.max_frame_files, config.subset_workers) == (1 << 20, 7, 3)
+
+
+def test_serve_subset_flags_travel_to_worker_processes(served: list[tuple[object, dict[str, object]]]) -> None:
+    import os
+
+    from doi2data.cli import main
+    from doi2data.service.config import ENV_VAR, GatewayConfig
+
+    main(["serve", "--cache", "memory:", "--workers", "2", "--origin-rate", "zenodo.org=100/60",
+          "--max-slice-size", "64MB", "--max-frame-files", "12", "--subset-workers", "2"])
+    assert served[-1][0] == "doi2data.service.app:app_from_env" and served[-1][1]["workers"] == 2
+    config = GatewayConfig.from_env({ENV_VAR: os.environ[ENV_VAR]})
+    assert config.origin_rates == ("zenodo.org=100/60",)
+    assert (config.max_slice_bytes, config.max_frame_files, config.subset_workers) == (64_000_000, 12, 2)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--origin-rate", "zenodo.org"], "--origin-rate 'zenodo.org'"),
+    (["--origin-rate", "zenodo.org=ten/60"], "--origin-rate"),
+    (["--origin-rate", "zenodo.org=-1/60"], "positive"),
+    (["--max-slice-size", "12parsecs"], "bad size"),
+    (["--max-frame-files", "0"], "--max-frame-files"),
+    (["--subset-workers", "0"], "--subset-workers"),
+])
+def test_serve_refuses_bad_subset_flags(served: list[tuple[object, dict[str, object]]],
+                                        capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
+    from doi2data.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--cache", "memory:", *args])
+    assert exit_info.value.code == UsageError.exit_code and not served  # before listening
+    assert words in capsys.readouterr().err
+
+
+def test_subset_readers_share_the_process_politeness() -> None:
+    """Every reader the gateway makes draws on one set of per-host buckets, with origin_rates applied."""
+    from doi2data.service.config import GatewayConfig
+    from doi2data.service.subsetstate import SubsetState
+    from doi2data.transfer.limits import DEFAULT_RATES, Window
+
+    state = SubsetState(GatewayConfig(origin_rates=("zenodo.org=0", "slow.example=2/60"), subset_workers=2))
+    try:
+        with httpx.Client(trust_env=False) as client:
+            one, two = state.reader(client), state.reader(client)
+            assert one.client is client and one.gates is two.gates is state.gates
+            assert not one.credentials  # no tokens, whatever DOI2DATA_TOKENS says
+            assert one.rates["slow.example"] == (Window(2, 60.0),) and one._gate("zenodo.org").unlimited
+            assert set(DEFAULT_RATES) <= set(one.rates)
+            for _ in range(2):
+                one._gate("slow.example").take()
+            assert max(b.wait_time() for b in two._gate("slow.example").buckets) > 0
+            assert state.executor._max_workers == 2  # type: ignore[attr-defined]
+    finally:
+        state.close()

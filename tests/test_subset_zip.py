@@ -16,8 +16,10 @@ from doi2data.model import Manifest
 from doi2data.sandbox import FakeInternet, Quirk
 from doi2data.sandbox.subsets_data import BIG_MEMBER, BIG_MEMBER_SIZE, ZIP_DOI, ZIP_RECID, frames_zip, tarballs
 from doi2data.subset import common
-from doi2data.subset.ranges import UNLIMITED, RangeReader
-from doi2data.subset.tarstream import extract_tar_members, list_tar_members
+from doi2data.subset.ranges import UNLIMITED, HostGates, RangeReader
+from doi2data.subset.tarstream import (TarMember, extract_tar_members, list_tar_members, member_kind,
+                                       tar_members)
+from doi2data.transfer.limits import GENERIC_RATE, Window
 from doi2data.subset.zipremote import extract_zip_members, iter_zip_member, list_zip_members
 
 ZIP_PATH = f"/api/records/{ZIP_RECID}/files/*"
@@ -157,6 +159,47 @@ def test_tar_and_tar_gz_by_streaming(tmp_path: Path, net: FakeInternet, manifest
     report = extract_tar_members(common.find_entry(manifest, "frames.tar.gz"), tmp_path / "gz", "*.txt",
                                  reader=reader)
     assert [w.part for w in report.written] == ["frames/NOTES.txt"] and report.bytes_received == len(packed)
+
+
+def test_tar_members_is_one_stream_that_stops_when_closed(net: FakeInternet, manifest: Manifest,
+                                                          reader: RangeReader) -> None:
+    """The public generator the gateway uses: headers as they pass, member bytes in between."""
+    plain, _ = tarballs()
+    truth = tarfile.open(fileobj=io.BytesIO(plain))
+    entry = common.find_entry(manifest, "frames.tar")
+    steps = tar_members(entry, reader)
+    seen: list[TarMember] = []
+    for info, archive in steps:
+        seen.append(TarMember.of(info))
+        if info.name == "frames/frame_00002.cbf":
+            assert member_kind(info) == "file"
+            assert archive.extractfile(info).read() == truth.extractfile(info.name).read()  # type: ignore[union-attr]
+            break
+    steps.close()
+    assert [m.name for m in seen] == truth.getnames()[:len(seen)] and seen[-1].size == truth.getmember(
+        "frames/frame_00002.cbf").size
+    assert reader.requests == 1 and reader.bytes_received < len(plain) / 2
+    listed = list_tar_members(entry, reader=reader)
+    assert listed[:len(seen)] == seen
+    assert [m.kind for m in listed] == [member_kind(m) for m in truth.getmembers()]
+
+
+def test_readers_can_share_host_gates() -> None:
+    """``RangeReader(gates=...)``: one politeness budget for several readers (the gateway's case)."""
+    shared = HostGates({"slow.example": (Window(2, 60.0),)})
+    with RangeReader(gates=shared) as one, RangeReader(gates=shared) as two, \
+            RangeReader(rates={"slow.example": (Window(2, 60.0),)}) as alone:
+        assert one.gates is two.gates is shared and one.rates is shared.rates
+        assert one._gate("slow.example") is two._gate("slow.example") is shared.gate("slow.example")
+        for _ in range(2):
+            one._gate("slow.example").take()
+        assert max(b.wait_time() for b in two._gate("slow.example").buckets) > 0  # two waits for one's use
+        assert max(b.wait_time() for b in alone._gate("slow.example").buckets) == 0  # its own buckets
+        assert [(b.capacity, b.rate) for b in shared.gate("other.example").buckets] == [
+            (w.requests, w.requests / w.seconds) for w in GENERIC_RATE]  # hosts without a rate of their own
+    assert HostGates().rates == RangeReader().rates  # the same defaults (Zenodo's guest limits)
+    with pytest.raises(TypeError):
+        RangeReader(gates=shared, rates={})
 
 
 def test_transient_errors_are_retried(net: FakeInternet, manifest: Manifest, reader: RangeReader) -> None:

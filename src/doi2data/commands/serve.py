@@ -12,11 +12,38 @@ from collections.abc import Sequence
 
 import click
 
+from ..service.config import GatewayConfig as _Defaults  # stdlib only: flag defaults come from here
+
 
 def _size(value: str) -> int:
     from ..output import parse_size
 
     return parse_size(value)
+
+
+def _size_text(size: int) -> str:
+    """``256 << 20`` -> ``256MiB``: a default that reads like the value a user would type."""
+    for unit, factor in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
+    """Check ``HOST=N/SECONDS`` specs now (exit 2 before listening), kept as text for the config.
+
+    Why text: the config travels to worker processes as JSON and the gateway parses the specs
+    itself (:class:`~doi2data.service.subsetstate.SubsetState`) with the same ``parse_rate``.
+    """
+    from ..errors import UsageError
+    from ..transfer.limits import parse_rate
+
+    for spec in specs:
+        try:
+            parse_rate(spec)
+        except UsageError as exc:  # its text names the CLI's --rate, which means something else here
+            raise UsageError(f"bad --origin-rate {spec!r}: {str(exc).partition(': ')[2]}") from exc
+    return tuple(specs)
 
 
 @click.command("serve")
@@ -40,6 +67,15 @@ def _size(value: str) -> int:
 @click.option("--max-streams", default=4, show_default=True, type=click.IntRange(1),
               help="concurrent downloads per client")
 @click.option("--max-archive-size", default="50GiB", show_default=True, metavar="SIZE")
+@click.option("--origin-rate", multiple=True, metavar="HOST=N/SECONDS",
+              help="request-rate limit for the gateway's subset reads from an origin host, for the whole "
+                   "process (HOST=0: none; repeatable); Zenodo defaults to its guest limits")
+@click.option("--max-slice-size", default=_size_text(_Defaults.max_slice_bytes), show_default=True,
+              metavar="SIZE", help="largest HDF5 slab (uncompressed) one ?dataset=&slice= request may read")
+@click.option("--max-frame-files", default=_Defaults.max_frame_files, show_default=True, type=click.IntRange(1),
+              help="most files one ?where= request may scan for frame metadata")
+@click.option("--subset-workers", default=_Defaults.subset_workers, show_default=True, type=click.IntRange(1, 256),
+              help="threads per worker process for subset work (HDF5 reads, frame scans, tar listings)")
 @click.option("--public-url", metavar="URL", help="base URL when behind a reverse proxy")
 @click.option("--trust-forwarded", is_flag=True, help="take the client address from X-Forwarded-For")
 @click.option("--access-log", default="-", show_default=True, metavar="PATH",
@@ -47,7 +83,8 @@ def _size(value: str) -> int:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="worker processes")
 def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale: float, single_file: str,
                   allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
-                  max_streams: int, max_archive_size: str, public_url: str | None, trust_forwarded: bool,
+                  max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
+                  max_frame_files: int, subset_workers: int, public_url: str | None, trust_forwarded: bool,
                   access_log: str, workers: int) -> None:
     """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
     files (?file=GLOB), verified zip/tar archives (&archive=zip) - see /docs."""
@@ -61,7 +98,9 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
     config = GatewayConfig(
         cache_url=cache_url, ttl=ttl, stale=stale, single_file=single_file,  # type: ignore[arg-type]
         allow_hosts=tuple(allow_host), allow_networks=tuple(allow_network), strict_dns=strict_dns, rate=rate,
-        burst=burst, max_streams=max_streams, max_archive_size=_size(max_archive_size), public_url=public_url,
+        burst=burst, max_streams=max_streams, max_archive_size=_size(max_archive_size),
+        origin_rates=_origin_rates(origin_rate), max_slice_bytes=_size(max_slice_size),
+        max_frame_files=max_frame_files, subset_workers=subset_workers, public_url=public_url,
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
     )
     click.echo(f"doi2data gateway on http://{host}:{port}/  (cache: {open_store(cache_url).description}, "

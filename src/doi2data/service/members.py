@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import mimetypes
 import tarfile
-from collections.abc import Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from ..errors import Doi2DataError
 from ..model import FileEntry
 from ..subset.actions import ARCHIVES
-from ..subset.tarstream import TarMember, _kind, _members
+from ..subset.ranges import RangeReader
+from ..subset.tarstream import TarMember, member_kind, tar_members
 from ..subset.zipremote import iter_zip_member, list_zip_members
 from .problems import MemberNotFound, NotAnArchive, StreamAborted, SubsetError, TooLarge
 from .pump import CHUNK, ThreadPump
@@ -34,7 +35,6 @@ from .stream import StreamedBody, blocking, disposition
 
 if TYPE_CHECKING:
     from .app import Gateway
-    from .subsetstate import GatewayReader
 
 
 def archive_type(entry: FileEntry) -> str:
@@ -75,21 +75,20 @@ async def member_response(request: Request, gw: Gateway, entry: FileEntry, op: s
     return StreamedBody(gw.held(pump, client), media_type=media, headers=headers)
 
 
-def _zip_listing(reader: GatewayReader, entry: FileEntry) -> dict[str, Any]:
+def _zip_listing(reader: RangeReader, entry: FileEntry) -> dict[str, Any]:
     listing = list_zip_members(entry, reader=reader)
     return {"file": entry.path, "size": listing.size, "format": "zip",
             "members": [m.to_json() for m in listing.members],
             "requests": listing.requests, "bytes_received": listing.bytes_received}
 
 
-def _tar_listing(reader: GatewayReader, entry: FileEntry) -> dict[str, Any]:
-    rows = [TarMember(i.name, i.size, _kind(i), i.mode, int(i.mtime), i.linkname).to_json()
-            for i, _ in _members(entry, reader)]
+def _tar_listing(reader: RangeReader, entry: FileEntry) -> dict[str, Any]:
+    rows = [TarMember.of(info).to_json() for info, _ in tar_members(entry, reader)]
     return {"file": entry.path, "size": entry.size, "format": "tar", "members": rows, "requests": reader.requests,
             "bytes_received": reader.bytes_received}
 
 
-def _zip_member(reader: GatewayReader, entry: FileEntry, name: str) -> Iterator[Any]:
+def _zip_member(reader: RangeReader, entry: FileEntry, name: str) -> Iterator[Any]:
     """Yields the member's size, then its bytes (last chunk only once size and CRC-32 check out)."""
     listing = list_zip_members(entry, reader=reader)
     member = next((m for m in listing.members if m.name.strip("/") == name.strip("/")), None)
@@ -106,15 +105,15 @@ def _zip_member(reader: GatewayReader, entry: FileEntry, name: str) -> Iterator[
         raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc
 
 
-def _tar_member(reader: GatewayReader, entry: FileEntry, name: str) -> Iterator[Any]:
+def _tar_member(reader: RangeReader, entry: FileEntry, name: str) -> Iterator[Any]:
     """Yields the member's size, then its bytes; stops reading the archive at the member's end."""
-    members = cast(Generator[tuple[tarfile.TarInfo, tarfile.TarFile], None, None], _members(entry, reader))
+    members = tar_members(entry, reader)
     try:
         for info, archive in members:
             if info.name.strip("/") != name.strip("/"):
                 continue
             if not info.isfile():
-                raise SubsetError(f"{name!r} in {entry.path} is a {_kind(info)}, not a regular file")
+                raise SubsetError(f"{name!r} in {entry.path} is a {member_kind(info)}, not a regular file")
             yield info.size
             source = archive.extractfile(info)
             assert source is not None

@@ -12,7 +12,6 @@ gateway's blocking client, which carries the safety hook and no credentials.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,41 +20,19 @@ from typing import Any
 import httpx
 
 from ..http import Credentials
-from ..subset.ranges import RangeReader
-from ..transfer.limits import DEFAULT_RATES, Window, parse_rate
+from ..subset.ranges import HostGates, RangeReader
+from ..transfer.limits import DEFAULT_RATES, parse_rate
 from .config import GatewayConfig
-
-
-class SharedGates:
-    """Token buckets per origin host, for every reader of the process."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.gates: dict[str, Any] = {}
-
-
-class GatewayReader(RangeReader):
-    """A :class:`RangeReader` whose per-host rate limits are the process's, not its own."""
-
-    def __init__(self, shared: SharedGates, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._shared = shared
-
-    def _gate(self, host: str) -> Any:
-        with self._shared.lock:
-            gate = self._shared.gates.get(host)
-            if gate is None:
-                gate = self._shared.gates[host] = super()._gate(host)
-            return gate
 
 
 class SubsetState:
     """Readers (shared politeness), a small LRU of frame tables, single-flight per table."""
 
     def __init__(self, config: GatewayConfig, tables: int = 32) -> None:
-        self.rates: dict[str, tuple[Window, ...]] = dict(DEFAULT_RATES)
-        self.rates.update(parse_rate(spec) for spec in config.origin_rates)
-        self.gates = SharedGates()
+        rates = dict(DEFAULT_RATES)
+        rates.update(parse_rate(spec) for spec in config.origin_rates)
+        #: One set of per-host token buckets for every reader of the process.
+        self.gates = HostGates(rates)
         self._tables: OrderedDict[Hashable, Any] = OrderedDict()
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._size = tables
@@ -63,9 +40,9 @@ class SubsetState:
         #: executor: a long scan must not hold up the threads that open origin responses.
         self.executor = ThreadPoolExecutor(config.subset_workers, thread_name_prefix="doi2data-subset")
 
-    def reader(self, client: httpx.Client, workers: int = 8) -> GatewayReader:
-        return GatewayReader(self.gates, client=client, credentials=Credentials(), rates=self.rates,
-                             workers=workers)
+    def reader(self, client: httpx.Client, workers: int = 8) -> RangeReader:
+        """A reader over the gateway's client: no credentials, the process's politeness."""
+        return RangeReader(client=client, credentials=Credentials(), gates=self.gates, workers=workers)
 
     def table(self, key: Hashable) -> Any | None:
         found = self._tables.get(key)
@@ -90,4 +67,4 @@ class SubsetState:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["GatewayReader", "SharedGates", "SubsetState"]
+__all__ = ["SubsetState"]

@@ -7,8 +7,9 @@ hundreds of times the bytes a subset needs. Subset code asks for exact ranges in
   ``tail(url, n)``; through :func:`doi2data.http.make_sync_client` / :func:`~doi2data.http.send_sync`
   (proxies, CA, User-Agent, per-host credentials); ``Accept-Encoding: identity``; retries on
   connection errors, 429 and 5xx honouring ``Retry-After``; per-host token buckets (Zenodo's guest
-  limits by default, as the engine); counts ``requests`` and ``bytes_received``; and refuses a
-  file whose ``ETag`` changes between two reads (offsets from the first read would be wrong).
+  limits by default, as the engine; :class:`HostGates` shares them between readers); counts
+  ``requests`` and ``bytes_received``; and refuses a file whose ``ETag`` changes between two
+  reads (offsets from the first read would be wrong).
 * :class:`~.rangefile.RangeFile` (its own module) - a file object for the metadata parsers.
 """
 
@@ -54,23 +55,47 @@ class _HostGate:
                 bucket.take()
 
 
+class HostGates:
+    """Per-host token buckets, made on first use from ``rates``; thread-safe and shareable.
+
+    Why a separate object: a reader's counters and ETag memory belong to one operation, but
+    politeness towards an origin must hold for everything a process sends there. Readers given
+    the same ``HostGates`` (``RangeReader(gates=...)``) draw on the same buckets - the gateway
+    makes one per process; a reader made without one gets its own.
+    """
+
+    def __init__(self, rates: Mapping[str, tuple[Window, ...]] | None = None) -> None:
+        self.rates = dict(DEFAULT_RATES if rates is None else rates)
+        self._gates: dict[str, _HostGate] = {}
+        self._lock = threading.Lock()
+
+    def gate(self, host: str) -> _HostGate:
+        """The buckets for ``host`` (``GENERIC_RATE`` for a host without its own rate)."""
+        with self._lock:
+            if host not in self._gates:
+                self._gates[host] = _HostGate(self.rates.get(host, GENERIC_RATE))
+            return self._gates[host]
+
+
 class RangeReader:
     """Exact byte ranges from HTTP(S) URLs with retries, politeness and counters.
 
     ``rates`` maps host -> token-bucket windows (``None``: Zenodo's published guest limits,
     generous elsewhere; use :data:`UNLIMITED` per host for the sandbox and benchmarks).
-    Thread-safe: :meth:`map` runs a function over items with ``workers`` threads.
+    ``gates``: a :class:`HostGates` shared with other readers (its rates apply; do not pass
+    ``rates`` too). Thread-safe: :meth:`map` runs a function over items with ``workers`` threads.
     """
 
     def __init__(self, *, client: httpx.Client | None = None, credentials: Credentials | None = None,
                  rates: Mapping[str, tuple[Window, ...]] | None = None, attempts: int = 4, max_wait: float = 60.0,
-                 workers: int = 8, timeout: float | None = None) -> None:
+                 workers: int = 8, timeout: float | None = None, gates: HostGates | None = None) -> None:
+        if gates is not None and rates is not None:
+            raise TypeError("RangeReader: pass rates or gates, not both (gates carry their own rates)")
         self._own = client is None
         self.client = client or make_sync_client(max_connections=max(workers, 4), timeout=timeout)
         self.credentials = credentials or Credentials()
-        self.rates = dict(DEFAULT_RATES if rates is None else rates)
+        self.gates = gates if gates is not None else HostGates(rates)
         self.attempts, self.max_wait, self.workers = max(1, attempts), max_wait, max(1, workers)
-        self._gates: dict[str, _HostGate] = {}
         self._etags: dict[str, str] = {}
         self._lock = threading.Lock()
         self.requests = 0
@@ -92,11 +117,12 @@ class RangeReader:
             self.requests += requests
             self.bytes_received += nbytes
 
+    @property
+    def rates(self) -> dict[str, tuple[Window, ...]]:
+        return self.gates.rates
+
     def _gate(self, host: str) -> _HostGate:
-        with self._lock:
-            if host not in self._gates:
-                self._gates[host] = _HostGate(self.rates.get(host, GENERIC_RATE))
-            return self._gates[host]
+        return self.gates.gate(host)
 
     # -- requests ----------------------------------------------------------------------------
     def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
@@ -246,4 +272,4 @@ def coalesce(spans: Iterable[tuple[int, int]], gap: int = 0) -> list[tuple[int, 
     return [(a, b) for a, b in merged]
 
 
-__all__ = ["UNLIMITED", "RangeReader", "coalesce"]
+__all__ = ["UNLIMITED", "HostGates", "RangeReader", "coalesce"]

@@ -13,7 +13,7 @@ written (reported). For random access, prefer zip (:mod:`.zipremote`).
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +37,10 @@ class TarMember:
     mode: int
     modified: int
     link: str = ""
+
+    @classmethod
+    def of(cls, info: tarfile.TarInfo) -> TarMember:
+        return cls(info.name, info.size, member_kind(info), info.mode, int(info.mtime), info.linkname)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "size": self.size, "kind": self.kind, "mode": oct(self.mode),
@@ -62,14 +66,25 @@ class _BodyFile:
         return out
 
 
-def _kind(info: tarfile.TarInfo) -> str:
+def member_kind(info: tarfile.TarInfo) -> str:
+    """``file``, ``dir``, ``symlink``, ``hardlink`` or ``other`` (devices, FIFOs): what listings show."""
     return ("file" if info.isfile() else "dir" if info.isdir() else "symlink" if info.issym()
             else "hardlink" if info.islnk() else "other")
 
 
-def _members(entry: FileEntry, rd: RangeReader) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+TarStep = tuple[tarfile.TarInfo, tarfile.TarFile]
+
+
+def tar_members(entry: FileEntry, reader: RangeReader) -> Generator[TarStep, None, None]:
+    """Each header of the remote tar ``entry`` as it streams past, with the open archive.
+
+    Why a generator over one GET: callers that want one member (the gateway's ``extract=``) stop
+    at its end; ``archive.extractfile(info)`` reads that member's bytes before the next step.
+    Closing the generator early closes the origin connection. Unreadable tars raise
+    :class:`~doi2data.errors.TransferError`.
+    """
     url = entry_url(entry)
-    with rd.open(url) as body:
+    with reader.open(url) as body:
         try:
             with tarfile.open(fileobj=_BodyFile(body), mode="r|*") as archive:  # type: ignore[call-overload]
                 for info in archive:
@@ -83,7 +98,7 @@ def list_tar_members(entry: FileEntry, *, reader: RangeReader | None = None) -> 
     own = reader is None
     rd = reader or RangeReader()
     try:
-        return [TarMember(i.name, i.size, _kind(i), i.mode, int(i.mtime), i.linkname) for i, _ in _members(entry, rd)]
+        return [TarMember.of(info) for info, _ in tar_members(entry, rd)]
     finally:
         if own:
             rd.close()
@@ -106,12 +121,13 @@ def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[st
     planner = Planner(into)
     before = (rd.requests, rd.bytes_received)
     try:
-        for info, archive in _members(entry, rd):
+        for info, archive in tar_members(entry, rd):
             if not chooser.keeps(info.name, info.size if info.isfile() else None):
                 continue
             if not info.isfile():
                 if not info.isdir():
-                    report.messages.append(f"skipped {_kind(info)} {info.name!r} (only regular files are written)")
+                    report.messages.append(f"skipped {member_kind(info)} {info.name!r} "
+                                           "(only regular files are written)")
                 continue
             try:
                 local, note = planner.local(info.name)
@@ -152,4 +168,4 @@ def _copy(source: IO[bytes], target: IO[bytes], info: tarfile.TarInfo) -> None:
         raise VerificationError(f"{info.name}: archive ended after {written} of {info.size} bytes")
 
 
-__all__ = ["TarMember", "extract_tar_members", "list_tar_members"]
+__all__ = ["TarMember", "extract_tar_members", "list_tar_members", "member_kind", "tar_members"]
