@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def text(value: Any) -> str | None:
@@ -36,4 +37,14 @@ def size(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-__all__ = ["mapping", "mappings", "size", "text"]
+def http_url(value: Any) -> str | None:
+    """An absolute http(s) URL with a host (stripped), else ``None``: never hand httpx a link it
+    cannot send."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        return value.strip() if parts and parts.scheme in ("http", "https") and parts.hostname else None
+    except ValueError:
+        return None
+
+
+__all__ = ["http_url", "mapping", "mappings", "size", "text"]

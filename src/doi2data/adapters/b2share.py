@@ -23,6 +23,7 @@ from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
 from . import invenio
 from .base import RecordRef, Resolved
+from ._json import http_url as _http_url
 from ._json import mapping as _map
 from ._json import text as _str
 from ._json import mappings as _dicts
@@ -31,18 +32,6 @@ B2SHARE = "https://b2share.eudat.eu"
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _RDM_ID = re.compile(r"^[0-9a-z]{5}-[0-9a-z]{5}$")
 _B2SHARE_DOI = re.compile(r"^10\.23728/b2share\.([0-9a-f]{32}|[0-9a-z]{5}-[0-9a-z]{5})$", re.IGNORECASE)
-
-
-
-
-
-def _http_url(value: Any) -> str | None:
-    """An absolute http(s) URL with a host, else ``None``."""
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        return value.strip() if parts and parts.scheme in ("http", "https") and parts.hostname else None
-    except ValueError:
-        return None
 
 
 def is_rdm(doc: Any) -> bool:

@@ -31,6 +31,7 @@ from .. import __version__
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import PROJECT_URL, Http
 from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest
+from ._json import http_url as _http_url
 from ._json import mapping as _map
 from ._json import mappings as _dicts
 from ._json import size as _size
@@ -47,14 +48,6 @@ COMPLETED = "COMPLETED"
 MAX_FOLDERS = 10_000
 _ID = re.compile(r"^[a-z0-9]{6,20}$")
 _DOI = re.compile(r"^10\.17632/([a-z0-9]{6,20})(?:\.(\d{1,6}))?$", re.IGNORECASE)
-
-
-def _http_url(value: Any) -> str | None:
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        return value.strip() if parts and parts.scheme in ("http", "https") and parts.hostname else None
-    except ValueError:
-        return None
 
 
 def is_mendeley_host(host: str) -> bool:

@@ -27,6 +27,7 @@ from ..errors import RecordNotFound, RepositoryError
 from ..http import Http
 from ..model import Dataset, FileEntry, Manifest, normalize_digest
 from .base import RecordRef, Resolved
+from ._json import http_url as _http_url
 from ._json import mapping as _map
 from ._json import text as _str
 
@@ -38,17 +39,6 @@ _OSF_DOI = re.compile(r"^10\.17605/osf\.io/([a-z0-9]{5,6})$", re.IGNORECASE)
 #: First path segments on osf.io that are pages, not GUIDs.
 RESERVED = frozenset("""login logout about users files nodes legal terms token oauth cas api static guids search
     support donate explore browse index reset share forgot review signup cookie""".split())
-
-
-
-
-def _http_url(value: Any) -> str | None:
-    """An absolute http(s) URL with a host, else ``None`` (never hand httpx a link it cannot send)."""
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        return value if parts and parts.scheme in ("http", "https") and parts.hostname else None
-    except ValueError:
-        return None
 
 
 def _related(item: Mapping[str, Any], rel: str = "files") -> str | None:

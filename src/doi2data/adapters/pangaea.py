@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import Doi2DataError, RepositoryError, VersionNotSupported
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest
+from ._json import http_url as _http_url
 from ._json import mapping as _map
 from ._json import mappings as _dicts
 from ._json import text as _str
@@ -57,14 +58,6 @@ class Probe:
     filename: str | None = None
     status: int | None = None
     error: str | None = None
-
-
-def _http_url(value: Any) -> str | None:
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        return value.strip() if parts and parts.scheme in ("http", "https") and parts.hostname else None
-    except ValueError:
-        return None
 
 
 def filename_from_disposition(value: str | None) -> str | None:
