@@ -290,7 +290,12 @@ class Engine:
 def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from: int | None
                   ) -> tuple[list[list[Job]], list[Job]]:
     """Group files of at most ``SMALL_FILE`` bytes (size known, not resuming, not segmented) by
-    host into batches, small enough that every lane gets several; the rest stay single."""
+    host into batches; the rest stay single.
+
+    Batch sizes shrink as the list runs out (a quarter of what is left per lane, at most
+    ``MAX_BATCH``), so the last batches are single files and no lane is left finishing a long
+    batch while the others sit idle.
+    """
     by_host: dict[str, list[Job]] = {}
     singles: list[Job] = []
     for job in jobs:
@@ -302,8 +307,11 @@ def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from
             by_host.setdefault(host_of(job.entry.urls[0]), []).append(job)
     groups: list[list[Job]] = []
     for host_jobs in by_host.values():
-        size = max(1, min(MAX_BATCH, len(host_jobs) // (4 * lanes)))
-        groups.extend(host_jobs[i:i + size] for i in range(0, len(host_jobs), size))
+        start = 0
+        while start < len(host_jobs):
+            size = max(1, min(MAX_BATCH, (len(host_jobs) - start) // (4 * lanes)))
+            groups.append(host_jobs[start:start + size])
+            start += size
     return groups, singles
 
 
