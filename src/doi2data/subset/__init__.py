@@ -12,6 +12,7 @@ value that says what it cost (``requests``, ``bytes_received``).
 ``iter_zip_member``         one member as a verified byte stream (gateway ``?extract=``)
 ``list_tar_members``        tar / tar.gz headers (streams the whole archive: tar has no index)
 ``extract_tar_members``     chosen tar members by streaming (stops after the last literal name)
+``tar_members``             tar headers as one stream that stops when closed (gateway ``?list=``)
 ``extract_hdf5``            ``scan.h5:/entry/data/data[10:20]`` -> a new HDF5 file (raw chunk copies)
 ``read_hdf5``               the same selection as a numpy array (gateway ``?dataset=&slice=``)
 ``list_hdf5``               groups, datasets and links of a remote HDF5 file, by metadata
@@ -29,11 +30,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "RangeReader": "ranges", "RangeFile": "rangefile", "UNLIMITED": "ranges",
+    "RangeReader": "ranges", "RangeFile": "rangefile", "UNLIMITED": "ranges", "HostGates": "ranges",
     "SubsetReport": "common", "Written": "common", "find_entry": "common",
     "ZipListing": "zipremote", "ZipMember": "zipremote", "list_zip_members": "zipremote",
     "extract_zip_members": "zipremote", "iter_zip_member": "zipremote",
     "TarMember": "tarstream", "list_tar_members": "tarstream", "extract_tar_members": "tarstream",
+    "tar_members": "tarstream", "member_kind": "tarstream",
     "extract_hdf5": "hdf5extract", "read_hdf5": "hdf5extract", "list_hdf5": "hdf5extract",
     "Frame": "frames", "FrameTable": "frames", "frame_table": "frames", "fetch_frames": "frames",
     "Where": "where", "parse_where": "where",
