@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import http.cookiejar
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -169,6 +171,22 @@ def send_sync(
     raise RepositoryError(f"too many redirects from {url}", url=str(url))
 
 
+class _CookieJar(http.cookiejar.CookieJar):
+    """A cookie jar that skips responses setting no cookie.
+
+    httpx hands every response to its jar, and the standard jar first builds two
+    ``email.message`` copies of the response headers to look for ``Set-Cookie``: about 5 % of the
+    CPU per small file in a many-file download. Cookies that are set still work as before
+    (a redirect hop that sets one gets it back on the next request to that host).
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        headers = getattr(getattr(response, "response", None), "headers", None)  # httpx's wrapper
+        if headers is not None and "set-cookie" not in headers and "set-cookie2" not in headers:
+            return
+        super().extract_cookies(response, request)
+
+
 def _client_kwargs(timeout: httpx.Timeout | float | None, max_connections: int,
                    headers: Mapping[str, str] | None) -> dict[str, Any]:
     base_headers = {"User-Agent": USER_AGENT}
@@ -178,6 +196,7 @@ def _client_kwargs(timeout: httpx.Timeout | float | None, max_connections: int,
         "timeout": timeout if timeout is not None else DEFAULT_TIMEOUT,
         "follow_redirects": True,
         "trust_env": True,
+        "cookies": _CookieJar(),
         "limits": httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
     }
 
@@ -203,6 +222,46 @@ def make_sync_client(
 ) -> httpx.Client:
     """The same configuration as :func:`make_client`, blocking: used by transfer worker threads."""
     return httpx.Client(**_client_kwargs(timeout, max_connections, headers))
+
+
+class ThreadClients:
+    """Blocking clients made on demand, one per worker thread, sharing one TLS context.
+
+    Why not one shared client: httpcore's pool takes a lock and checks every idle connection (a
+    ``poll()`` each) on every request and every release, so 16 threads on one pool spent ~25 polls
+    and a contended lock per small file. One small pool per thread keeps both to about one (measured
+    on the sandbox, 16 threads x 3,000 files of 10 KiB: 0.49 -> 0.40 ms of CPU per file). The TLS
+    context (CA bundle from ``SSL_CERT_FILE``/``SSL_CERT_DIR`` or certifi) is loaded once.
+    """
+
+    def __init__(self, *, timeout: httpx.Timeout | float | None = None, max_connections: int = 4,
+                 headers: Mapping[str, str] | None = None) -> None:
+        self._kwargs = _client_kwargs(timeout, max_connections, headers)
+        self._kwargs["verify"] = httpx.create_ssl_context(trust_env=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._clients: list[httpx.Client] = []
+        self._closed = False
+
+    def __call__(self) -> httpx.Client:
+        """This thread's client."""
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(**self._kwargs)
+            with self._lock:
+                if self._closed:
+                    client.close()
+                    raise RuntimeError("ThreadClients is closed")
+                self._clients.append(client)
+            self._local.client = client
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -374,6 +433,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Http",
+    "ThreadClients",
     "backoff_delay",
     "make_client",
     "make_sync_client",

@@ -126,11 +126,34 @@ def _first_clash(candidate: str, taken: set[str], dirs: set[str]) -> int | None:
 
 def inside(dest: Path, relative: str) -> Path:
     """Join and check that the real path stays inside ``dest`` (symlinks included)."""
+    return inside_many(dest, [relative])[0]
+
+
+def inside_many(dest: Path, relatives: Iterable[str]) -> list[Path]:
+    """:func:`inside` for many paths at once: the real path of each folder is worked out once.
+
+    Why: ``os.path.realpath`` stats every component of every path; for 20,000 files in a few
+    folders that was over a second of planning before the first byte.
+    """
     root = Path(os.path.realpath(dest))
-    target = Path(os.path.realpath(root / relative))
-    if target != root and root not in target.parents:
-        raise UnsafePath(f"refused to write {relative!r}: it would land outside {dest}")
-    return target
+
+    def checked(real: Path, relative: str) -> Path:
+        if real != root and root not in real.parents:
+            raise UnsafePath(f"refused to write {relative!r}: it would land outside {dest}")
+        return real
+
+    folders: dict[str, Path] = {"": root}
+    out: list[Path] = []
+    for relative in relatives:
+        head, _, name = relative.rpartition("/")
+        folder = folders.get(head)
+        if folder is None:
+            folder = folders[head] = checked(Path(os.path.realpath(root / head)), relative)
+        target = folder / name
+        if name in ("", ".", "..") or os.path.islink(target):
+            target = checked(Path(os.path.realpath(target)), relative)
+        out.append(target)
+    return out
 
 
-__all__ = ["PathPlan", "inside", "plan_paths", "safe_relpath"]
+__all__ = ["PathPlan", "inside", "inside_many", "plan_paths", "safe_relpath"]

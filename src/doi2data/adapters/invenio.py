@@ -49,6 +49,7 @@ _ANY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # on known hosts (Ma
 _STRICT_ID = re.compile(r"^(\d{1,12}|[0-9a-z]{5}-[0-9a-z]{5})$")  # unknown hosts: integer or RDM pid
 _URL_OK = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=")
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]|%(?![0-9A-Fa-f]{2})")
 _SEGMENT_SAFE = "/!$&'()*+,;=:@"  # keep '/': the server itself put the key there raw
 _METADATA_LINK = re.compile(r"/records/[^/]+/files/.+")  # per-file JSON (or a migration uuid), not bytes
 
@@ -64,6 +65,8 @@ def _text(value: Any) -> str | None:
 
 def _requote(url: str) -> str:
     """Percent-encode what may not appear in a URL (spaces, non-ASCII, stray ``%``); keep ``%XX``."""
+    if not _NEEDS_QUOTING.search(url):
+        return url  # the usual case, one regex scan (a record lists up to tens of thousands of links)
     out, i = [], 0
     while i < len(url):
         if _PCT.match(url, i):

@@ -46,10 +46,21 @@ class Job:
     bad_copies: int = 0
 
 
-@functools.lru_cache(maxsize=256)
 def host_of(url: str) -> str:
-    """The host a URL's connection slot and rate tokens belong to (cached: asked per request)."""
-    return httpx.URL(url).host
+    """The host a URL's connection slot and rate tokens belong to (asked per request).
+
+    Parsed by httpx (so IDNA and case match the client's idea of the host), but cached by origin:
+    a record's 20,000 file URLs share one, and a full parse of each cost ~40 us.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return httpx.URL(url).host
+    return _origin_host(scheme + sep + rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_host(origin: str) -> str:
+    return httpx.URL(origin).host
 
 
 def truncate(path: Path, size: int) -> None:

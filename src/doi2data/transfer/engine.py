@@ -19,9 +19,11 @@ an httpx client. It
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +32,9 @@ from typing import Literal, Protocol
 import httpx
 
 from ..errors import InsufficientSpace, TransferError
-from ..http import Credentials, backoff_delay, make_sync_client
+from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
-from ..paths import inside, plan_paths
+from ..paths import inside_many, plan_paths
 from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
 from .hashing import hash_file, mismatches
@@ -118,7 +120,7 @@ class Engine:
         progress: ProgressSink | None = None,
         limiter: HostLimiter | None = None,
     ) -> None:
-        self.client = client  # blocking client for worker threads; None: one is made per run
+        self.client = client  # blocking client shared by the worker threads; None: one per thread
         self.dest = dest
         self.options = options or TransferOptions()
         self.credentials = credentials or Credentials()
@@ -137,6 +139,8 @@ class Engine:
             report.results.extend(await self._run_jobs(pending, store))
         finally:
             store.close()
+            if store.error:
+                report.messages.append(store.error)
         return report
 
     async def _run_jobs(self, pending: list[Job], store: StateStore) -> list[FileResult]:
@@ -159,11 +163,12 @@ class Engine:
                 self.progress.file_done(result)
             return result
 
-        client = self.client or make_sync_client(
-            max_connections=streams + 4, timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)))
+        pool = None if self.client is not None else \
+            ThreadClients(timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)))
+        clients: Callable[[], httpx.Client] = pool if pool is not None else functools.partial(_same, self.client)
         executor = ThreadPoolExecutor(max_workers=streams + 4, thread_name_prefix="doi2data-io")
         try:
-            fetcher = FileFetcher(client, store, self.limiter, self.credentials,
+            fetcher = FileFetcher(clients, store, self.limiter, self.credentials,
                                   FetchSettings(opts.segments, opts.min_segment, opts.max_attempts, opts.max_wait),
                                   advance, executor)
             gate = asyncio.Semaphore(max(1, opts.jobs))
@@ -190,14 +195,14 @@ class Engine:
             return [by_job[id(job)] for job in pending]  # in manifest order
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            if self.client is None:
-                client.close()
+            if pool is not None:
+                pool.close()
 
     # planning ------------------------------------------------------------------------------
     def _plan(self, manifest: Manifest, report: DownloadReport) -> list[Job]:
         plans, messages = plan_paths(f.path for f in manifest.files)
         report.messages.extend(messages)
-        jobs: list[Job] = []
+        wanted: list[tuple[FileEntry, str]] = []
         for entry, plan in zip(manifest.files, plans):
             if plan is None:
                 report.results.append(FileResult(entry.path, None, "failed", reason="unsafe file name refused"))
@@ -207,8 +212,9 @@ class Engine:
             elif not entry.urls:
                 report.results.append(FileResult(entry.path, plan.local, "skipped", reason="no download URL"))
             else:
-                jobs.append(Job(entry, plan.local, inside(self.dest, plan.local)))
-        return jobs
+                wanted.append((entry, plan.local))
+        finals = inside_many(self.dest, [local for _, local in wanted])
+        return [Job(entry, local, final) for (entry, local), final in zip(wanted, finals)]
 
     def _may_try(self, entry: FileEntry) -> bool:
         """A restricted file is attempted when the user gave a token for its host (a 403 then
@@ -233,11 +239,12 @@ class Engine:
         return True
 
     def _check_space(self, jobs: list[Job], store: StateStore) -> None:
+        parts = {entry.name: entry.stat().st_size for entry in os.scandir(store.parts) if entry.is_file()}
         needed = 0
         total = 0
         for job in jobs:
             part = store.part_path(job.local)
-            have = part.stat().st_size if part.exists() and not store.segments(job.local) else 0
+            have = parts.get(part.name, 0) if not store.segments(job.local) else 0
             total += job.entry.size or 0
             needed += max(0, (job.entry.size or 0) - have)
         limit = self.options.max_total_size
@@ -285,6 +292,11 @@ class Engine:
                 urls.pop(0)  # this URL is gone or refused: try the next mirror
         last = retries[-1] if retries else "failed"
         return result("failed", f"{last} (after {attempt} attempts)")
+
+
+def _same(client: httpx.Client | None) -> httpx.Client:
+    assert client is not None
+    return client
 
 
 def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from: int | None

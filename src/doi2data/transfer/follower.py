@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .disk import drop_written
 from .hashing import MultiHasher
 from .state import Segment
 
@@ -20,7 +21,8 @@ READ = 1 << 20
 
 
 def hash_range(path: Path, hasher: MultiHasher, start: int, end: int) -> None:
-    """Feed bytes ``start..end-1`` of ``path`` to ``hasher`` (worker thread)."""
+    """Feed bytes ``start..end-1`` of ``path`` to ``hasher``, then let them leave the page cache
+    (worker thread; see :mod:`.disk`)."""
     with open(path, "rb") as fh:
         fh.seek(start)
         remaining = end - start
@@ -30,6 +32,7 @@ def hash_range(path: Path, hasher: MultiHasher, start: int, end: int) -> None:
                 raise OSError(f"{path} ended at byte {end - remaining}, expected {end}")
             hasher.update(block)
             remaining -= len(block)
+        drop_written(fh.fileno(), start, end - start)
 
 
 class HashFollower:

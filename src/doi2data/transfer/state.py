@@ -2,7 +2,8 @@
 
 Why here and not in a global cache: the state describes *these* bytes on *this* disk, so it must
 move, be backed up and be deleted together with them. SQLite (stdlib) because it survives
-``kill -9`` mid-write (journaled), stays fast with 20,000 files, and needs no server.
+``kill -9`` mid-write (journaled), stays fast with 20,000 files, and needs no server. Changes are
+committed in batches by one writer thread (see :class:`StateStore`).
 
 * ``verified``: files already checked (size, mtime, digests) so a re-run moves and re-hashes
   nothing;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -35,42 +37,6 @@ CREATE TABLE IF NOT EXISTS segments (
     done INTEGER NOT NULL, PRIMARY KEY (path, idx)
 );
 """
-
-
-class _LockedConnection:
-    """A sqlite3 connection whose every call holds one lock (worker threads share it)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        self._lock = threading.RLock()
-
-    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, params)
-
-    def one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[object, ...] | None:
-        with self._lock:
-            row: tuple[object, ...] | None = self._db.execute(sql, params).fetchone()
-            return row
-
-    def all(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, params).fetchall())
-
-    def executemany(self, sql: str, rows: list[tuple[object, ...]]) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.executemany(sql, rows)
-
-    def executescript(self, sql: str) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.executescript(sql)
-
-    def transaction(self) -> threading.RLock:
-        return self._lock
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 @dataclass(frozen=True)
@@ -95,22 +61,86 @@ class PartialInfo:
     size: int | None
 
 
+_STOP = None  # the writer's end-of-queue marker
+Op = tuple[str, list[tuple[object, ...]]]  # one statement, run once per parameter row
+
+
 class StateStore:
-    """Small SQLite-backed record of verified files and partial downloads."""
+    """SQLite-backed record of verified files and partial downloads, written behind the transfer.
+
+    Why a writer thread: with thousands of small files, one commit per file from 16 worker
+    threads contended for the connection's lock and the GIL (about a tenth of the run's time,
+    measured on benchmark (c)). Here the in-progress records (``partial``, ``segments``) live in
+    memory, loaded once, and every change is queued and committed in batches by one thread
+    (group commit). Each record is queued *after* the bytes it describes are written, so what
+    reaches the database never claims more than the disk has; a ``kill -9`` can only lose the
+    newest records, which costs a local re-hash (``verified``) or re-fetching a few bytes
+    (``partial``/``segments``), never a wrong file.
+    """
 
     def __init__(self, dest: Path) -> None:
         self.root = dest / STATE_DIR
         self.parts = self.root / "parts"
         self.parts.mkdir(parents=True, exist_ok=True)
-        # Worker threads record segment progress too: one connection, serialised by a lock.
-        self._db = _LockedConnection(
-            sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30, check_same_thread=False)
-        )
+        self._db = sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()  # guards the in-memory records and the pending count
+        self._db_lock = threading.Lock()  # the connection: the writer's batches, a reader's query
+        self._partial = {str(r[0]): PartialInfo(*r[1:]) for r in self._db.execute("SELECT * FROM partial")}
+        self._segments: dict[str, dict[int, Segment]] = {}
+        for path, *seg in self._db.execute("SELECT path, idx, start, end, done FROM segments"):
+            self._segments.setdefault(str(path), {})[int(seg[0])] = Segment(*seg)
+        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._drained = threading.Condition(self._lock)
+        self.error: str | None = None  # set when the writer failed: state is then not being saved
+        self._writer = threading.Thread(target=self._write_loop, name="doi2data-state", daemon=True)
+        self._writer.start()
+
+    # the writer -------------------------------------------------------------------------------
+    def _put(self, *ops: Op) -> None:
+        with self._lock:
+            self._pending += len(ops)
+        for op in ops:
+            self._queue.put(op)
+
+    def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            ops = [op for op in batch if op is not _STOP]
+            stop = len(ops) < len(batch)
+            if ops and self.error is None:
+                try:
+                    with self._db_lock:
+                        self._db.execute("BEGIN")
+                        for sql, rows in ops:
+                            self._db.executemany(sql, rows)
+                        self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self.error = f"download state in {self.root} could not be saved: {exc}"
+            with self._lock:
+                self._pending -= len(ops)
+                if self._pending <= 0:
+                    self._drained.notify_all()
+
+    def flush(self) -> None:
+        """Wait until every queued change is committed."""
+        with self._lock:
+            while self._pending > 0 and self._writer.is_alive():
+                self._drained.wait(1.0)
 
     def close(self) -> None:
+        self._queue.put(_STOP)
+        self._writer.join()
         self._db.close()
 
     def part_path(self, local: str) -> Path:
@@ -119,7 +149,10 @@ class StateStore:
 
     # verified files ---------------------------------------------------------------------
     def is_verified(self, local: str, final: Path, checksums: dict[str, str], size: int | None) -> bool:
-        row = self._db.one("SELECT size, mtime_ns, checksums FROM verified WHERE path=?", (local,))
+        if self._pending:
+            self.flush()
+        with self._db_lock:
+            row = self._db.execute("SELECT size, mtime_ns, checksums FROM verified WHERE path=?", (local,)).fetchone()
         if row is None or not final.is_file():
             return False
         st = final.stat()
@@ -130,53 +163,61 @@ class StateStore:
 
     def mark_verified(self, local: str, final: Path, digests: dict[str, str]) -> None:
         st = final.stat()
-        with self._db.transaction():  # one commit, not three
-            self._db.execute("BEGIN")
-            self._db.execute(
-                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
-                (local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True)),
-            )
-            self._db.execute("DELETE FROM partial WHERE path=?", (local,))
-            self._db.execute("DELETE FROM segments WHERE path=?", (local,))
-            self._db.execute("COMMIT")
+        with self._lock:
+            self._partial.pop(local, None)
+            self._segments.pop(local, None)
+        self._put(("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
+                   [(local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True))]),
+                  *self._forget(local))
+
+    @staticmethod
+    def _forget(local: str) -> tuple[Op, Op]:
+        return (("DELETE FROM partial WHERE path=?", [(local,)]), ("DELETE FROM segments WHERE path=?", [(local,)]))
 
     # partial files ----------------------------------------------------------------------
     def partial(self, local: str) -> PartialInfo | None:
-        row = self._db.one("SELECT url, etag, last_modified, size FROM partial WHERE path=?", (local,))
-        return PartialInfo(*row) if row else None  # type: ignore[arg-type]  # columns as declared
+        return self._partial.get(local)
 
     def partial_paths(self) -> set[str]:
-        """Every file with a partial download on record (one query for a whole run)."""
-        return {str(row[0]) for row in self._db.all("SELECT path FROM partial UNION SELECT path FROM segments")}
+        """Every file with a partial download on record."""
+        with self._lock:
+            return set(self._partial) | set(self._segments)
 
     def set_partial(self, local: str, info: PartialInfo) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO partial VALUES (?, ?, ?, ?, ?)",
-            (local, info.url, info.etag, info.last_modified, info.size),
-        )
+        with self._lock:
+            self._partial[local] = info
+        self._put(("INSERT OR REPLACE INTO partial VALUES (?, ?, ?, ?, ?)",
+                   [(local, info.url, info.etag, info.last_modified, info.size)]))
 
     def drop_partial(self, local: str) -> None:
-        self._db.execute("DELETE FROM partial WHERE path=?", (local,))
-        self._db.execute("DELETE FROM segments WHERE path=?", (local,))
+        with self._lock:
+            self._partial.pop(local, None)
+            self._segments.pop(local, None)
+        self._put(*self._forget(local))
         self.part_path(local).unlink(missing_ok=True)
 
     # segments -------------------------------------------------------------------------------
     def segments(self, local: str) -> list[Segment]:
-        rows = self._db.all("SELECT idx, start, end, done FROM segments WHERE path=? ORDER BY idx", (local,))
-        return [Segment(*row) for row in rows]  # type: ignore[arg-type]  # columns as declared
+        with self._lock:
+            return sorted(self._segments.get(local, {}).values(), key=lambda s: s.idx)
 
     def set_segments(self, local: str, segments: list[Segment]) -> None:
-        with self._db.transaction():
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM segments WHERE path=?", (local,))
-            self._db.executemany(
-                "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
-                [(local, s.idx, s.start, s.end, s.done) for s in segments],
-            )
-            self._db.execute("COMMIT")
+        with self._lock:
+            if segments:
+                self._segments[local] = {s.idx: s for s in segments}
+            else:
+                self._segments.pop(local, None)
+        self._put(("DELETE FROM segments WHERE path=?", [(local,)]),
+                  ("INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+                   [(local, s.idx, s.start, s.end, s.done) for s in segments]))
 
     def segment_done(self, local: str, idx: int, done: int) -> None:
-        self._db.execute("UPDATE segments SET done=? WHERE path=? AND idx=?", (done, local, idx))
+        with self._lock:
+            known = self._segments.get(local, {}).get(idx)
+            if known is None:
+                return  # the plan was dropped meanwhile (file restarted or verified)
+            self._segments[local][idx] = Segment(idx, known.start, known.end, done)
+        self._put(("UPDATE segments SET done=? WHERE path=? AND idx=?", [(done, local, idx)]))
 
 
 __all__ = ["STATE_DIR", "PartialInfo", "Segment", "StateStore"]
