@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import AccessDenied, Doi2DataError, TransferError
-from ..http import backoff_delay, retry_after_seconds, send_sync, translate_transport_error
+from ..http import backoff_delay, coalesced, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
 from ..transfer.hashing import MultiHasher, mismatches
 from .archive import TarWriter, ZipWriter
@@ -135,26 +135,6 @@ def _validator(response: httpx.Response) -> str | None:
     return etag if etag and not etag.startswith("W/") else modified
 
 
-def coalesced(response: httpx.Response, size: int = CHUNK) -> Iterator[bytes]:
-    """The body in pieces of about ``size`` bytes; what arrived before a failure is still
-    yielded (before the error), so a resume starts exactly where the bytes stopped."""
-    pieces: list[bytes] = []
-    held = 0
-    try:
-        for piece in response.iter_raw():
-            pieces.append(piece)
-            held += len(piece)
-            if held >= size:
-                yield b"".join(pieces)
-                pieces, held = [], 0
-    except (httpx.TransportError, httpx.StreamError):
-        if pieces:
-            yield b"".join(pieces)
-        raise
-    if pieces:
-        yield b"".join(pieces)
-
-
 def member_bytes(client: httpx.Client, entry: FileEntry, first: httpx.Response | None = None) -> Iterator[bytes]:
     """All of a file's bytes from the origin in chunks of up to :data:`CHUNK`, resuming a dropped
     connection with ``Range`` + ``If-Range`` (at most :data:`ATTEMPTS` times)."""
@@ -170,7 +150,7 @@ def member_bytes(client: httpx.Client, entry: FileEntry, first: httpx.Response |
                 if got and response.status_code != 206:
                     raise StreamAborted(f"{entry.path!r}: the origin cannot resume (changed file or no ranges)")
             validator = validator or _validator(response)
-            for chunk in coalesced(response):
+            for chunk in coalesced(response.iter_raw(), CHUNK):
                 got += len(chunk)
                 yield chunk
             return
@@ -219,7 +199,7 @@ def verified_file(client: httpx.Client, entry: FileEntry, first: httpx.Response)
 def partial_file(response: httpx.Response) -> Iterator[bytes]:
     """A 206 (or other) body passed through as is: a part cannot be checked against whole-file digests."""
     try:
-        yield from coalesced(response)
+        yield from coalesced(response.iter_raw(), CHUNK)
     except httpx.TransportError as exc:
         raise StreamAborted(f"{translate_transport_error(exc, str(response.url))}") from exc
     finally:
@@ -287,7 +267,6 @@ __all__ = [
     "OriginBusy",
     "Verifier",
     "archive_bytes",
-    "coalesced",
     "local_bytes",
     "member_bytes",
     "open_origin",

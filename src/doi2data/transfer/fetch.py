@@ -17,7 +17,7 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import TransferError, VerificationError
-from ..http import RETRY_STATUSES, Credentials, retry_after_seconds, send_sync, translate_transport_error
+from ..http import RETRY_STATUSES, Credentials, coalesced, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
 from .common import Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
 from .disk import Writeback
@@ -39,33 +39,6 @@ BLOCK = 1 << 20  # bytes gathered per write, hash update and progress call
 ABORT_GRACE = 5.0  # seconds to let a worker notice an abort before the attempt gives up on it
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def blocks(chunks: Iterable[bytes], abort: threading.Event, size: int = BLOCK) -> Iterator[bytes]:
-    """Join arriving chunks (TLS records of at most 16 KiB) into blocks of about ``size`` bytes.
-
-    Why: each write, hash update and progress call lets go of the GIL and takes it back; with 16
-    worker threads every such hand-off is a futex wait and wake, which cost more than the copying
-    itself (benchmark (a), 1 MiB files). One of each per block instead of per record. What was
-    received is still handed on when the stream breaks; ``abort`` stops before the next block.
-    """
-    parts: list[bytes] = []
-    buffered = 0
-    try:
-        for chunk in chunks:
-            if abort.is_set():
-                raise Aborted()
-            parts.append(chunk)
-            buffered += len(chunk)
-            if buffered >= size:
-                yield parts[0] if len(parts) == 1 else b"".join(parts)
-                parts, buffered = [], 0
-    except httpx.TransportError:
-        if parts:
-            yield b"".join(parts)
-        raise
-    if parts:
-        yield b"".join(parts)
 
 
 class FileFetcher:
@@ -173,7 +146,9 @@ class FileFetcher:
             if truncate and not fresh:
                 os.ftruncate(fd, offset)
             writeback = Writeback(fd, offset, drop=hasher is not None)  # hashed here: never read back
-            for block in blocks(chunks, abort):
+            for block in coalesced(chunks, BLOCK):
+                if abort.is_set():
+                    raise Aborted()
                 os.pwrite(fd, block, offset + received)
                 if hasher is not None:
                     hasher.update(block)
