@@ -29,7 +29,7 @@ from ..http import RETRY_STATUSES, Credentials, coalesced, retry_after_seconds, 
 from ..model import FileEntry
 from .common import Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
 from .disk import Writeback
-from .hashing import MultiHasher, hash_file, mismatches
+from .hashing import HashPipe, MultiHasher, hash_file, mismatches, piped
 from .limits import HostLimiter
 from .segments import SegmentedFetch
 from .state import StateStore
@@ -113,7 +113,7 @@ class FileFetcher:
         raise TransferError(f"unexpected HTTP {status}", url=str(response.url))
 
     async def stream_into(self, response: httpx.Response, part: Path, offset: int, local: str,
-                           hasher: MultiHasher | None, on_written: Callable[[int], None] | None = None,
+                           hasher: MultiHasher | HashPipe | None, on_written: Callable[[int], None] | None = None,
                            *, truncate: bool = False) -> int:
         """Write the body at ``offset`` of ``part`` in a worker thread; return bytes written."""
         return await self._in_thread(self._drain, response, part, offset, local, hasher, on_written,
@@ -134,7 +134,8 @@ class FileFetcher:
                 future.exception()  # retrieved: it is the abort we asked for
             raise
 
-    def _drain(self, response: httpx.Response, part: Path, offset: int, local: str, hasher: MultiHasher | None,
+    def _drain(self, response: httpx.Response, part: Path, offset: int, local: str,
+               hasher: MultiHasher | HashPipe | None,
                on_written: Callable[[int], None] | None, abort: threading.Event, *, truncate: bool = False) -> int:
         """Worker thread: copy the body into the file, with its own descriptor (``truncate``: cut
         the file at ``offset`` first, dropping any stale tail)."""
@@ -210,12 +211,18 @@ class FileFetcher:
             if entry.size is None or entry.size > RESUME_FROM:
                 self.store.set_partial(job.local, partial_info(url, response, entry))
             expected = expected_digests(entry, response)
-            hasher = hash_file(part, expected, limit=offset) if offset else MultiHasher(expected)
-            received = 0 if response.status_code == 416 else \
-                self._drain(response, part, offset, job.local, hasher, None, abort, truncate=True)
+            hasher = piped(hash_file(part, expected, limit=offset) if offset else MultiHasher(expected),
+                           None if entry.size is None else entry.size - offset)
+            try:
+                received = 0 if response.status_code == 416 else \
+                    self._drain(response, part, offset, job.local, hasher, None, abort, truncate=True)
+                digests = hasher.digests()
+            finally:
+                if isinstance(hasher, HashPipe):
+                    hasher.close()
         finally:
             response.close()
-        self.commit(job, part, offset + received, expected, hasher.digests())
+        self.commit(job, part, offset + received, expected, digests)
         return received
 
     def _resume_point(self, job: Job, url: str, part: Path) -> tuple[int, dict[str, str]]:

@@ -21,7 +21,7 @@ from ..http import backoff_delay
 from .common import Changed, Job, Retry, host_of, partial_info, range_start, truncate
 from .digests import header_digests
 from .follower import HashFollower
-from .hashing import MultiHasher
+from .hashing import HashPipe, MultiHasher, piped
 from .state import PartialInfo, Segment
 
 if TYPE_CHECKING:
@@ -109,10 +109,15 @@ class SegmentedFetch:
                     if response.status_code == 200:
                         self.f.store.set_segments(job.local, [])
                         self.f.store.set_partial(job.local, partial_info(url, response, entry))
-                        hasher = MultiHasher(expected)
-                        received = await self.f.stream_into(response, part, 0, job.local, hasher, truncate=True)
+                        hasher = piped(MultiHasher(expected), entry.size)
+                        try:
+                            received = await self.f.stream_into(response, part, 0, job.local, hasher, truncate=True)
+                            digests = await self.f.thread(hasher.digests)
+                        finally:
+                            if isinstance(hasher, HashPipe):
+                                hasher.close()
                         moved[0] += received
-                        self.f.commit(job, part, received, expected, hasher.digests())
+                        self.f.commit(job, part, received, expected, digests)
                         return received
                     if response.status_code != 206:
                         self.f.fail_status(response)
