@@ -262,9 +262,11 @@ class ThreadClients:
     """
 
     def __init__(self, *, timeout: httpx.Timeout | float | None = None, max_connections: int = 4,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None, shared: httpx.Client | None = None) -> None:
+        self._shared = shared  # given (a test's mock transport, say): every thread uses it, close() leaves it open
         self._kwargs = _client_kwargs(timeout, max_connections, headers)
-        self._kwargs["verify"] = httpx.create_ssl_context(trust_env=True)
+        if shared is None:
+            self._kwargs["verify"] = httpx.create_ssl_context(trust_env=True)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._clients: list[httpx.Client] = []
@@ -272,6 +274,8 @@ class ThreadClients:
 
     def __call__(self) -> httpx.Client:
         """This thread's client."""
+        if self._shared is not None:
+            return self._shared
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
             client = httpx.Client(**self._kwargs)

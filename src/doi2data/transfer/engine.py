@@ -19,11 +19,10 @@ an httpx client. It
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,9 +162,7 @@ class Engine:
                 self.progress.file_done(result)
             return result
 
-        pool = None if self.client is not None else \
-            ThreadClients(timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)))
-        clients: Callable[[], httpx.Client] = pool if pool is not None else functools.partial(_same, self.client)
+        clients = ThreadClients(timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)), shared=self.client)
         executor = ThreadPoolExecutor(max_workers=streams + 4, thread_name_prefix="doi2data-io")
         try:
             fetcher = FileFetcher(clients, store, self.limiter, self.credentials,
@@ -195,8 +192,7 @@ class Engine:
             return [by_job[id(job)] for job in pending]  # in manifest order
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            if pool is not None:
-                pool.close()
+            clients.close()
 
     # planning ------------------------------------------------------------------------------
     def _plan(self, manifest: Manifest, report: DownloadReport) -> list[Job]:
@@ -292,11 +288,6 @@ class Engine:
                 urls.pop(0)  # this URL is gone or refused: try the next mirror
         last = retries[-1] if retries else "failed"
         return result("failed", f"{last} (after {attempt} attempts)")
-
-
-def _same(client: httpx.Client | None) -> httpx.Client:
-    assert client is not None
-    return client
 
 
 def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from: int | None
