@@ -125,7 +125,7 @@ def _first_clash(candidate: str, taken: set[str], dirs: set[str]) -> int | None:
 
 
 def inside(dest: Path, relative: str) -> Path:
-    """Join and check that the real path stays inside ``dest`` (symlinks included)."""
+    """Join and check that the real path stays inside ``dest`` (symlinks included; ``..`` refused)."""
     return inside_many(dest, [relative])[0]
 
 
@@ -142,16 +142,22 @@ def inside_many(dest: Path, relatives: Iterable[str]) -> list[Path]:
             raise UnsafePath(f"refused to write {relative!r}: it would land outside {dest}")
         return real
 
-    folders: dict[str, Path] = {"": root}
+    folders: dict[str, Path | None] = {"": root}  # folder -> its real path, None when that lies outside
     out: list[Path] = []
     for relative in relatives:
+        if ".." in relative.split("/"):  # safe_relpath never makes one; past a symlink loop realpath cannot judge it
+            raise UnsafePath(f"refused to write {relative!r}: '..' in a destination path")
         head, _, name = relative.rpartition("/")
-        folder = folders.get(head)
-        if folder is None:
-            folder = folders[head] = checked(Path(os.path.realpath(root / head)), relative)
-        target = folder / name
-        if name in ("", ".", "..") or os.path.islink(target):
-            target = checked(Path(os.path.realpath(target)), relative)
+        if head not in folders:
+            real = Path(os.path.realpath(root / head))
+            folders[head] = real if real == root or root in real.parents else None
+        folder = folders[head]
+        if folder is None:  # a folder outside: only where the whole path really leads counts
+            target = checked(Path(os.path.realpath(root / relative)), relative)
+        else:
+            target = folder / name
+            if name in ("", ".") or os.path.islink(target):
+                target = checked(Path(os.path.realpath(target)), relative)
         out.append(target)
     return out
 
