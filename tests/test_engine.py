@@ -428,3 +428,123 @@ def test_hash_follower_hashes_the_complete_prefix_in_order(tmp_path: Path) -> No
 
     assert asyncio.run(go()) == {"md5": MD5}
     assert reads == [(0, len(DATA))]  # 0, then the resumed 1 and the early 2, in one read
+
+
+# small files: fetched and verified in memory by the lane, written and renamed by the committer --------
+def many(n: int, size: int = 2000) -> tuple[Manifest, dict[str, bytes]]:
+    bodies = {f"/s{i}": bytes([i % 251]) * size for i in range(n)}
+    files = tuple(FileEntry(f"small/s{i}.bin", size, {"md5": hashlib.md5(b).hexdigest()}, (f"https://h.test{p}",))
+                  for i, (p, b) in enumerate(bodies.items()))
+    return Manifest(Dataset("10.1/many"), files), bodies
+
+
+def test_small_files_are_synced_before_they_get_their_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from doi2data.transfer import fetch
+
+    m, bodies = many(40)
+    events: list[tuple[str, object]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(fetch.os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                       real_fsync(fd))[1])
+    monkeypatch.setattr(fetch.os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b))[1])
+
+    async def go():  # type: ignore[no-untyped-def]
+        def serve(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, content=bodies[request.url.path])
+        with httpx.Client(transport=httpx.MockTransport(serve)) as client:
+            return await Engine(client, tmp_path, options=TransferOptions(jobs=4)).run(m)
+
+    report = asyncio.run(go())
+    assert report.count("downloaded") == 40
+    for i, body in enumerate(bodies.values()):
+        assert (tmp_path / f"small/s{i}.bin").read_bytes() == body
+    synced = set()
+    for kind, path in events:  # every rename comes after the fsync of that very part file
+        if kind == "fsync":
+            synced.add(path)
+        else:
+            assert path in synced, f"{path} renamed before it was synced"
+    assert sum(1 for kind, _ in events if kind == "replace") == 40
+
+
+def test_a_small_file_that_cannot_be_written_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from doi2data.transfer import fetch
+
+    m, bodies = many(6)
+    bad = fetch.FileFetcher._write_part
+
+    def refuse(part: Path, body: bytes, *, sync: bool) -> None:
+        if body == bodies["/s3"]:
+            raise OSError(28, "No space left on device")
+        bad(part, body, sync=sync)
+
+    monkeypatch.setattr(fetch.FileFetcher, "_write_part", staticmethod(refuse))
+
+    async def go():  # type: ignore[no-untyped-def]
+        with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=bodies[r.url.path]))) as c:
+            return await Engine(c, tmp_path, options=TransferOptions(jobs=2, max_attempts=2, max_wait=1)).run(m)
+
+    report = asyncio.run(go())
+    assert report.count("downloaded") == 5
+    assert list(report.failed) == ["small/s3.bin"] and "No space left" in report.failed["small/s3.bin"]
+    assert not (tmp_path / "small/s3.bin").exists()
+
+
+def test_a_wrong_small_file_never_reaches_its_name(tmp_path: Path) -> None:
+    m, bodies = many(5)
+    served: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        body = bodies[request.url.path]
+        return httpx.Response(200, content=b"x" + body[1:] if request.url.path == "/s2" else body)
+
+    async def go():  # type: ignore[no-untyped-def]
+        with httpx.Client(transport=httpx.MockTransport(serve)) as client:
+            return await Engine(client, tmp_path, options=TransferOptions(jobs=2, max_wait=1)).run(m)
+
+    report = asyncio.run(go())
+    assert list(report.failed) == ["small/s2.bin"] and "md5" in report.failed["small/s2.bin"]
+    assert served.count("/s2") == 2  # one fresh attempt, then given up
+    assert not (tmp_path / "small/s2.bin").exists()
+    assert [p.name for p in (tmp_path / ".doi2data/parts").iterdir()] == []
+
+
+def test_committed_small_files_are_bounded_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a stuck disk, the lanes stop after COMMIT_QUEUE files instead of holding every body."""
+    import threading
+
+    from doi2data.transfer import fetch
+
+    monkeypatch.setattr(fetch, "COMMIT_QUEUE", 3)
+    m, bodies = many(30)
+    gate, served = threading.Event(), []
+    real = fetch.FileFetcher._write_part
+
+    def slow(part: Path, body: bytes, *, sync: bool) -> None:
+        gate.wait(10)
+        real(part, body, sync=sync)
+
+    monkeypatch.setattr(fetch.FileFetcher, "_write_part", staticmethod(slow))
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        return httpx.Response(200, content=bodies[request.url.path])
+
+    seen_while_stuck: list[int] = []
+
+    def unstick() -> None:
+        seen_while_stuck.append(len(served))
+        gate.set()
+
+    async def go():  # type: ignore[no-untyped-def]
+        with httpx.Client(transport=httpx.MockTransport(serve)) as client:
+            return await Engine(client, tmp_path, options=TransferOptions(jobs=4)).run(m)
+
+    threading.Timer(1.0, unstick).start()
+    report = asyncio.run(go())
+    assert report.count("downloaded") == 30
+    # while the disk was stuck: 3 bodies handed over, then one more verified body per lane (4), no more
+    assert seen_while_stuck == [3 + 4]

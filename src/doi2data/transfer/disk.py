@@ -64,6 +64,12 @@ def drop_written(fd: int, offset: int, length: int) -> None:
     os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
+def drop_cached(fd: int) -> None:
+    """After an ``fsync``: let the kernel drop the whole file from the page cache (Linux)."""
+    if _sync_file_range is not None:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 class Writeback:
     """Follows one writer at ``offset..`` and writes behind it every ``every`` bytes.
 
@@ -91,7 +97,7 @@ class Writeback:
     def finish(self) -> None:
         """After the final ``fsync``: drop what is left of this writer's bytes (if dropping)."""
         if self.drop and _sync_file_range is not None:
-            os.posix_fadvise(self.fd, self.dropped, 0, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(self.fd, self.dropped, 0, os.POSIX_FADV_DONTNEED)  # the rest, once on disk
 
 
 def available() -> bool:
@@ -99,4 +105,4 @@ def available() -> bool:
     return _sync_file_range is not None
 
 
-__all__ = ["WRITEBACK_EVERY", "Writeback", "available", "drop_written", "start_writeback"]
+__all__ = ["WRITEBACK_EVERY", "Writeback", "available", "drop_cached", "drop_written", "start_writeback"]

@@ -164,10 +164,11 @@ class Engine:
 
         clients = ThreadClients(timeout=httpx.Timeout(opts.timeout, connect=min(opts.timeout, 20.0)), shared=self.client)
         executor = ThreadPoolExecutor(max_workers=streams + 4, thread_name_prefix="doi2data-io")
+        committer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="doi2data-commit")
         try:
             fetcher = FileFetcher(clients, store, self.limiter, self.credentials,
                                   FetchSettings(opts.segments, opts.min_segment, opts.max_attempts, opts.max_wait),
-                                  advance, executor)
+                                  advance, executor, committer)
             gate = asyncio.Semaphore(max(1, opts.jobs))
 
             async def one(job: Job) -> FileResult:
@@ -175,13 +176,16 @@ class Engine:
                     started(job)
                     return finished(await self._fetch(fetcher, job))
 
+            async def again(job: Job, first: Exception) -> FileResult:
+                async with gate:  # a failed first attempt goes on through the usual retries
+                    return finished(await self._fetch(fetcher, job, first))
+
             async def batch(group: list[Job]) -> list[FileResult]:
-                async with gate:  # files start and finish (in a worker) one after another
-                    outcomes = await fetcher.batch(
-                        group, started, lambda job: finished(self._result(job, "downloaded")))
-                    # a failed first attempt goes on through the usual retries
-                    return [result if isinstance(result, FileResult) else finished(await self._fetch(fetcher, job, result))
-                            for job, result in zip(group, outcomes)]
+                async with gate:  # files start (in a worker) one after another
+                    handed = await fetcher.batch(group, started, lambda job: finished(self._result(job, "downloaded")))
+                outcomes = await fetcher.settle(handed)  # the last writes and renames, off the lane
+                return [result if isinstance(result, FileResult) else await again(job, result)
+                        for job, result in zip(group, outcomes)]
 
             groups, singles = small_batches(pending, max(1, opts.jobs), store.partial_paths(),
                                             2 * opts.min_segment if opts.segments > 1 else None)
@@ -192,6 +196,7 @@ class Engine:
             return [by_job[id(job)] for job in pending]  # in manifest order
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            committer.shutdown(wait=True)  # verified files already handed over still get their names
             clients.close()
 
     # planning ------------------------------------------------------------------------------
