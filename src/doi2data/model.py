@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -25,6 +26,7 @@ ACCESS_VALUES: tuple[Access, ...] = ("open", "restricted", "embargoed", "offline
 HASH_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha256", "sha512", "adler32", "crc32c", "crc32")
 
 _HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "adler32": 8, "crc32c": 8, "crc32": 8}
+_HEX = re.compile(r"[0-9a-f]+")
 _ALIASES = {"sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512", "md-5": "md5", "adler-32": "adler32"}
 
 
@@ -47,7 +49,7 @@ def normalize_digest(algorithm: str, value: str) -> str | None:
     if want is None:
         return text.lower() or None
     low = text.lower()
-    if len(low) <= want and all(c in "0123456789abcdef" for c in low) and low:
+    if len(low) <= want and _HEX.fullmatch(low):
         if len(low) == want:
             return low
         if algorithm in ("adler32", "crc32", "crc32c"):

@@ -106,9 +106,11 @@ def _usable_link(name: str, link: Any, key: str, api_base: str) -> str | None:
     """A download URL from ``links.<name>``, or ``None`` if it is missing or not the file's bytes."""
     if not isinstance(link, str) or not link.strip():
         return None
+    link = link.strip()
     try:
-        link = urljoin(api_base + "/", link.strip())
-        path = urlsplit(_requote(link)).path
+        if not link.lower().startswith(("http://", "https://")):  # absolute links need no join (the usual case)
+            link = urljoin(api_base + "/", link)
+        path = urlsplit(_requote(link)).path if name == "self" else ""
     except ValueError:
         return None
     if not link.lower().startswith(("http://", "https://")):
