@@ -20,6 +20,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class PartialInfo:
 
 
 _STOP = None  # the writer's end-of-queue marker
+LINGER = 0.02  # seconds the writer waits after the first change, so one commit carries many
 Op = tuple[str, list[tuple[object, ...]]]  # one statement, run once per parameter row
 
 
@@ -111,6 +113,8 @@ class StateStore:
         stop = False
         while not stop:
             batch = [self._queue.get()]
+            if batch[0] is not _STOP:
+                time.sleep(LINGER)  # gather what comes next into the same commit: fewer wake-ups
             while True:
                 try:
                     batch.append(self._queue.get_nowait())
