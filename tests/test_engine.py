@@ -441,13 +441,13 @@ def many(n: int, size: int = 2000) -> tuple[Manifest, dict[str, bytes]]:
 def test_small_files_are_synced_before_they_get_their_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from doi2data.transfer import fetch
+    from doi2data.transfer import disk, fetch
 
     m, bodies = many(40)
     events: list[tuple[str, object]] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(fetch.os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
-                                                       real_fsync(fd))[1])
+    monkeypatch.setattr(disk.os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                      real_fsync(fd))[1])
     monkeypatch.setattr(fetch.os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b))[1])
 
     async def go():  # type: ignore[no-untyped-def]
@@ -470,17 +470,17 @@ def test_small_files_are_synced_before_they_get_their_name(tmp_path: Path, monke
 
 
 def test_a_small_file_that_cannot_be_written_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from doi2data.transfer import fetch
+    from doi2data.transfer import smallfiles
 
     m, bodies = many(6)
-    bad = fetch.FileFetcher._write_part
+    real = smallfiles.write_file
 
     def refuse(part: Path, body: bytes, *, sync: bool) -> None:
         if body == bodies["/s3"]:
             raise OSError(28, "No space left on device")
-        bad(part, body, sync=sync)
+        real(part, body, sync=sync)
 
-    monkeypatch.setattr(fetch.FileFetcher, "_write_part", staticmethod(refuse))
+    monkeypatch.setattr(smallfiles, "write_file", refuse)
 
     async def go():  # type: ignore[no-untyped-def]
         with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=bodies[r.url.path]))) as c:
@@ -516,18 +516,18 @@ def test_committed_small_files_are_bounded_in_memory(tmp_path: Path, monkeypatch
     """With a stuck disk, the lanes stop after COMMIT_QUEUE files instead of holding every body."""
     import threading
 
-    from doi2data.transfer import fetch
+    from doi2data.transfer import smallfiles
 
-    monkeypatch.setattr(fetch, "COMMIT_QUEUE", 3)
+    monkeypatch.setattr(smallfiles, "COMMIT_QUEUE", 3)
     m, bodies = many(30)
     gate, served = threading.Event(), []
-    real = fetch.FileFetcher._write_part
+    real = smallfiles.write_file
 
     def slow(part: Path, body: bytes, *, sync: bool) -> None:
         gate.wait(10)
         real(part, body, sync=sync)
 
-    monkeypatch.setattr(fetch.FileFetcher, "_write_part", staticmethod(slow))
+    monkeypatch.setattr(smallfiles, "write_file", slow)
 
     def serve(request: httpx.Request) -> httpx.Response:
         served.append(request.url.path)

@@ -13,6 +13,9 @@ from ..model import FileEntry
 from .digests import header_digests
 from .state import PartialInfo
 
+RESUME_FROM = 1 << 18  # a smaller file restarts rather than resumes (no partial record kept)
+
+
 class Aborted(Exception):
     """Raised inside a worker thread whose attempt was abandoned."""
 
@@ -93,5 +96,5 @@ def range_start(response: httpx.Response) -> int | None:
     return int(first) if first.isdigit() else None
 
 
-__all__ = ["Aborted", "Changed", "FetchSettings", "Job", "Retry", "expected_digests", "host_of", "partial_info",
+__all__ = ["RESUME_FROM", "Aborted", "Changed", "FetchSettings", "Job", "Retry", "expected_digests", "host_of", "partial_info",
            "range_start", "truncate"]

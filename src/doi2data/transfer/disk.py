@@ -25,6 +25,7 @@ import ctypes.util
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 WRITEBACK_EVERY = 8 << 20  # bytes written between two writeback requests
 _WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4
@@ -70,6 +71,20 @@ def drop_cached(fd: int) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
+def write_file(path: Path, body: bytes, *, sync: bool) -> None:
+    """``body`` as the whole of ``path``; with ``sync``, on disk (``fsync``) and out of the page cache."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+            drop_cached(fd)
+    finally:
+        os.close(fd)
+
+
 class Writeback:
     """Follows one writer at ``offset..`` and writes behind it every ``every`` bytes.
 
@@ -105,4 +120,4 @@ def available() -> bool:
     return _sync_file_range is not None
 
 
-__all__ = ["WRITEBACK_EVERY", "Writeback", "available", "drop_cached", "drop_written", "start_writeback"]
+__all__ = ["WRITEBACK_EVERY", "Writeback", "available", "drop_cached", "drop_written", "start_writeback", "write_file"]

@@ -38,10 +38,11 @@ from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
 from .hashing import hash_file, mismatches
 from .limits import HostLimiter, Window
+from .smallfiles import SmallFiles
 from .state import StateStore
 
 Status = Literal["downloaded", "present", "skipped", "failed"]
-SMALL_FILE = 1 << 20  # files up to this size travel in batches (see FileFetcher.batch)
+SMALL_FILE = 1 << 20  # files up to this size travel in batches (see smallfiles.py)
 MAX_BATCH = 32
 
 
@@ -168,7 +169,8 @@ class Engine:
         try:
             fetcher = FileFetcher(clients, store, self.limiter, self.credentials,
                                   FetchSettings(opts.segments, opts.min_segment, opts.max_attempts, opts.max_wait),
-                                  advance, executor, committer)
+                                  advance, executor)
+            small = SmallFiles(fetcher, committer)
             gate = asyncio.Semaphore(max(1, opts.jobs))
 
             async def one(job: Job) -> FileResult:
@@ -182,8 +184,8 @@ class Engine:
 
             async def batch(group: list[Job]) -> list[FileResult]:
                 async with gate:  # files start (in a worker) one after another
-                    handed = await fetcher.batch(group, started, lambda job: finished(self._result(job, "downloaded")))
-                outcomes = await fetcher.settle(handed)  # the last writes and renames, off the lane
+                    handed = await small.batch(group, started, lambda job: finished(self._result(job, "downloaded")))
+                outcomes = await small.settle(handed)  # the last writes and renames, off the lane
                 return [result if isinstance(result, FileResult) else await again(job, result)
                         for job, result in zip(group, outcomes)]
 

@@ -2,7 +2,7 @@
 
 Single stream: bytes are hashed while written; a resume re-hashes the local prefix (no network)
 and asks for the rest with ``Range`` + ``If-Range``; a 200 where a 206 was asked restarts the
-file cleanly. Small files travel in batches, one worker call each (:meth:`FileFetcher.batch`).
+file cleanly. Small files travel in batches (:mod:`.smallfiles`).
 
 Bodies stream in worker threads through a blocking httpx client: Python's C-level TLS sockets
 move about twice the bytes per second of asyncio's TLS layer (measured on the sandbox: ~180 vs
@@ -18,7 +18,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,19 +27,16 @@ import httpx
 from ..errors import TransferError, VerificationError
 from ..http import RETRY_STATUSES, Credentials, coalesced, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
-from .common import Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
-from .disk import Writeback, drop_cached
+from .common import RESUME_FROM, Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
+from .disk import Writeback
 from .hashing import HashPipe, MultiHasher, hash_file, mismatches, piped
 from .limits import HostLimiter
 from .segments import SegmentedFetch
 from .state import StateStore
 
-RESUME_FROM = 1 << 18  # a smaller file restarts rather than resumes (no partial record)
 BLOCK = 1 << 20  # bytes gathered per write, hash update and progress call
-COMMIT_QUEUE = 32  # batch files fetched and verified but not yet written (each at most SMALL_FILE)
 ABORT_GRACE = 5.0  # seconds to let a worker notice an abort before the attempt gives up on it
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 class FileFetcher:
@@ -54,7 +51,6 @@ class FileFetcher:
         settings: FetchSettings,
         advance: Callable[[str, int], None],
         executor: Executor,
-        committer: Executor | None = None,
     ) -> None:
         self.client = client  # the calling worker thread's client
         self.store = store
@@ -63,8 +59,6 @@ class FileFetcher:
         self.settings = settings
         self.advance = advance  # thread-safe: called from worker threads
         self.executor = executor
-        self.committer = committer or executor  # writes and renames batch files (see _small_sync)
-        self._commit_slots = threading.BoundedSemaphore(COMMIT_QUEUE)
         self._made_dirs: set[Path] = set()  # destination folders known to exist
 
     # entry point ---------------------------------------------------------------------------
@@ -85,9 +79,9 @@ class FileFetcher:
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
     async def open(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        return await self.thread(self._open_sync, url, headers)
+        return await self.thread(self.open_sync, url, headers)
 
-    def _open_sync(self, url: str, headers: dict[str, str]) -> httpx.Response:
+    def open_sync(self, url: str, headers: dict[str, str]) -> httpx.Response:
         """Send the request (worker thread). The caller holds the host's slot, whose rate token
         this request spends."""
         # identity: ranges and checksums refer to the stored bytes, never to a compressed form
@@ -120,10 +114,10 @@ class FileFetcher:
                            hasher: MultiHasher | HashPipe | None, on_written: Callable[[int], None] | None = None,
                            *, truncate: bool = False) -> int:
         """Write the body at ``offset`` of ``part`` in a worker thread; return bytes written."""
-        return await self._in_thread(self._drain, response, part, offset, local, hasher, on_written,
+        return await self.in_thread(self._drain, response, part, offset, local, hasher, on_written,
                                      truncate=truncate)
 
-    async def _in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, abort, **kwargs)`` in a worker; if this task is cancelled, set ``abort``
         (the worker stops before its next write) and give it a moment to notice."""
         abort = threading.Event()
@@ -171,141 +165,19 @@ class FileFetcher:
             response.close()
         return received
 
-    async def batch(self, jobs: list[Job], started: Callable[[Job], None], done: Callable[[Job], R]
-                    ) -> list[Future[R] | Exception]:
-        """First attempt at several small files of one host, one after another on one connection
-        slot, in a single worker call. Per job: the committer's future of what ``done(job)``
-        returns once the file is verified and in place (see :meth:`settle`), or the ``Retry`` /
-        ``TransferError`` its attempt raised, for the caller's usual retry loop.
-
-        Why: with thousands of small files the per-file asyncio work (task, slot, hand-off to the
-        pool and back) cost more CPU than the HTTP exchange itself; a batch pays it once.
-        """
-        async with self.limiter.slot(host_of(jobs[0].entry.urls[0]), tokens=len(jobs)):
-            return await self._in_thread(self._batch_sync, jobs, started, done)
-
-    @staticmethod
-    async def settle(handed: list[Future[R] | Exception]) -> list[R | Exception]:
-        """Wait for the committer's part of a batch (no connection slot held meanwhile)."""
-        outcomes: list[R | Exception] = []
-        for item in handed:
-            if isinstance(item, Exception):
-                outcomes.append(item)
-                continue
-            try:
-                value: R = await asyncio.wrap_future(item)
-            except TransferError as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(value)
-        return outcomes
-
-    def _batch_sync(self, jobs: list[Job], started: Callable[[Job], None], done: Callable[[Job], R],
-                    abort: threading.Event) -> list[Future[R] | Exception]:
-        handed: list[Future[R] | Exception] = []
-        for job in jobs:
-            if abort.is_set():
-                raise Aborted()
-            started(job)
-            try:
-                handed.append(self._small_sync(job, job.entry.urls[0], abort, done))
-            except (Retry, TransferError) as exc:
-                handed.append(exc)
-        return handed
-
-    def _small_sync(self, job: Job, url: str, abort: threading.Event, done: Callable[[Job], R]) -> Future[R]:
-        """One file of a batch: fetched and verified in memory here, then handed to the committer
-        (write, ``fsync``, rename, record, ``done``) while this thread sends the next request.
-
-        Why: on benchmark (c) (10 KiB files, 16 connections, 20 ms latency) a file took 25 ms of
-        its connection's time, 1.3 ms of it writing, syncing and renaming after the last byte.
-        Nothing is written before the bytes verify; a stream that breaks keeps what arrived in
-        the part file (files over ``RESUME_FROM``), so the retry resumes from there.
-        """
-        entry = job.entry
-        response = self._open_sync(url, {})
-        try:
-            self._accept(response, 0, entry)
-            expected = expected_digests(entry, response)
-            body, broken = self._read_all(response, entry.size, job.local, abort)
-        finally:
-            response.close()
-        if broken is not None:
-            if body and (entry.size or 0) > RESUME_FROM:  # keep what arrived: the retry resumes from it
-                self._write_part(self.store.part_path(job.local), body, sync=False)
-                self.store.set_partial(job.local, partial_info(url, response, entry))
-            raise broken
-        hasher = MultiHasher(expected)
-        hasher.update(body)
-        digests = hasher.digests()
-        self.check(job, len(body), expected, digests)
-        self._commit_slots.acquire()  # bounded: a slow disk slows the readers, not memory
-        try:
-            return self.committer.submit(self._write_and_place, job, body, digests, done)
-        except BaseException:
-            self._commit_slots.release()
-            raise
-
-    def _read_all(self, response: httpx.Response, size: int | None, local: str, abort: threading.Event
-                  ) -> tuple[bytes, Retry | None]:
-        """The body in memory, and the Retry for a stream that broke (with what arrived before)."""
-        parts: list[bytes] = []
-        got = 0
-        broken: Retry | None = None
-        try:
-            for chunk in response.iter_bytes():
-                if abort.is_set():
-                    raise Aborted()
-                parts.append(chunk)
-                got += len(chunk)
-                if size is not None and got > size:
-                    break  # longer than listed: no need for the rest to know it is wrong
-        except httpx.TransportError as exc:
-            broken = Retry(str(translate_transport_error(exc, str(response.url))))
-            broken.__cause__ = exc
-        finally:
-            self.advance(local, got)
-        return (parts[0] if len(parts) == 1 else b"".join(parts)), broken
-
-    @staticmethod
-    def _write_part(part: Path, body: bytes, *, sync: bool) -> None:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
-                drop_cached(fd)
-        finally:
-            os.close(fd)
-
-    def _write_and_place(self, job: Job, body: bytes, digests: dict[str, str], done: Callable[[Job], R]) -> R:
-        """Committer thread: the verified bytes into the part file, on disk, then under their name."""
-        try:
-            part = self.store.part_path(job.local)
-            try:
-                self._write_part(part, body, sync=True)
-                self.place(job, part, digests)
-            except OSError as exc:
-                raise TransferError(f"could not write {job.local}: {exc}", url=job.entry.url) from exc
-            return done(job)
-        finally:
-            self._commit_slots.release()
-
     # single stream -------------------------------------------------------------------------
     async def _single(self, job: Job, url: str) -> int:
         """The whole request, write, hash and commit in one worker-thread call (one hand-off
         between asyncio and the pool, not one per step)."""
         async with self.limiter.slot(host_of(url)):
-            return await self._in_thread(self._single_sync, job, url)
+            return await self.in_thread(self._single_sync, job, url)
 
     def _single_sync(self, job: Job, url: str, abort: threading.Event) -> int:
         entry, part = job.entry, self.store.part_path(job.local)
         offset, headers = self._resume_point(job, url, part)
-        response = self._open_sync(url, headers)
+        response = self.open_sync(url, headers)
         try:
-            offset = self._accept(response, offset, entry)
+            offset = self.accept(response, offset, entry)
             if entry.size is None or entry.size > RESUME_FROM:
                 self.store.set_partial(job.local, partial_info(url, response, entry))
             expected = expected_digests(entry, response)
@@ -336,7 +208,7 @@ class FileFetcher:
             return have, {"Range": f"bytes={have}-", "If-Range": str(validator)}
         return 0, {}
 
-    def _accept(self, response: httpx.Response, offset: int, entry: FileEntry) -> int:
+    def accept(self, response: httpx.Response, offset: int, entry: FileEntry) -> int:
         """Decide where the body goes: resume offset on a matching 206, 0 on a full 200."""
         status = response.status_code
         if status == 206 and offset and range_start(response) == offset:
