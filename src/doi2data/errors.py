@@ -17,10 +17,13 @@ into the most specific class here, chained with ``from exc``.
     │       └── NotADataset             exit 5   HTTP 422   a Crossref (article) DOI, not a dataset
     ├── RepositoryError                 exit 6   HTTP 502   the repository API failed or changed shape
     │   ├── RecordNotFound              exit 4   HTTP 404   the repository has no such record
+    │   ├── ResponseTooLarge            exit 6   HTTP 502   an API body past its size limit (after decoding)
     │   └── AccessDenied                exit 7   HTTP 403   login / token needed or refused
     ├── NetworkError                    exit 8   HTTP 504   connection, TLS, proxy, timeout
     └── TransferError                   exit 1   HTTP 502   a file could not be fetched
         ├── VerificationError           exit 1   HTTP 502   size or checksum mismatch
+        │   └── InflateError            exit 1   HTTP 422   an archive member inflates past its declared size
+        ├── LimitExceeded               exit 1   HTTP 413   reading it would pass a configured bound (bombs, slices)
         ├── UnsafePath                  exit 1   HTTP 400   a name that would escape the destination
         ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk / over --max-total-size
         ├── RestoreTimeout              exit 10  HTTP 503   data still being restored from tape at the deadline
@@ -92,6 +95,10 @@ class RecordNotFound(RepositoryError, LookupError):
     http_status = 404
 
 
+class ResponseTooLarge(RepositoryError):
+    """An API response body ran past its limit once decoded (a listing too big, or a compression bomb)."""
+
+
 class AccessDenied(RepositoryError, PermissionError):
     exit_code = 7
     http_status = 403
@@ -109,6 +116,20 @@ class TransferError(Doi2DataError):
 
 class VerificationError(TransferError):
     """Bytes arrived but their size or a checksum does not match the manifest."""
+
+
+class InflateError(VerificationError):
+    """A compressed member produced more bytes than its header declares (a decompression bomb, or
+    a corrupt archive): stopped at the first extra byte."""
+
+    http_status = 422
+
+
+class LimitExceeded(TransferError):
+    """Reading the input would pass a configured bound (inflated bytes, compression ratio, CPU
+    seconds, HDF5 chunks touched or bytes fetched): refused before or while reading, never after."""
+
+    http_status = 413
 
 
 class UnsafePath(TransferError):
@@ -161,13 +182,16 @@ __all__ = [
     "Doi2DataError",
     "DownloadIncomplete",
     "IdentifierNotFound",
+    "InflateError",
     "InsufficientSpace",
     "InvalidIdentifier",
+    "LimitExceeded",
     "NetworkError",
     "NotADataset",
     "RecordNotFound",
     "RepositoryError",
     "ResolutionError",
+    "ResponseTooLarge",
     "RestoreTimeout",
     "TransferError",
     "UnsafePath",
