@@ -5,6 +5,10 @@ zip-slip). Whatever a repository sends, nothing may be written outside the desti
 
 * ``..`` components, NUL and other control characters are refused (the file is skipped and
   reported);
+* so is any component that names doi2data's own folder (:data:`STATE_DIR`, where download state
+  and part files live): in any case, any Unicode compatibility form, with the trailing dots and
+  spaces or ``:stream`` suffix Windows ignores, or as its 8.3 short name ``DOI2DA~1``; at any depth,
+  because a sub-folder of one destination may be another run's destination;
 * absolute paths (``/x``), drive letters (``C:``) and backslash separators are rewritten to
   plain relative paths, and reported as renamed;
 * empty and ``.`` components are dropped;
@@ -29,6 +33,27 @@ from .errors import UnsafePath
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _MAX_COMPONENT = 255
+#: doi2data's own folder inside every destination (state database, part files).
+STATE_DIR = ".doi2data"
+_SHORT_PREFIX = "doi2da~"  # Windows 8.3 alias of ".doi2data" ("DOI2DA~1")
+
+
+def is_own_folder(component: str) -> bool:
+    """True when ``component`` would open doi2data's own folder on some file system.
+
+    Folded the ways file systems fold names: case (macOS, Windows), Unicode forms (macOS
+    normalises; NFKC also catches full-width look-alikes), trailing dots and spaces and an
+    NTFS ``:stream`` suffix (Windows drops or resolves them), the 8.3 short name.
+    """
+    name = component.split(":", 1)[0]
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    name = name.rstrip(". ").casefold()
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    if name == STATE_DIR:
+        return True
+    return name.startswith(_SHORT_PREFIX) and name[len(_SHORT_PREFIX):].isdigit()
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,8 @@ def safe_relpath(name: str) -> tuple[str, str | None]:
         reasons.append("drive letter removed")
     if any(p == ".." for p in parts):
         raise UnsafePath(f"refused unsafe file name {name!r}: contains '..'")
+    if any(is_own_folder(p) for p in parts):
+        raise UnsafePath(f"refused unsafe file name {name!r}: inside doi2data's own folder {STATE_DIR}")
     if not parts:
         raise UnsafePath(f"refused unsafe file name {name!r}: no file name left")
     if any(len(p.encode()) > _MAX_COMPONENT for p in parts):
@@ -145,8 +172,11 @@ def inside_many(dest: Path, relatives: Iterable[str]) -> list[Path]:
     folders: dict[str, Path | None] = {"": root}  # folder -> its real path, None when that lies outside
     out: list[Path] = []
     for relative in relatives:
-        if ".." in relative.split("/"):  # safe_relpath never makes one; past a symlink loop realpath cannot judge it
+        components = relative.split("/")
+        if ".." in components:  # safe_relpath never makes one; past a symlink loop realpath cannot judge it
             raise UnsafePath(f"refused to write {relative!r}: '..' in a destination path")
+        if any(is_own_folder(c) for c in components):  # the same last check for the tool's own folder
+            raise UnsafePath(f"refused to write {relative!r}: inside doi2data's own folder {STATE_DIR}")
         head, _, name = relative.rpartition("/")
         if head not in folders:
             real = Path(os.path.realpath(root / head))
@@ -162,4 +192,4 @@ def inside_many(dest: Path, relatives: Iterable[str]) -> list[Path]:
     return out
 
 
-__all__ = ["PathPlan", "inside", "inside_many", "plan_paths", "safe_relpath"]
+__all__ = ["STATE_DIR", "PathPlan", "inside", "inside_many", "is_own_folder", "plan_paths", "safe_relpath"]

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-STATE_DIR = ".doi2data"
+from ..paths import STATE_DIR
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS verified (
