@@ -20,29 +20,53 @@ import os
 import random
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from . import __version__
-from .errors import AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, UsageError
+from .errors import (AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, ResponseTooLarge,
+                     UsageError)
+from .oauth import ClientCredentials, is_account_host
+from .tokenfile import read_token_file
 
 PROJECT_URL = "https://github.com/doi2data/doi2data"
 USER_AGENT = f"doi2data/{__version__} (+{PROJECT_URL})"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=20.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 10
+#: The most an API body may hold once decoded. Generous for listings (a 20,000-file Zenodo record
+#: is about 15 MB of JSON); small enough that a hostile server cannot exhaust memory.
+API_BODY_LIMIT = 256 * 1024 * 1024
+#: What API calls accept: only the codings :class:`BodyReader` can inflate under a budget.
+API_ACCEPT_ENCODING = "gzip, deflate"
+_INFLATE_STEP = 1024 * 1024  # the most one zlib call may produce: no burst past the budget
+_ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_REFUSED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress"})
+
+
+class TokenSource(Protocol):
+    """A credential value that changes (an OAuth2 access token, :mod:`doi2data.oauth`)."""
+
+    def current(self) -> str | None:
+        """The header value now, or ``None``: no usable token, send the request anonymously."""
+
+    def renew(self, stale: str) -> bool:
+        """The server answered 401 to ``stale``; True when the request is worth one more try."""
 
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret header for exactly one host (sent over HTTPS only)."""
+    """A secret header for exactly one host (sent over HTTPS only); ``source`` supplies the
+    value when it changes during a run (``value`` is then unused)."""
 
     host: str
     header: str
     value: str
+    source: TokenSource | None = None
 
 
 class Credentials:
@@ -61,23 +85,45 @@ class Credentials:
         cred = self._by_host.get((url.host or "").lower())
         if cred is None or url.scheme != "https":
             return {}
+        if cred.source is not None:
+            value = cred.source.current()
+            return {cred.header: value} if value is not None else {}
         return {cred.header: cred.value}
+
+    def credential_for(self, url: httpx.URL) -> Credential | None:
+        """The credential a request to ``url`` carries (HTTPS only), or None."""
+        cred = self._by_host.get((url.host or "").lower())
+        return cred if cred is not None and url.scheme == "https" else None
+
+    def renew(self, url: httpx.URL, sent: Mapping[str, str]) -> bool:
+        """After a 401 to ``url``: True when its credential changed (renewed, or given up so
+        the request goes anonymously) and one more try is worth it."""
+        cred = self.credential_for(url)
+        stale = sent.get(cred.header) if cred is not None and cred.source is not None else None
+        return stale is not None and cred is not None and cred.source is not None and cred.source.renew(stale)
 
     @classmethod
     def parse(cls, specs: Iterable[str] = (), *, env: Mapping[str, str] | None = None) -> Credentials:
-        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``.
+        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``;
+        for a host with API accounts (:data:`doi2data.oauth.TOKEN_PATHS`: Dryad) ``HOST=CLIENT_ID:SECRET``,
+        exchanged for short-lived bearer tokens as needed.
 
-        Also read from ``DOI2DATA_TOKENS`` (comma-separated, same forms).
+        Also read from the tokens file (:mod:`doi2data.tokenfile`) and ``DOI2DATA_TOKENS``
+        (comma-separated, same forms); for one host the last spec wins (``--token`` last).
         """
         env = os.environ if env is None else env
-        all_specs = [*filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
+        all_specs = [*read_token_file(env),
+                     *filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
         items = []
         for spec in all_specs:
             host, sep, secret = spec.partition("=")
             if not sep or not host.strip() or not secret:
                 raise UsageError("bad token: expected HOST=TOKEN or HOST=Header-Name:VALUE")
             header, colon, value = secret.partition(":")
-            if colon and header and " " not in header and value:
+            if colon and header and value and is_account_host(host.strip()) and header.lower() != "authorization":
+                source = ClientCredentials(host.strip(), header, value, client=make_sync_client)
+                items.append(Credential(host.strip(), "Authorization", "", source))
+            elif colon and header and " " not in header and value:
                 items.append(Credential(host.strip(), header, value))
             else:
                 items.append(Credential(host.strip(), "Authorization", f"Bearer {secret}"))
@@ -132,7 +178,8 @@ async def send(
     """
     current = _first_url(url, params)
     first_method = method
-    for _ in range(MAX_REDIRECTS + 1):
+    renewed = False  # a 401 to a changing credential (an expired OAuth2 token) is retried once
+    for _ in range(MAX_REDIRECTS + 2):
         body = {"content": content, "json": json_body} if method == first_method else {}
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current), **body)
         if pace is not None:
@@ -140,6 +187,11 @@ async def send(
         if on_send is not None:
             on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
+        if response.status_code == 401 and not renewed and credentials \
+                and await asyncio.to_thread(credentials.renew, current, request.headers):
+            renewed = True
+            await response.aclose()
+            continue
         hop = _next_hop(response, current, method) if follow_redirects else None
         if hop is None:
             return response
@@ -160,15 +212,150 @@ def send_sync(
     """The blocking twin of :func:`send`, for the transfer engine's worker threads (where
     Python's C-level TLS sockets stream about twice as fast as asyncio's)."""
     current = _first_url(url, None)
-    for _ in range(MAX_REDIRECTS + 1):
+    renewed = False
+    for _ in range(MAX_REDIRECTS + 2):
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
         response = client.send(request, stream=stream, follow_redirects=False)
+        if response.status_code == 401 and not renewed and credentials and credentials.renew(current, request.headers):
+            renewed = True
+            response.close()
+            continue
         hop = _next_hop(response, current, method)
         if hop is None:
             return response
         response.close()
         current, method = hop
     raise RepositoryError(f"too many redirects from {url}", url=str(url))
+
+
+class BodyReader:
+    """Decodes one response body from its raw bytes under a byte budget.
+
+    Why not httpx's own decoding (``aiter_bytes``, ``.json()``): its decoders inflate each raw
+    chunk in one call with no output limit, and ``MultiDecoder`` chains every listed coding, so a
+    64 KiB chunk of ``Content-Encoding: gzip, gzip`` can become gigabytes before any counter
+    sees it (measured: 1 KB -> 1.2 GB RSS). Here zlib produces at most :data:`_INFLATE_STEP`
+    bytes per call and the total stops one byte past ``limit``. More than one coding is
+    refused (no repository sends that; a chain would need every layer bounded); ``br``,
+    ``zstd`` and ``compress`` are refused too (API calls ask only for :data:`API_ACCEPT_ENCODING`).
+    Unknown codings pass through undecoded, as httpx does. Raw bytes count against the same
+    budget (junk after a gzip member cannot stream forever).
+
+    With ``truncate`` a body past the limit is cut (``full`` turns true) instead of refused:
+    landing pages keep their first megabytes.
+    """
+
+    def __init__(self, response: httpx.Response, limit: int, *, truncate: bool = False) -> None:
+        self.url, self.limit, self.truncate = str(response.url), limit, truncate
+        codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1:
+            raise RepositoryError(f"refused the answer of {self.url}: more than one Content-Encoding "
+                                  f"({', '.join(codings)[:100]})", url=self.url)
+        self.coding = codings[0] if codings else ""
+        if self.coding in _REFUSED_CODINGS:
+            raise RepositoryError(f"refused the answer of {self.url}: Content-Encoding {self.coding} "
+                                  f"(asked for {API_ACCEPT_ENCODING})", url=self.url)
+        wbits = _ZLIB_WBITS.get(self.coding)
+        self._inflater = zlib.decompressobj(wbits) if wbits is not None else None
+        self._maybe_raw_deflate = self.coding == "deflate"  # some servers send deflate without zlib header
+        self._parts: list[bytes] = []
+        self.size = self.raw = 0
+        self.full = False
+        length = response.headers.get("content-length", "")
+        if not truncate and length.isdigit() and int(length) > limit:
+            raise self._too_large()
+
+    def _too_large(self) -> ResponseTooLarge:
+        what = f"{self.coding}-decoded " if self.coding and self._inflater is not None else ""
+        return ResponseTooLarge(f"the answer of {self.url} is larger than {self.limit:,} {what}bytes; refused",
+                                url=self.url)
+
+    def feed(self, data: bytes) -> bool:
+        """Take the next raw chunk; False once (``truncate``) nothing more is wanted."""
+        self.raw += len(data)
+        if self.raw > self.limit:
+            if not self.truncate:
+                raise self._too_large()
+            self.full = True
+        if self._inflater is None:
+            self._keep(data)
+        else:
+            self._inflate(data)
+        return not self.full
+
+    def _keep(self, piece: bytes) -> None:
+        room = self.limit - self.size
+        if len(piece) > room:
+            if not self.truncate:
+                raise self._too_large()
+            piece = piece[:room]
+        self._parts.append(piece)
+        self.size += len(piece)
+        self.full = self.full or (self.truncate and self.size >= self.limit)
+
+    def _inflate(self, data: bytes) -> None:
+        assert self._inflater is not None
+        while not self.full:
+            try:
+                piece = self._inflater.decompress(data, min(self.limit - self.size + 1, _INFLATE_STEP))
+            except zlib.error as exc:
+                if self._maybe_raw_deflate:
+                    self._maybe_raw_deflate = False
+                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise RepositoryError(f"the {self.coding} answer of {self.url} is corrupt ({exc})",
+                                      url=self.url) from exc
+            self._maybe_raw_deflate = False
+            data = self._inflater.unconsumed_tail
+            if not piece and not data:
+                return  # this chunk is done (output pending inside zlib is drained by the empty call)
+            self._keep(piece)
+
+    def body(self) -> bytes:
+        return b"".join(self._parts)
+
+
+def _already_read(response: httpx.Response, reader: BodyReader) -> bool:
+    """A body httpx already holds (only test transports hand over such responses): just counted."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return False
+    reader._keep(content)
+    return True
+
+
+def _install(response: httpx.Response, reader: BodyReader) -> bytes:
+    body = reader.body()
+    if not reader.full:
+        # What httpx's own read() sets: .content, .text and .json() now answer from these bytes.
+        response._content = body
+    return body
+
+
+async def read_body(response: httpx.Response, limit: int = API_BODY_LIMIT, *, truncate: bool = False) -> bytes:
+    """The decoded body of a streamed response, at most ``limit`` bytes (see :class:`BodyReader`).
+
+    Past the limit: :class:`ResponseTooLarge`, or (``truncate``) the first ``limit`` bytes. The
+    caller closes the response. A whole body is also installed as ``response.content``.
+    """
+    reader = BodyReader(response, limit, truncate=truncate)
+    if not _already_read(response, reader):
+        async for chunk in response.aiter_raw():
+            if not reader.feed(chunk):
+                break
+    return _install(response, reader)
+
+
+def read_body_sync(response: httpx.Response, limit: int = API_BODY_LIMIT, *, truncate: bool = False) -> bytes:
+    """The blocking twin of :func:`read_body`."""
+    reader = BodyReader(response, limit, truncate=truncate)
+    if not _already_read(response, reader):
+        for chunk in response.iter_raw():
+            if not reader.feed(chunk):
+                break
+    return _install(response, reader)
 
 
 def coalesced(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -359,12 +546,14 @@ class Http:
         max_attempts: int = 4,
         max_wait: float = 60.0,
         pace: Callable[[str], Awaitable[None]] | None = None,
+        body_limit: int = API_BODY_LIMIT,
     ) -> None:
         self.client = client
         self.pace = pace  # e.g. HostLimiter.token: every API round trip takes its host's rate token
         self.credentials = credentials or Credentials()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
+        self.body_limit = body_limit  # every body read here stops past it (see BodyReader)
         self.requests = 0
         self.history: list[str] = []
         self.trace: list[str] = []  # adapters' notes on their route (the "why"), for --explain
@@ -386,20 +575,27 @@ class Http:
         content: bytes | None = None,
         json_body: Any = None,
         attempts: int | None = None,
+        limit: int | None = None,
     ) -> httpx.Response:
         """Send a small request, retrying 429/5xx and connection errors with backoff.
 
         Returns the final response whatever its status; the caller decides what 404 means.
-        With ``stream=True`` the body is not read: the caller must ``await response.aclose()``.
+        The body is read through :func:`read_body`, at most ``limit`` (default ``body_limit``)
+        decoded bytes, else :class:`ResponseTooLarge`; ``.json()``/``.text`` then answer from it.
+        With ``stream=True`` the body is not read: the caller must ``await response.aclose()``
+        (and should read it with :func:`read_body`).
         ``attempts`` overrides ``max_attempts`` (1: no retry, e.g. a login that must not repeat).
         """
         tries = self.max_attempts if attempts is None else max(1, attempts)
+        merged = dict(headers or {})
+        if not any(k.lower() == "accept-encoding" for k in merged):
+            merged["Accept-Encoding"] = API_ACCEPT_ENCODING
         for attempt in range(tries):
             last = attempt == tries - 1
             try:
                 response = await send(
-                    self.client, method, url, params=params, headers=headers,
-                    credentials=self.credentials, follow_redirects=follow_redirects, stream=stream,
+                    self.client, method, url, params=params, headers=merged,
+                    credentials=self.credentials, follow_redirects=follow_redirects, stream=True,
                     on_send=self._sent, content=content, json_body=json_body, pace=self.pace,
                 )
             except httpx.TransportError as exc:
@@ -412,12 +608,21 @@ class Http:
             if response.status_code in RETRY_STATUSES and not last:
                 wait = retry_after_seconds(response.headers)
                 delay = backoff_delay(attempt) if wait is None else wait
-                if delay > self.max_wait:
-                    return response
-                if stream:
+                if delay <= self.max_wait:
                     await response.aclose()
-                await asyncio.sleep(delay)
+                    await asyncio.sleep(delay)
+                    continue
+            if stream:
+                return response
+            try:
+                await read_body(response, self.body_limit if limit is None else limit)
+            except httpx.TransportError as exc:  # the body broke off: as retryable as a failed connect
+                if last:
+                    raise translate_transport_error(exc, url) from exc
+                await asyncio.sleep(backoff_delay(attempt))
                 continue
+            finally:
+                await response.aclose()
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -459,8 +664,12 @@ def raise_for_status(
 
 
 __all__ = [
+    "API_ACCEPT_ENCODING",
+    "API_BODY_LIMIT",
+    "BodyReader",
     "Credential",
     "Credentials",
+    "TokenSource",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Http",
@@ -470,6 +679,8 @@ __all__ = [
     "make_client",
     "make_sync_client",
     "raise_for_status",
+    "read_body",
+    "read_body_sync",
     "retry_after_seconds",
     "send",
     "send_sync",

@@ -18,7 +18,7 @@ from typing import Protocol
 import httpx
 
 from ..errors import Doi2DataError, UnsupportedRepository
-from ..http import Http
+from ..http import Http, read_body
 from ..model import Dataset, Manifest
 
 #: At most this much of a landing page is read (JSON-LD sits in ``<head>``; a DOI may point at a
@@ -69,13 +69,8 @@ async def fetch_landing_page(url: str, http: Http, *, limit: int = LANDING_PAGE_
             return LandingPage(final, status, link, ctype, None, f"HTTP {status}", headers=headers)
         if not _is_web_page(ctype):
             return LandingPage(final, status, link, ctype, None, headers=headers)
-        chunks, size = [], 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-        body = b"".join(chunks)[:limit]
+        body = await read_body(response, limit, truncate=True)  # decoded bytes, bounded per zlib call
+        size = len(body)
         match = _CHARSET.search(ctype)
         try:
             text = body.decode(match.group(1) if match else "utf-8", errors="replace")
@@ -84,6 +79,8 @@ async def fetch_landing_page(url: str, http: Http, *, limit: int = LANDING_PAGE_
         return LandingPage(final, status, link, ctype, text, truncated=size >= limit, headers=headers)
     except httpx.HTTPError as exc:
         return LandingPage(url, error=f"landing page {url} could not be read ({type(exc).__name__})")
+    except Doi2DataError as exc:  # a coding refused by read_body (stacked, br, corrupt gzip)
+        return LandingPage(url, error=str(exc))
     finally:
         await response.aclose()
 

@@ -30,12 +30,14 @@ import httpx
 
 from .. import __version__
 from ..errors import AccessDenied, TransferError, UsageError
-from ..http import Credentials, make_sync_client, translate_transport_error
+from ..http import (API_ACCEPT_ENCODING, Credentials, make_sync_client, read_body_sync, send_sync,
+                    translate_transport_error)
 from ..model import Manifest
 from . import Handoff, best_checksum, join_url, select
 
 PREFERENCE: tuple[str, ...] = ("adler32", "md5", "sha1", "sha256")
 VERIFY = ("target", "source", "both", "none")
+BODY_LIMIT = 64 * 1024 * 1024  # a job's status lists every file: generous, but bounded
 
 
 def build(manifest: Manifest, destination: str, *, verify_checksum: str = "target", overwrite: bool = False,
@@ -70,9 +72,20 @@ def build(manifest: Manifest, destination: str, *, verify_checksum: str = "targe
 
 def _error(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("message") or response.text)
+        doc = response.json()
+        return str((doc.get("message") if isinstance(doc, dict) else None) or response.text)[:300]
     except ValueError:
         return response.text.strip()[:300]
+
+
+def _read(response: httpx.Response, url: str) -> None:
+    """The body, bounded like every API answer (``read_body_sync``); the response is closed."""
+    try:
+        read_body_sync(response, limit=BODY_LIMIT)
+    except httpx.TransportError as exc:
+        raise translate_transport_error(exc, url) from exc
+    finally:
+        response.close()
 
 
 def submit(job: Handoff, server: str, *, tokens: Sequence[str] = ()) -> str:
@@ -81,13 +94,14 @@ def submit(job: Handoff, server: str, *, tokens: Sequence[str] = ()) -> str:
         raise UsageError("not an FTS3 job")
     url = server.rstrip("/") + "/jobs"
     headers = {"Content-Type": "application/json", "Accept": "application/json",
-               **Credentials.parse(tokens).headers_for(httpx.URL(url))}
+               "Accept-Encoding": API_ACCEPT_ENCODING, **Credentials.parse(tokens).headers_for(httpx.URL(url))}
     with make_sync_client() as client:
         try:
-            response = client.post(url, content=json.dumps(job.payload).encode(), headers=headers,
-                                   follow_redirects=False)
+            request = client.build_request("POST", url, content=json.dumps(job.payload).encode(), headers=headers)
+            response = client.send(request, stream=True, follow_redirects=False)
         except httpx.TransportError as exc:
             raise translate_transport_error(exc, url) from exc
+        _read(response, url)
     if response.status_code in (401, 403):
         raise AccessDenied(f"FTS3 refused the credentials at {server} (HTTP {response.status_code}): "
                            f"{_error(response)}; pass --token HOST=TOKEN", url=url)
@@ -95,7 +109,7 @@ def submit(job: Handoff, server: str, *, tokens: Sequence[str] = ()) -> str:
         raise TransferError(f"FTS3 refused the job (HTTP {response.status_code}): {_error(response)}", url=url)
     try:
         return str(response.json()["job_id"])
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise TransferError(f"unexpected answer from {url}: {response.text[:200]}", url=url) from exc
 
 
@@ -103,10 +117,21 @@ def status(server: str, job_id: str, *, tokens: Sequence[str] = ()) -> dict[str,
     """``GET <server>/jobs/<job_id>`` (``job_state``, ``files[].file_state`` and ``reason``)."""
     url = f"{server.rstrip('/')}/jobs/{job_id}"
     with make_sync_client() as client:
-        response = client.get(url, headers=Credentials.parse(tokens).headers_for(httpx.URL(url)))
+        try:  # redirects hop by hop: each hop gets only its own origin's token (custom headers too)
+            response = send_sync(client, "GET", url, headers={"Accept": "application/json",
+                                                              "Accept-Encoding": API_ACCEPT_ENCODING},
+                                 credentials=Credentials.parse(tokens), stream=True)
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, url) from exc
+        _read(response, url)
     if response.status_code >= 400:
         raise TransferError(f"FTS3 status failed (HTTP {response.status_code}): {_error(response)}", url=url)
-    result: dict[str, Any] = response.json()
+    try:
+        result = response.json()
+    except ValueError as exc:
+        raise TransferError(f"unexpected answer from {url}: {response.text[:200]}", url=url) from exc
+    if not isinstance(result, dict):
+        raise TransferError(f"unexpected answer from {url}: not a JSON object", url=url)
     return result
 
 
