@@ -138,3 +138,42 @@ def test_portal_config_missing_does_not_matter_while_the_reader_account_works(ta
     assert len(manifest.files) == 3
     assert [r.status for r in tape.log if r.path == "/session"] == [200]
     assert not [r for r in tape.log if r.host == "data.esrf.fr"]
+
+
+# -- ICAT+ versions: the paginated datafile route, or only the older one ---------------------------
+
+def _datafile_requests(net: FakeInternet) -> tuple[list[str], list[str]]:
+    paged = [r.path for r in net.log if r.host == "icatplus.esrf.fr" and r.path.endswith("/datafile")
+             and "/dataset/id/" not in r.path]
+    older = [r.path for r in net.log if r.host == "icatplus.esrf.fr" and "/dataset/id/" in r.path]
+    return paged, older
+
+
+def test_older_icat_plus_costs_one_extra_request_and_lists_the_same(tape: FakeInternet) -> None:
+    current = doi2data.resolve(fac.ESRF_SESSION_DOI)
+    paged, older = _datafile_requests(tape)
+    datasets = next(d for d in fac.ESRF_DOIS if d.doi == fac.ESRF_SESSION_DOI).datasets
+    assert len(datasets) > 1 and paged and not older
+    tape.clear_log()
+    state(tape.world).datafile_routes = {"by-dataset-id"}  # an ICAT+ release without the paginated route
+    legacy = doi2data.resolve(fac.ESRF_SESSION_DOI)
+    assert [(f.path, f.size, f.url) for f in legacy.files] == [(f.path, f.size, f.url) for f in current.files]
+    paged, older = _datafile_requests(tape)
+    assert len(paged) == 1, paged          # one 404, then the route is remembered for every other dataset
+    assert len(older) == len(datasets)     # one unpaginated answer per dataset
+
+
+def test_older_icat_plus_download_and_explain(cli, tape: FakeInternet, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    state(tape.world).datafile_routes = {"by-dataset-id"}
+    run = cli("get", fac.ESRF_SESSION_DOI, str(tmp_path / "d"), "--include", "sampleA_0002/*", "--explain")
+    assert run.code == 0, run.err
+    assert "no paginated datafile route" in run.err
+    assert len([p for p in (tmp_path / "d").rglob("*") if p.is_file() and ".doi2data" not in p.parts]) == 3
+
+
+def test_icat_plus_with_neither_route_is_a_repository_error(tape: FakeInternet) -> None:
+    from doi2data.errors import RepositoryError
+
+    state(tape.world).datafile_routes = set()
+    with pytest.raises(RepositoryError, match="neither datafile route"):
+        doi2data.resolve(fac.ESRF_SESSION_DOI)

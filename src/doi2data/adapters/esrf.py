@@ -14,6 +14,16 @@ Route (Millar 2022; research notes pan-apis §5):
    ``limit``; the dataset's ``__fileCount`` says when the list is complete), and at the same time
    ``GET /ids/<session>/datasets/status`` -> ``ONLINE`` / ``ARCHIVED`` / ``RESTORING``.
 
+ICAT+ versions in the field (checked 2026-12-06; research notes pan-apis §5.3): deployments serve
+either the paginated ``/catalogue/<session>/datafile?datasetId=&limit=&skip=`` (read by the OSCARS
+PaN-Finder collectors, 2024-25) or only the older, unpaginated
+``/catalogue/<session>/dataset/id/<datasetId>/datafile`` (a list of ``{"Datafile": …}`` wrappers),
+and other facilities run ICAT+ releases of their own. The first dataset's files are asked for on
+the paginated route alone; a 404 there (Express's "Cannot GET") switches to the older route, and
+the choice is remembered per ICAT+ host for the run (per :class:`~doi2data.http.Http`), so a
+listing costs at most one extra request whatever the version; the other datasets are then listed
+concurrently on the route that answered. A host that serves neither is a clear RepositoryError.
+
 Files are placed under their dataset's name. Each file downloads on its own,
 ``/ids/data/download?datafileIds=<one id>`` (redirected to ``ids.esrf.fr/ids/getData``): one id
 gives the raw file, which resumes with ``Range`` and is verified by size on its own - a zip of
@@ -31,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -50,6 +61,9 @@ LANDING_HOSTS = frozenset({"doi.esrf.fr", "data.esrf.fr"})
 DATASET_PAGE = 100
 DATAFILE_PAGE = 1000
 POLL_CAP = 60.0
+PAGED, BY_DATASET = "paginated", "by-dataset-id"
+#: ICAT+ host -> the datafile route it serves, learnt once per run (one Http per run).
+_ROUTES: weakref.WeakKeyDictionary[Http, dict[str, str]] = weakref.WeakKeyDictionary()
 _DOI = re.compile(r"10\.15151/ESRF-(?:ES|DC)-\d+", re.I)
 
 
@@ -124,6 +138,13 @@ def parse_datafiles(doc: Any) -> list[EsrfFile]:
     return out
 
 
+def _json(response: Any, url: str) -> Any:
+    doc = json_or_none(response)
+    if doc is None:
+        raise RepositoryError("ICAT+ datafile answer is not JSON", url=url)
+    return doc
+
+
 def relative_path(file: EsrfFile, dataset: EsrfDataset) -> str:
     """The file's path inside its dataset folder (ICAT ``location`` minus the dataset's), normalised."""
     def norm(path: str) -> str:
@@ -169,8 +190,8 @@ class EsrfAdapter:
         doi = ref.record_id
         session, datasets = await gather_all(self._session(http), self._datasets(http, doi))
         names = folder_names([d.name for d in datasets])
-        pages = gather_limited((self._datafiles(http, session, d) for d in datasets), 4)
-        files, status = await gather_all(pages, self._status(http, session, datasets, strict=False))
+        files, status = await gather_all(self._all_datafiles(http, session, datasets),
+                                         self._status(http, session, datasets, strict=False))
         entries: list[FileEntry] = []
         for dataset, name, found in zip(datasets, names, files):
             state = status.get(dataset.id, "ONLINE")
@@ -275,19 +296,47 @@ class EsrfAdapter:
         note(http, f"ESRF: {len(found)} dataset(s) for {doi}")
         return found
 
+    async def _all_datafiles(self, http: Http, session: str, datasets: list[EsrfDataset]) -> list[list[EsrfFile]]:
+        """Every dataset's files; the first alone while this host's datafile route is still unknown."""
+        if not datasets:
+            return []
+        first = [] if ICATPLUS in _ROUTES.get(http, {}) else [await self._datafiles(http, session, datasets[0])]
+        rest = await gather_limited((self._datafiles(http, session, d) for d in datasets[len(first):]), 4)
+        return first + rest
+
     async def _datafiles(self, http: Http, session: str, dataset: EsrfDataset) -> list[EsrfFile]:
+        routes = _ROUTES.setdefault(http, {})
+        if routes.get(ICATPLUS) == BY_DATASET:
+            return await self._datafiles_by_dataset(http, session, dataset)
         found: list[EsrfFile] = []
+        url = f"{ICATPLUS}/catalogue/{session}/datafile"
         while True:
-            page = await http.get_json(f"{ICATPLUS}/catalogue/{session}/datafile", what=f"ESRF files of {dataset.name}",
-                                       params={"datasetId": dataset.id, "limit": str(DATAFILE_PAGE),
-                                               "skip": str(len(found))})
-            batch = parse_datafiles(page)
+            response = await http.request("GET", url, params={"datasetId": dataset.id, "limit": str(DATAFILE_PAGE),
+                                                              "skip": str(len(found))})
+            if response.status_code == 404 and ICATPLUS not in routes:
+                routes[ICATPLUS] = BY_DATASET
+                note(http, "ESRF: this ICAT+ has no paginated datafile route (404); using the older "
+                           "/catalogue/<session>/dataset/id/<id>/datafile")
+                return await self._datafiles_by_dataset(http, session, dataset)
+            raise_for_status(response, what=f"ESRF files of {dataset.name}")
+            routes[ICATPLUS] = PAGED
+            batch = parse_datafiles(_json(response, url))
             found += batch
             # the server may cap ``limit``: the dataset's __fileCount, when known, says when we have all
             known = dataset.file_count
             complete = len(found) >= known if known is not None else len(batch) < DATAFILE_PAGE
             if not batch or complete:
                 return found
+
+    async def _datafiles_by_dataset(self, http: Http, session: str, dataset: EsrfDataset) -> list[EsrfFile]:
+        """The older ICAT+ route: every file of one dataset in one unpaginated answer."""
+        url = f"{ICATPLUS}/catalogue/{session}/dataset/id/{dataset.id}/datafile"
+        response = await http.request("GET", url)
+        if response.status_code == 404:
+            raise RepositoryError(f"ICAT+ at {ICATPLUS} serves neither datafile route (paginated "
+                                  "/catalogue/<session>/datafile nor /dataset/id/<id>/datafile)", url=url)
+        raise_for_status(response, what=f"ESRF files of {dataset.name}")
+        return parse_datafiles(_json(response, url))
 
     async def _status(self, http: Http, session: str, datasets: list[EsrfDataset], *, strict: bool) -> dict[str, str]:
         if not datasets:

@@ -5,7 +5,9 @@ Wire shapes (research notes pan-apis §5): ``POST /session`` with ``{plugin, use
 -> ``{"sessionId": …}``; ``/doi/<doi>/datasets`` (no session, ``limit``/``skip``) -> dataset objects
 with ``parameters`` (``__fileCount``, ``__volume``) and a nested ``investigation``;
 ``/catalogue/<session>/datafile?datasetId=`` -> ``[{"Datafile": {…}}]`` (this server caps
-``limit`` at :data:`PAGE_CAP`); ``/ids/<session>/datasets/status`` -> ``["ONLINE", "ARCHIVED", …]``;
+``limit`` at :data:`PAGE_CAP`), or, playing an older ICAT+ (``EsrfState.datafile_routes``), only
+``/catalogue/<session>/dataset/id/<datasetId>/datafile`` (unpaginated; the paginated route then
+answers Express's 404 ``Cannot GET``); ``/ids/<session>/datasets/status`` -> ``["ONLINE", "ARCHIVED", …]``;
 ``POST /ids/<session>/datasets/restore``; ``/ids/data/download`` -> 302 to
 ``ids.esrf.fr/ids/getData`` (one datafile: the raw file with Range; several: a zip whose member
 names start with ``/``); data not online -> 404 ``DataNotOnlineException``.
@@ -57,6 +59,7 @@ class EsrfState:
         self.restore_requests = 0
         self.status_polls = 0
         self.anonymous_credentials: dict[str, str] = dict(ANONYMOUS)  # what api.config.json publishes
+        self.datafile_routes: set[str] = {"paginated"}  # this deployment's ICAT+: "paginated", "by-dataset-id"
 
     def poll(self, ids: list[int]) -> list[str]:
         self.status_polls += 1
@@ -136,7 +139,17 @@ def make_sites(world: World) -> dict[str, Any]:
         skip, limit = int(request.query_params.get("skip") or 0), int(request.query_params.get("limit") or 20)
         return json_response([_dataset_json(doi, ds) for ds in doi.datasets[skip:skip + limit]])
 
+    def datafile_json(ds: Any) -> list[dict[str, Any]]:
+        return [{"Datafile": {"id": ds.file_id(i), "name": f.key.rsplit("/", 1)[-1],
+                              "location": f"{ds.location}/{f.key}", "fileSize": f.size, "createTime": _STAMP.isoformat(),
+                              "modTime": _STAMP.isoformat(), "isReleased": True}} for i, f in enumerate(ds.files)]
+
+    def cannot_get(request: Request) -> Response:  # Express's answer for a route this release lacks
+        return html_response(f"<pre>Cannot GET {escape(request.url.path)}</pre>", 404)
+
     async def datafiles(request: Request) -> Response:
+        if "paginated" not in st.datafile_routes:
+            return cannot_get(request)
         if request.path_params["sid"] not in st.sessions:
             return _forbidden()
         ds = st.datasets.get(int(request.query_params.get("datasetId") or 0))
@@ -144,10 +157,15 @@ def make_sites(world: World) -> dict[str, Any]:
             return json_response([])
         skip = int(request.query_params.get("skip") or 0)
         limit = min(PAGE_CAP, int(request.query_params.get("limit") or PAGE_CAP))
-        out = [{"Datafile": {"id": ds.file_id(i), "name": f.key.rsplit("/", 1)[-1],
-                             "location": f"{ds.location}/{f.key}", "fileSize": f.size, "createTime": _STAMP.isoformat(),
-                             "modTime": _STAMP.isoformat(), "isReleased": True}} for i, f in enumerate(ds.files)]
-        return json_response(out[skip:skip + limit])
+        return json_response(datafile_json(ds)[skip:skip + limit])
+
+    async def datafiles_by_dataset(request: Request) -> Response:
+        if "by-dataset-id" not in st.datafile_routes:
+            return cannot_get(request)
+        if request.path_params["sid"] not in st.sessions:
+            return _forbidden()
+        found = [ds for i in _ids(request.path_params["ids"]) if (ds := st.datasets.get(i)) is not None]
+        return json_response([item for ds in found for item in datafile_json(ds)])
 
     async def status(request: Request) -> Response:
         if request.path_params["sid"] not in st.sessions:
@@ -198,6 +216,7 @@ def make_sites(world: World) -> dict[str, Any]:
             Route("/session", session, methods=post),
             Route("/doi/{doi:path}/datasets", doi_datasets, methods=get),
             Route("/catalogue/{sid}/datafile", datafiles, methods=get),
+            Route("/catalogue/{sid}/dataset/id/{ids}/datafile", datafiles_by_dataset, methods=get),
             Route("/ids/{sid}/datasets/status", status, methods=get),
             Route("/ids/{sid}/datasets/restore", restore, methods=post),
             Route("/ids/data/download", download, methods=get)]),
