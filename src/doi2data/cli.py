@@ -29,6 +29,7 @@ from .transfer.limits import DEFAULT_RATES, parse_rate
 
 _PATTERN_HELP = PATTERN_HELP
 _EXPLAIN_HELP = "print on stderr how the repository was found: layers tried, route, HTTP request count"
+_REBUILD_HELP = "set a damaged DEST/.doi2data/state.sqlite aside; files on disk are checked again by hashing"
 
 
 def _resolve_explained(identifier: str, explain: bool, **kwargs: Any) -> Manifest:
@@ -133,13 +134,14 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
               help="bring files on tape online first (ESRF), polling until they are")
 @click.option("--restore-timeout", default=3600.0, show_default=True, type=click.FloatRange(0, 7 * 86400),
               metavar="SECONDS", help="give up waiting for a restore after this long (exit 10; re-run later)")
+@click.option("--rebuild-state", is_flag=True, help=_REBUILD_HELP)
 def get_command(
     identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
     min_size: str | None, max_size: str | None, extract: Sequence[str], hdf5_specs: Sequence[str],
     where: str | None, jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
     token: Sequence[str], dataset_version: str | None, attempts: int, timeout: float, as_json: bool, quiet: bool,
-    explain: bool, restore: bool, restore_timeout: float,
+    explain: bool, restore: bool, restore_timeout: float, rebuild_state: bool = False,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
@@ -153,6 +155,8 @@ def get_command(
         rates=rates, timeout=timeout,
     )
     target = dest or _default_dest(identifier)
+    if rebuild_state:
+        _rebuild_state(target)
     if extract or hdf5_specs or where:
         _get_subsets(identifier, target, extract=extract, hdf5_specs=hdf5_specs, where=where, options=options,
                      token=token, rates=rates, explain=explain, as_json=as_json, version=dataset_version,
@@ -186,6 +190,14 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
         raise DownloadIncomplete(f"{len(report.failed)} part(s) failed", report.failed)
 
 
+def _rebuild_state(dest: Path) -> None:
+    from .transfer.state import set_aside
+
+    moved = set_aside(dest)
+    if moved is not None:
+        click.echo(f"note: old download state moved to {moved}; files on disk are checked again", err=True)
+
+
 @cli.command("verify")
 @click.argument("identifier")
 @click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -193,11 +205,15 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @version_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
+@click.option("--rebuild-state", is_flag=True, help=_REBUILD_HELP)
 def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
                    min_size: str | None, max_size: str | None, token: Sequence[str], dataset_version: str | None,
-                   as_json: bool) -> None:
+                   as_json: bool, rebuild_state: bool = False) -> None:
     """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
     from .transfer.verify import verify_tree
+
+    if rebuild_state:
+        _rebuild_state(dest)
 
     results = verify_tree(resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
                                   max_size=max_size, tokens=token, version=dataset_version), dest)

@@ -27,6 +27,7 @@ into the most specific class here, chained with ``from exc``.
         ├── UnsafePath                  exit 1   HTTP 400   a name that would escape the destination
         ├── InsufficientSpace (OSError) exit 9   HTTP 507   not enough free disk / over --max-total-size
         ├── RestoreTimeout              exit 10  HTTP 503   data still being restored from tape at the deadline
+        ├── StateDamaged                exit 11  HTTP 503   DEST/.doi2data/state.sqlite damaged or locked
         └── DownloadIncomplete          exit 1   HTTP 502   some files failed (carries the report)
 """
 
@@ -152,6 +153,15 @@ class RestoreTimeout(TransferError):
     http_status = 503
 
 
+class StateDamaged(TransferError):
+    """The download state (``DEST/.doi2data/state.sqlite``) cannot be read or written: truncated,
+    not a database, or locked by another process. Nothing is trusted from it; ``--rebuild-state``
+    sets it aside and the files on disk are checked again by hashing."""
+
+    exit_code = 11
+    http_status = 503
+
+
 class DownloadIncomplete(TransferError):
     """Raised after a download in which some files failed; ``failures`` maps path -> reason."""
 
@@ -173,6 +183,7 @@ EXIT_CODES: dict[int, str] = {
     8: "network error: connection, TLS, proxy or timeout",
     9: "not enough free disk space",
     10: "archived data still being restored from tape when --restore-timeout ran out (re-run later)",
+    11: "the download state in DEST/.doi2data is damaged or locked (re-run with --rebuild-state)",
     130: "interrupted",
 }
 
@@ -193,6 +204,7 @@ __all__ = [
     "ResolutionError",
     "ResponseTooLarge",
     "RestoreTimeout",
+    "StateDamaged",
     "TransferError",
     "UnsafePath",
     "UnsupportedRepository",

@@ -11,6 +11,12 @@ committed in batches by one writer thread (see :class:`StateStore`).
   resume can send ``If-Range`` and never splice two versions of a file together;
 * ``segments``: for files fetched in byte-range segments, how much of each segment is on disk
   (updated after the bytes are written, so after ``kill -9`` nothing recorded is missing).
+
+A database that cannot be read (truncated, not a database, malformed pages, an unexpected
+schema) or is locked by another process raises :class:`~doi2data.errors.StateDamaged` (one line,
+exit 11) instead of a traceback; nothing from it is trusted. :func:`set_aside` moves it out of the
+way (``--rebuild-state``): the next run starts an empty state and checks the files already on
+disk by hashing them against the manifest, so none is trusted without a check.
 """
 
 from __future__ import annotations
@@ -24,7 +30,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import StateDamaged
 from ..paths import STATE_DIR
+
+STATE_DB = "state.sqlite"
+LOCK_TIMEOUT = 30.0  # seconds to wait for another process's lock before giving up
+_DB_FILES = (STATE_DB, STATE_DB + "-wal", STATE_DB + "-shm", STATE_DB + "-journal")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS verified (
@@ -83,24 +94,45 @@ class StateStore:
     def __init__(self, dest: Path) -> None:
         self.root = dest / STATE_DIR
         self.parts = self.root / "parts"
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.root / "state.sqlite", isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self.path = self.root / STATE_DB
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StateDamaged(f"{self.root} is not a folder; move it away (doi2data keeps its state there)") from exc
+        self._db = self._open()
         self._lock = threading.Lock()  # guards the in-memory records and the pending count
         self._db_lock = threading.Lock()  # the connection: the writer's batches, a reader's query
-        self._partial = {str(r[0]): PartialInfo(*r[1:]) for r in self._db.execute("SELECT * FROM partial")}
-        self._segments: dict[str, dict[int, Segment]] = {}
-        for path, *seg in self._db.execute("SELECT path, idx, start, end, done FROM segments"):
-            self._segments.setdefault(str(path), {})[int(seg[0])] = Segment(*seg)
+        self._checked: dict[str, tuple[str, ...]] = {}  # this run's verifications: algorithms used
         self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
         self._pending = 0
         self._drained = threading.Condition(self._lock)
         self.error: str | None = None  # set when the writer failed: state is then not being saved
         self._writer = threading.Thread(target=self._write_loop, name="doi2data-state", daemon=True)
         self._writer.start()
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, check and load the in-progress records; any failure is :class:`StateDamaged`."""
+        db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_TIMEOUT, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            check = db.execute("PRAGMA quick_check(1)").fetchone()  # reads every page once: ms for 20,000 rows
+            if not check or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else 'no answer'}")
+            db.executescript(_SCHEMA)
+            self._partial = {str(path): PartialInfo(str(url), _text(etag), _text(modified), _int(size))
+                             for path, url, etag, modified, size in
+                             db.execute("SELECT path, url, etag, last_modified, size FROM partial")}
+            self._segments: dict[str, dict[int, Segment]] = {}
+            for path, idx, start, end, done in db.execute("SELECT path, idx, start, end, done FROM segments"):
+                self._segments.setdefault(str(path), {})[int(idx)] = Segment(int(idx), int(start), int(end), int(done))
+            db.execute("SELECT path, size, mtime_ns, checksums FROM verified LIMIT 1").fetchall()
+            return db
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            if db is not None:
+                db.close()
+            raise damaged(self.path, exc) from exc
 
     # the writer -------------------------------------------------------------------------------
     def _put(self, *ops: Op) -> None:
@@ -130,7 +162,7 @@ class StateStore:
                             self._db.executemany(sql, rows)
                         self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    self.error = f"download state in {self.root} could not be saved: {exc}"
+                    self.error = f"download state could not be saved: {damaged(self.path, exc)}"
             with self._lock:
                 self._pending -= len(ops)
                 if self._pending <= 0:
@@ -152,22 +184,43 @@ class StateStore:
         return self.parts / (hashlib.sha1(local.encode()).hexdigest() + ".part")
 
     # verified files ---------------------------------------------------------------------
-    def is_verified(self, local: str, final: Path, checksums: dict[str, str], size: int | None) -> bool:
+    def verified_digests(self, local: str, final: Path, size: int | None) -> dict[str, str] | None:
+        """The digests ``local`` was verified against (``{}``: it was kept unchecked), or None when
+        there is no record or the file changed since (size, mtime) or no longer has ``size``."""
         if self._pending:
             self.flush()
-        with self._db_lock:
-            row = self._db.execute("SELECT size, mtime_ns, checksums FROM verified WHERE path=?", (local,)).fetchone()
-        if row is None or not final.is_file():
-            return False
-        st = final.stat()
-        if st.st_size != row[0] or st.st_mtime_ns != row[1] or (size is not None and size != row[0]):
-            return False
-        recorded: dict[str, str] = json.loads(str(row[2]))
-        return all(recorded.get(k) == v for k, v in checksums.items() if k in recorded)
+        try:
+            with self._db_lock:
+                row = self._db.execute("SELECT size, mtime_ns, checksums FROM verified WHERE path=?",
+                                       (local,)).fetchone()
+            if row is None or not final.is_file():
+                return None
+            st = final.stat()
+            if st.st_size != row[0] or st.st_mtime_ns != row[1] or (size is not None and size != row[0]):
+                return None
+            recorded = json.loads(str(row[2]))
+        except (sqlite3.Error, ValueError) as exc:
+            raise damaged(self.path, exc) from exc
+        if not isinstance(recorded, dict):
+            return None
+        return {str(k): str(v) for k, v in recorded.items()}
+
+    def is_verified(self, local: str, final: Path, checksums: dict[str, str], size: int | None) -> bool:
+        """Recorded, unchanged, and verified against every one of ``checksums`` (pass the usable
+        ones): a checksum the manifest gained since is not vouched for by the old record."""
+        recorded = self.verified_digests(local, final, size)
+        return recorded is not None and all(recorded.get(k) == v for k, v in checksums.items())
+
+    def checked(self, local: str) -> tuple[str, ...]:
+        """Algorithms ``local`` was verified with in this run (empty: kept on size alone, or not at all)."""
+        with self._lock:
+            return self._checked.get(local, ())
 
     def mark_verified(self, local: str, final: Path, digests: dict[str, str]) -> None:
+        """Record ``final`` as verified against exactly ``digests`` (``{}``: nothing could be checked)."""
         st = final.stat()
         with self._lock:
+            self._checked[local] = tuple(sorted(digests))
             self._partial.pop(local, None)
             self._segments.pop(local, None)
         self._put(("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
@@ -224,4 +277,48 @@ class StateStore:
         self._put(("UPDATE segments SET done=? WHERE path=? AND idx=?", [(done, local, idx)]))
 
 
-__all__ = ["STATE_DIR", "PartialInfo", "Segment", "StateStore"]
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def damaged(path: Path, exc: BaseException) -> StateDamaged:
+    """One line for a state database that failed, saying what to do about it."""
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__  # sqlite's integrity report spans lines
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return StateDamaged(f"download state {path} is locked by another process ({text}); wait for the other "
+                            "doi2data run on this destination to finish, or re-run with --rebuild-state")
+    return StateDamaged(f"download state {path} is damaged ({text}); re-run with --rebuild-state to set it "
+                        "aside and re-check the files on disk by hashing")
+
+
+def set_aside(dest: Path) -> Path | None:
+    """Move a (damaged) state database out of the way and drop the part files it described.
+
+    Returns where the database went (``state.sqlite.damaged-<UTC time>`` beside it, kept for a
+    post-mortem), or None when there was none. Part files go too: without their records
+    (validators, segment progress) they cannot be resumed safely, only fetched again.
+    """
+    root = dest / STATE_DIR
+    if not root.is_dir():
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    moved: Path | None = None
+    for name in _DB_FILES:
+        source = root / name
+        if source.exists() or source.is_symlink():
+            target = root / f"{name}.damaged-{stamp}"
+            source.replace(target)
+            moved = moved or target
+    parts = root / "parts"
+    if parts.is_dir() and not parts.is_symlink():
+        for part in parts.iterdir():
+            if part.is_file() or part.is_symlink():
+                part.unlink()
+    return moved
+
+
+__all__ = ["LOCK_TIMEOUT", "STATE_DB", "STATE_DIR", "PartialInfo", "Segment", "StateStore", "damaged", "set_aside"]
