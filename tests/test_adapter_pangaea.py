@@ -257,3 +257,55 @@ def test_collection_zip_and_restricted_dataset(net: FakeInternet, tmp_path: Path
 def test_version_is_refused(net: FakeInternet) -> None:
     with pytest.raises(VersionNotSupported):
         doi2data.resolve(GUBBIO.doi, version="2")
+
+
+# -- binary datasets: the data table names the files (pangaeapy's rule) ----------------------------
+
+def test_table_files_columns_sizes_and_md5() -> None:
+    table = ("/* DATA DESCRIPTION:\nCitation:\tx\n*/\n"
+             "Event\tBinary\tBinary (Size) [Bytes]\tBinary (MD5 Hash)\tURL file\tImage (Size) [kByte]\tImage\n"
+             "e1\ta b.jpg\t12\t" + "0" * 32 + "\t\t3.5\t\n"
+             "e2\tc.dat\tnot-a-number\tXYZ\thttps://hs.pangaea.de/x/y%20z.nc\t\timg.png\n")
+    files = pangaea.table_files(table, "7")
+    assert files == [
+        ("a b.jpg", "https://download.pangaea.de/dataset/7/files/a%20b.jpg", 12, "0" * 32),
+        ("c.dat", "https://download.pangaea.de/dataset/7/files/c.dat", None, None),   # bad size, bad md5: unknown
+        ("y z.nc", "https://hs.pangaea.de/x/y%20z.nc", None, None),                    # a full URL is used as given
+        ("img.png", "https://download.pangaea.de/dataset/7/files/img.png", None, None),  # kByte is not exact
+    ]
+    assert not pangaea.is_binary_column("Binary (Size) [Bytes]") and pangaea.is_binary_column("netCDF file")
+    assert pangaea.table_files("Depth [m]\tAge [ka BP]\n1\t2\n", "7") == []  # an ordinary table lists no files
+
+
+def test_binary_dataset_lists_files_restricted_without_a_token(net: FakeInternet) -> None:
+    from doi2data.sandbox.mendeley_pangaea import SEAFLOOR_IMAGES
+
+    manifest = doi2data.resolve(SEAFLOOR_IMAGES.doi)
+    binaries = {f.path: f for f in manifest.files if f.path != SEAFLOOR_IMAGES.filename}
+    assert sorted(binaries) == sorted(f.key for f in SEAFLOOR_IMAGES.binaries)
+    for spec in SEAFLOOR_IMAGES.binaries:
+        entry = binaries[spec.key]
+        assert entry.size == spec.size and entry.checksums["md5"] == net.world.digest(spec, "md5")
+        assert entry.access == "restricted" and "--token download.pangaea.de=" in (entry.note or "")
+    tables = [r for r in net.log if r.host == "doi.pangaea.de" and "format=textfile" in r.query]
+    assert len(tables) == 1  # the table is read once, to list the files
+    assert not [r for r in net.log if r.host == "download.pangaea.de"]  # nothing fetched without a token
+
+
+def test_binary_dataset_downloads_verified_with_a_token(net: FakeInternet, tmp_path: Path) -> None:
+    from doi2data.sandbox.mendeley_pangaea import SEAFLOOR_IMAGES
+
+    token = f"download.pangaea.de={PANGAEA_TOKEN}"
+    report = doi2data.download(SEAFLOOR_IMAGES.doi, tmp_path, tokens=[token], exclude=["*.tab"])
+    assert sorted(r.path for r in report.results if r.status == "downloaded") == \
+        sorted(f.key for f in SEAFLOOR_IMAGES.binaries)
+    for spec in SEAFLOOR_IMAGES.binaries:
+        assert (tmp_path / spec.key).read_bytes() == net.world.read(spec)
+    sent = [r for r in net.log if r.host == "download.pangaea.de"]
+    assert sent and all(r.headers.get("authorization") == f"Bearer {PANGAEA_TOKEN}" for r in sent)
+    assert not any(r.headers.get("authorization") for r in net.log if r.host == "doi.pangaea.de")
+
+
+def test_ordinary_dataset_does_not_read_its_table_to_list(net: FakeInternet) -> None:
+    doi2data.resolve(GUBBIO.doi)
+    assert not [r for r in net.log if "format=textfile" in r.query and r.method == "GET"]

@@ -16,6 +16,19 @@
   client code reads these; unverified) and answer 401/403: listed ``restricted``, fetched only with
   ``--token doi.pangaea.de=TOKEN`` (sent as ``Authorization: Bearer``, as pangaeapy does).
 * PANGAEA has no versions (a new version is a new DOI), so ``--version`` is refused.
+
+Binary datasets (checked 2026-12-06 in pangaeapy ``src/pangaeapy/pandataset.py``,
+``PanDataSet.download`` and ``PanDataHarvester``, 2025-11): the data table itself lists files. A
+column whose name starts with ``Binary``, ``netCDF``, ``Image``, ``Video``, ``Text``, ``URL`` or
+``CSV`` and has no ``(`` names a file per row: a bare name lives at
+``https://download.pangaea.de/dataset/<n>/files/<name>``, a full ``https://`` value is used as
+given; ``<column> (Size) [Bytes]`` and ``<column> (MD5 Hash)`` beside it give the exact size and
+md5. pangaeapy sends ``Authorization: Bearer <token>`` (the token on the user's pangaea.de/user/
+page) to download.pangaea.de and reports 401 as "provide a valid auth_token"; 503 means the file is
+being fetched from tape (retried like any 5xx). So the table is read only when the JSON-LD's
+``variableMeasured`` names such a parameter (one more request, bounded like every API body);
+without ``--token download.pangaea.de=TOKEN`` those files are listed ``restricted`` with that
+advice, never fetched half-way. Collections are unchanged.
 """
 
 from __future__ import annotations
@@ -25,10 +38,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx
 
 from ..errors import Doi2DataError, RepositoryError, VersionNotSupported
-from ..http import Http
+from ..http import Http, raise_for_status
 from ..model import Access, Dataset, FileEntry, Manifest
 from ._json import http_url as _http_url
 from ._json import mapping as _map
@@ -214,6 +229,83 @@ def parse_jsonld(doc: Any, probes: Mapping[str, Probe] | None = None) -> Manifes
         raise RepositoryError(f"unexpected PANGAEA JSON-LD shape ({type(exc).__name__}: {exc})") from exc
 
 
+# -- binary datasets: files named by the data table ------------------------------------------------
+
+DOWNLOAD = "https://download.pangaea.de"
+BINARY_PREFIXES = ("binary", "netcdf", "image", "video", "text", "url", "csv")
+MAX_TABLE_ROWS = 1_000_000
+TOKEN_NOTE = ("PANGAEA serves binary files to logged-in users: pass --token download.pangaea.de=TOKEN "
+              "(the bearer token on your https://www.pangaea.de/user/ page)")
+
+
+def is_binary_column(name: str) -> bool:
+    """pangaeapy's rule: a file column starts with a binary kind and carries no ``(…)`` qualifier."""
+    lowered = name.strip().lower()
+    return lowered.startswith(BINARY_PREFIXES) and "(" not in lowered
+
+
+def has_binary_parameters(doc: Any) -> bool:
+    """Does the JSON-LD's ``variableMeasured`` name a file parameter (so the table lists files)?"""
+    raw = _map(doc).get("variableMeasured")
+    items = [raw] if isinstance(raw, Mapping) else _dicts(raw)
+    return any(is_binary_column(_str(v.get("name")) or "") for v in items[:10_000])
+
+
+def _companion(header: list[str], column: str, *words: str) -> int | None:
+    """The index of ``<column> (<words…>) …`` beside a file column, e.g. ``Binary (Size) [Bytes]``."""
+    prefix = column.strip().lower() + " ("
+    for index, name in enumerate(header):
+        lowered = name.strip().lower()
+        if lowered.startswith(prefix) and all(w in lowered for w in words):
+            return index
+    return None
+
+
+def table_files(text: str, number: str) -> list[tuple[str, str, int | None, str | None]]:
+    """``(name, url, size, md5)`` of every file the textfile's file columns name (pure).
+
+    The textfile is a ``/* … */`` description, then one tab-separated header line and the rows.
+    Sizes count only in ``[Bytes]``; an md5 only as 32 hex digits; rows are capped.
+    """
+    body = text.split("*/", 1)[1] if text.lstrip().startswith("/*") and "*/" in text else text
+    lines = iter(body.splitlines())
+    header = next((line.split("\t") for line in lines if line.strip()), [])
+    columns = [i for i, name in enumerate(header) if is_binary_column(name)]
+    sizes = {i: _companion(header, header[i], "size", "[bytes]") for i in columns}
+    md5s = {i: _companion(header, header[i], "md5") for i in columns}
+    out: list[tuple[str, str, int | None, str | None]] = []
+    for row_number, line in enumerate(lines):
+        if row_number >= MAX_TABLE_ROWS:
+            break
+        cells = line.split("\t")
+        for i in columns:
+            value = cells[i].strip() if i < len(cells) else ""
+            if not value:
+                continue
+            size_at, md5_at = sizes[i], md5s[i]
+            size_text = cells[size_at].strip() if size_at is not None and size_at < len(cells) else ""
+            md5 = cells[md5_at].strip().lower() if md5_at is not None and md5_at < len(cells) else ""
+            if value.lower().startswith(("https://", "http://")):
+                url = value
+                name = unquote(urlsplit(value).path.rstrip("/").rsplit("/", 1)[-1]) or value
+            else:
+                url, name = f"{DOWNLOAD}/dataset/{number}/files/{quote(value)}", value
+            out.append((name, url, int(size_text) if size_text.isdecimal() and len(size_text) < 20 else None,
+                        md5 if len(md5) == 32 and all(c in "0123456789abcdef" for c in md5) else None))
+    return out
+
+
+def binary_entries(files: list[tuple[str, str, int | None, str | None]], has_token: bool) -> list[FileEntry]:
+    """Manifest entries for the table's files; download.pangaea.de ones are restricted without a token."""
+    entries = []
+    for name, url, size, md5 in files:
+        needs_login = urlsplit(url).hostname == "download.pangaea.de" and not has_token
+        entries.append(FileEntry(path=name, size=size, checksums={"md5": md5} if md5 else {}, urls=(url,),
+                                 access="restricted" if needs_login else "open",
+                                 note=TOKEN_NOTE if needs_login else "listed in the dataset's data table"))
+    return entries
+
+
 # -- recognition and I/O --------------------------------------------------------------------------
 
 def _number_from_url(url: str) -> str | None:
@@ -260,26 +352,48 @@ class PangaeaAdapter:
         doc = await http.get_json(url, params={"format": "metadata_jsonld"}, headers={"Accept": JSONLD_ACCEPT},
                                   what=f"PANGAEA dataset {ref.record_id}")
         parse_dataset(doc)  # a non-dataset answer fails before any HEAD
-        wanted = [u for u, _, name in downloads(doc) if needs_probe(u, name)][:MAX_PROBES]
+        table = next((u for u, media, _ in downloads(doc) if media == "text/tab-separated-values"), None)
+        binary = table is not None and has_binary_parameters(doc) and not _parts(_map(doc))
+        listed: list[FileEntry] = []
+        probes: dict[str, Probe] = {}
+        if binary and table is not None:  # the table's GET also names it: no HEAD for it
+            probes[table], listed = await self._binaries(table, ref, http)
+        wanted = [u for u, _, name in downloads(doc) if needs_probe(u, name) and u not in probes][:MAX_PROBES]
         limit = asyncio.Semaphore(4)
 
         async def one(target: str) -> tuple[str, Probe]:
             async with limit:
                 return target, await probe(http, target)
 
-        probes = dict(await asyncio.gather(*(one(u) for u in wanted)))
+        probes.update(await asyncio.gather(*(one(u) for u in wanted)))
         if wanted:
             http.trace.append(f"PANGAEA: HEAD on {len(wanted)} generated file(s) for the name in Content-Disposition "
                               "(no size or checksum exists before download)")
         manifest = parse_jsonld(doc, probes)
+        if listed:
+            manifest = replace(manifest, files=(*manifest.files, *listed))
         ds = manifest.dataset
         if resolved.metadata is not None:
             ds = ds.merged(resolved.metadata)
         return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
 
 
+    async def _binaries(self, table: str, ref: RecordRef, http: Http) -> tuple[Probe, list[FileEntry]]:
+        """Read the data table (one bounded request): what it is called, and the files it names."""
+        response = await http.request("GET", table)
+        name = filename_from_disposition(response.headers.get("content-disposition"))
+        if response.status_code in (401, 403):
+            return Probe(None, response.status_code), []
+        raise_for_status(response, what=f"PANGAEA data table of {ref.record_id}")
+        files = table_files(response.text, ref.record_id)
+        has_token = http.credentials.credential_for(httpx.URL(DOWNLOAD)) is not None
+        http.trace.append(f"PANGAEA: binary dataset, {len(files)} file(s) named in the data table"
+                          + ("" if has_token else " (restricted: no token for download.pangaea.de)"))
+        return Probe(name, response.status_code), binary_entries(files, has_token)
+
+
 ADAPTER = PangaeaAdapter()
 
-__all__ = ["ADAPTER", "GENERATED_NOTE", "KNOWN_HOSTS", "PANGAEA", "STORED_NOTE", "PangaeaAdapter", "Probe",
+__all__ = ["ADAPTER", "GENERATED_NOTE", "binary_entries", "has_binary_parameters", "is_binary_column", "table_files", "KNOWN_HOSTS", "PANGAEA", "STORED_NOTE", "PangaeaAdapter", "Probe",
            "dataset_number", "downloads", "filename_from_disposition", "needs_probe", "parse_dataset", "parse_jsonld",
            "probe"]

@@ -120,6 +120,9 @@ class PgDataset:
     rows: int = 0
     children: tuple[int, ...] = ()
     restricted: bool = False
+    #: a binary dataset: files kept on ``download.pangaea.de/dataset/<n>/files/<name>``, listed in the
+    #: table's ``Binary`` column (name), ``Binary (Size) [Bytes]`` and ``Binary (MD5 Hash)`` columns
+    binaries: tuple[FileSpec, ...] = ()
 
     @property
     def doi(self) -> str:
@@ -138,7 +141,13 @@ AGE_COLLECTION = PgDataset(954549, "Sandbox age models of two sections (collecti
                            "Age_models_collection.zip", children=(GUBBIO.number, AA.number))
 RESTRICTED_CORE = PgDataset(954550, "Sandbox restricted core measurements (login required)", _PG_PEOPLE[2:],
                             "2024-01-15", "Restricted_core.tab", rows=40, restricted=True)
-PANGAEA_DATASETS: tuple[PgDataset, ...] = (GUBBIO, AA, AGE_COLLECTION, RESTRICTED_CORE)
+_SEAFLOOR = "pg-seafloor-images"
+SEAFLOOR_IMAGES = PgDataset(954560, "Sandbox seafloor images along an OFOS transect (binary)", _PG_PEOPLE[1:],
+                            "2024-06-03", "Seafloor_images.tab", binaries=(
+                                _bin(_SEAFLOOR, "PS118_69-1_2019-03-09_0001.jpg", 180_017, "image/jpeg"),
+                                _bin(_SEAFLOOR, "PS118_69-1_2019-03-09_0002.jpg", 175_203, "image/jpeg"),
+                                _bin(_SEAFLOOR, "PS118_69-1 station log.pdf", 42_001, "application/pdf")))
+PANGAEA_DATASETS: tuple[PgDataset, ...] = (GUBBIO, AA, AGE_COLLECTION, RESTRICTED_CORE, SEAFLOOR_IMAGES)
 _BY_NUMBER = {d.number: d for d in PANGAEA_DATASETS}
 
 
@@ -152,6 +161,14 @@ def table_bytes(ds: PgDataset) -> bytes:
     head = (f"/* DATA DESCRIPTION:\nCitation:\t{names} ({ds.published[:4]}): {ds.title}. PANGAEA, "
             f"https://doi.org/{ds.doi}\nLicense:\tCreative Commons Attribution 4.0 International (CC-BY-4.0)\n"
             f"Size:\t{ds.rows * 2} data points\n*/\n")
+    if ds.binaries:
+        from .world import World
+
+        world = World()
+        lines = ["Event\tDate/Time\tBinary\tBinary (Size) [Bytes]\tBinary (MD5 Hash)"]
+        lines += [f"PS118_69-1\t2019-03-09T0{i}:00\t{f.key}\t{f.size}\t{world.digest(f, 'md5')}"
+                  for i, f in enumerate(ds.binaries)]
+        return head.encode() + ("\n".join(lines) + "\n").encode()
     table = _rows(ds.doi, ds.rows, "Depth [m]\tAge [ka BP]", "{i}.{a:02d}\t{b}.{c:03d}")
     return head.encode() + table
 
@@ -199,6 +216,6 @@ def make_sites(world: World) -> dict[str, Any]:
     return {**mendeley.make_sites(world), **pangaea.make_sites(world)}
 
 
-__all__ = ["AA", "AGE_COLLECTION", "EXTERNAL", "GUBBIO", "MENDELEY_DATASET", "MENDELEY_STORAGE", "PANGAEA_DATASETS",
+__all__ = ["AA", "AGE_COLLECTION", "SEAFLOOR_IMAGES", "EXTERNAL", "GUBBIO", "MENDELEY_DATASET", "MENDELEY_STORAGE", "PANGAEA_DATASETS",
            "PANGAEA_TOKEN", "RESTRICTED_CORE", "MdDataset", "MdVersion", "PgDataset", "generated_bytes",
            "make_sites", "pangaea_dataset", "table_bytes", "zip_bytes"]

@@ -14,12 +14,20 @@ the file name is only in ``Content-Disposition: attachment; filename=Gubbio_age.
 ``HEAD``). The login-protected dataset says ``conditionsOfAccess: "login required"`` /
 ``isAccessibleForFree: false`` (unverified values) and answers 401 unless ``Authorization: Bearer``
 carries :data:`~doi2data.sandbox.mendeley_pangaea.PANGAEA_TOKEN`. Unknown numbers get a 404 page.
+
+Binary datasets (pangaeapy ``PanDataSet.download`` / ``PanDataHarvester``, read 2026-12-06): the
+table's ``Binary`` column names files kept at ``download.pangaea.de/dataset/<n>/files/<name>``
+(beside ``Binary (Size) [Bytes]`` and ``Binary (MD5 Hash)``); the JSON-LD lists those parameters
+in ``variableMeasured``. ``download.pangaea.de`` serves them as stored files (length, ETag,
+ranges) only with ``Authorization: Bearer <token>`` (the user's token from pangaea.de/user/):
+401 otherwise, as pangaeapy's "Please provide a valid auth_token" handling expects.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
@@ -29,12 +37,14 @@ from starlette.routing import Route, Router
 
 from ..mendeley_pangaea import PANGAEA_TOKEN, PgDataset, generated_bytes, pangaea_dataset
 from ..world import World
-from .common import html_response, json_response
+from .common import Entity, EntityResponse, html_response, json_response
 
 HOST = "doi.pangaea.de"
-HOSTS = (HOST,)
+DOWNLOAD_HOST = "download.pangaea.de"
+HOSTS = (HOST, DOWNLOAD_HOST)
 CHUNK = 16 * 1024
 JSONLD_TYPE = "application/ld+json;charset=UTF-8"
+_STAMP = datetime(2024, 6, 3, 12, 0, tzinfo=timezone.utc)
 _ORG = {"@type": "Organization", "name": "PANGAEA", "disambiguatingDescription":
         "Data Publisher for Earth & Environmental Science", "url": "https://www.pangaea.de/"}
 
@@ -59,6 +69,9 @@ def jsonld(ds: PgDataset) -> dict[str, Any]:
         "distribution": [{"@type": "DataDownload", "encodingFormat": "text/html", "contentUrl": f"{url}?format=html"},
                          {"@type": "DataDownload", "encodingFormat": kind[0], "contentUrl": f"{url}?format={kind[1]}"}],
     }
+    if ds.binaries:
+        doc["variableMeasured"] = [{"@type": "PropertyValue", "name": name} for name in (
+            "Event label", "DATE/TIME", "Binary Object", "Binary Object (File Size)", "Binary Object (MD5 Hash)")]
     if ds.children:
         doc["hasPart"] = [f"https://doi.org/10.1594/PANGAEA.{n}" for n in ds.children]
     else:
@@ -115,9 +128,22 @@ def make_sites(world: World) -> dict[str, Any]:
     async def home(request: Request) -> Response:
         return _page("PANGAEA - Data Publisher for Earth & Environmental Science")
 
+    async def binary(request: Request) -> Any:
+        ds = pangaea_dataset(int(request.path_params["number"]))
+        wanted = request.path_params["name"]
+        found = next((f for f in ds.binaries if f.key == wanted), None) if ds else None
+        if found is None:
+            return _page("File not found", 404)
+        if not _authorised(request):
+            return Response(b"Unauthorized: log in or send your PANGAEA bearer token", 401, media_type="text/plain",
+                            headers={"www-authenticate": 'Bearer realm="PANGAEA"'})
+        return EntityResponse(Entity(found.size, f'"{world.digest(found, "md5")}"', _STAMP, found.mimetype,
+                                     lambda a, b: world.content(found, a, b), found.key))
+
     router = Router(routes=[Route("/10.1594/{name}", dataset, methods=["GET", "HEAD"]),
                             Route("/{rest:path}", home, methods=["GET"])])
-    return {HOST: router}
+    downloads = Router(routes=[Route("/dataset/{number:int}/files/{name:path}", binary, methods=["GET", "HEAD"])])
+    return {HOST: router, DOWNLOAD_HOST: downloads}
 
 
 __all__ = ["HOSTS", "Generated", "jsonld", "make_sites"]
