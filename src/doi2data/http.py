@@ -48,28 +48,35 @@ _REFUSED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress"})
 
 @dataclass(frozen=True)
 class Credential:
-    """A secret header for exactly one host (sent over HTTPS only)."""
+    """A secret header for exactly one origin: HTTPS, ``host`` and ``port``."""
 
     host: str
     header: str
     value: str
+    port: int = 443
 
 
 class Credentials:
-    """Tokens by host. Redirects are followed hop by hop and each hop gets only its own host's
-    credential, so a token for ``zenodo.org`` never reaches a signed storage URL elsewhere
-    (httpx alone strips ``Authorization`` across origins, but not headers such as
-    ``X-Dataverse-key``)."""
+    """Tokens by origin (scheme, host, port). Redirects are followed hop by hop and each hop gets
+    only its own origin's credential, so a token for ``zenodo.org`` never reaches a signed storage
+    URL elsewhere, nor another port of the same host (``https://h:8443`` may be another service;
+    httpx alone strips ``Authorization`` across origins, but not headers such as ``X-Dataverse-key``)."""
 
     def __init__(self, items: Iterable[Credential] = ()) -> None:
-        self._by_host = {c.host.lower(): c for c in items}
+        self._by_origin = {(c.host.lower(), c.port): c for c in items}
 
     def __bool__(self) -> bool:
-        return bool(self._by_host)
+        return bool(self._by_origin)
+
+    def _find(self, url: httpx.URL) -> Credential | None:
+        """The credential of ``url``'s origin: HTTPS only, the same host and port (443 if omitted)."""
+        if url.scheme != "https":
+            return None
+        return self._by_origin.get(((url.host or "").lower(), url.port or 443))
 
     def headers_for(self, url: httpx.URL) -> dict[str, str]:
-        cred = self._by_host.get((url.host or "").lower())
-        if cred is None or url.scheme != "https":
+        cred = self._find(url)
+        if cred is None:
             return {}
         return {cred.header: cred.value}
 
@@ -86,12 +93,28 @@ class Credentials:
             host, sep, secret = spec.partition("=")
             if not sep or not host.strip() or not secret:
                 raise UsageError("bad token: expected HOST=TOKEN or HOST=Header-Name:VALUE")
+            host, port = _token_origin(host)
             header, colon, value = secret.partition(":")
             if colon and header and " " not in header and value:
-                items.append(Credential(host.strip(), header, value))
+                items.append(Credential(host, header, value, port=port))
             else:
-                items.append(Credential(host.strip(), "Authorization", f"Bearer {secret}"))
+                items.append(Credential(host, "Authorization", f"Bearer {secret}", port=port))
         return cls(items)
+
+
+def _token_origin(text: str) -> tuple[str, int]:
+    """``HOST``, ``HOST:PORT``, ``[IPv6]:PORT`` or ``https://HOST[:PORT]`` of a token spec as
+    (host, port), spelt as httpx spells request URLs (lower case, IDNA), port 443 when omitted."""
+    text = text.strip()
+    bare = text[len("https://"):] if text.lower().startswith("https://") else text
+    try:
+        url: httpx.URL | None = httpx.URL(f"https://{bare}")
+    except httpx.InvalidURL:
+        url = None
+    if url is None or not url.host or "://" in bare or url.userinfo or url.path not in ("", "/") \
+            or url.query or url.fragment or not 0 < (url.port or 443) < 65536:
+        raise UsageError(f"bad token host {text[:100]!r}: expected HOST or HOST:PORT (tokens go over HTTPS only)")
+    return url.host.lower(), url.port or 443
 
 
 def _next_hop(response: httpx.Response, current: httpx.URL, method: str) -> tuple[httpx.URL, str] | None:

@@ -39,9 +39,9 @@ class GatewayConfig:
     #: private-address refusal. The tests put the sandbox's hosts here.
     allow_hosts: tuple[str, ...] = ()
     allow_networks: tuple[str, ...] = ()
-    #: When a host does not resolve here but a proxy is configured, the proxy resolves it:
-    #: allow it (default) or refuse it (``strict_dns``).
-    strict_dns: bool = False
+    #: A host that does not resolve here (only a proxy could resolve it, inside a network the
+    #: check cannot see) is refused unless allow-listed (default); ``False`` lets the proxy resolve it.
+    strict_dns: bool = True
     #: Per-client request rate (requests per second, burst); 0 switches the limit off.
     rate: float = 20.0
     burst: int = 60
@@ -66,8 +66,11 @@ class GatewayConfig:
     max_item_links: int = 50
     #: Trust ``X-Forwarded-For`` for the client address (only behind your own reverse proxy).
     trust_forwarded: bool = False
-    #: Public base URL when the gateway sits behind a reverse proxy (else taken from requests).
+    #: Public base URL when the gateway sits behind a reverse proxy. Without it, links and
+    #: redirects use the request's ``Host`` only when it is listed in ``allowed_hosts`` (``name`` or
+    #: ``name:port``), else the address the request arrived on (never an arbitrary ``Host``).
     public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
     #: Where JSON access-log lines go: ``-`` stderr, a file path, or ``None`` for none.
     access_log: str | None = "-"
     extra: dict[str, Any] = field(default_factory=dict)
