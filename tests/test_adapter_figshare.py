@@ -174,10 +174,62 @@ def test_more_than_ten_files_pages_the_files_endpoint(monkeypatch: pytest.Monkey
     assert [f.path for f in m.files] == [f"f{i:02d}" for i in range(12)] and m.warnings == ()
 
 
-def test_versioned_article_with_ten_files_warns() -> None:
+def test_versioned_article_pages_its_own_files_endpoint() -> None:
+    """A ``.vN`` DOI (``100@2``) with more than ten files: the version's ``/files``, not the latest's."""
+    allf = [ffile(i, f"f{i:02d}") for i in range(13)]
+    doc = article(allf[:10], size=sum(f["size"] for f in allf))
+    seen: list[str] = []
+    m = _run({f"{API}/articles/100/versions/2": doc,
+              f"{API}/articles/100/versions/2/files?page=1&page_size=1000": allf,
+              f"{API}/articles/100/files?page=1&page_size=1000": allf[:2]},
+             RecordRef("figshare", FIGSHARE_API, "100@2", "Figshare"), seen=seen)
+    assert [f.path for f in m.files] == [f"f{i:02d}" for i in range(13)] and m.warnings == ()
+    assert not any("/articles/100/files" in u for u in seen)
+
+
+def test_versioned_article_without_a_files_endpoint_warns() -> None:
     doc = article([ffile(i, f"f{i}") for i in range(10)], size=999)
     m = _run({f"{API}/articles/100/versions/2": doc}, RecordRef("figshare", FIGSHARE_API, "100@2", "Figshare"))
     assert len(m.files) == 10 and "incomplete" in m.warnings[0]
+
+
+@pytest.mark.parametrize("page_size_honoured", [True, False])
+def test_files_endpoint_that_ignores_paging_cannot_loop(monkeypatch: pytest.MonkeyPatch,
+                                                        page_size_honoured: bool) -> None:
+    """FIG-36552: every page answered alike. The listing stops at the first repeat (two requests)."""
+    monkeypatch.setattr(figshare, "PAGE_SIZE", 5)
+    allf = [ffile(i, f"f{i:02d}") for i in range(12)]
+    doc = article(allf[:10], size=sum(f["size"] for f in allf))
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        if request.url.path.endswith("/files"):
+            return httpx.Response(200, json=allf[:5] if page_size_honoured else allf)
+        return httpx.Response(200, json=doc)
+
+    async def go() -> Manifest:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await ADAPTER.list_files(RecordRef("figshare", FIGSHARE_API, "100", "Figshare"), _res("x"),
+                                            Http(client, max_attempts=1))
+
+    m = asyncio.run(go())
+    assert len(calls) == 3  # the record, page 1, page 2 (a repeat): no third page
+    assert [f.path for f in m.files] == [f"f{i:02d}" for i in range(5 if page_size_honoured else 12)]
+    assert any("ignores paging" in w for w in m.warnings)
+    assert any("incomplete" in w for w in m.warnings) is page_size_honoured
+
+
+def test_figshare_files_carry_the_api_download_endpoint_as_mirror() -> None:
+    files = [ffile(7, "a.txt"),
+             {"id": 8, "name": "ext", "size": 0, "is_link_only": True, "download_url": "https://elsewhere.org/x"}]
+    m = parse_article(article(files))
+    got = {f.path: f.urls for f in m.files}
+    assert got["a.txt"] == ("https://ndownloader.figshare.com/files/7", "https://api.figshare.com/v2/file/download/7")
+    assert got["ext"] == ("https://elsewhere.org/x",)  # link-only: off-site, no mirror
+    fourtu = parse_article(article([{"id": None, "uuid": "f-1", "name": "r.txt", "size": 3, "computed_md5": MD5,
+                                     "download_url": "https://data.4tu.nl/file/ds/f-1"}]), FOURTU_API)
+    assert fourtu.files[0].urls == ("https://data.4tu.nl/file/ds/f-1",)
 
 
 def test_doi_lookup() -> None:
@@ -236,3 +288,63 @@ def test_collection_member_gone_is_a_warning() -> None:
     m = _run(routes, RecordRef("figshare", FIGSHARE_API, "collection:9@2", "Figshare"))
     assert [f.path for f in m.files] == ["x/a.csv"]
     assert any("member 2 skipped" in w for w in m.warnings) and any("version 2" in w for w in m.warnings)
+
+
+# --- against the sandbox (Figshare as it behaves in 2026) ------------------------------------------
+
+def _landing(art: Any, version: int | None = None) -> str:
+    return f"https://figshare.com/articles/dataset/{art.slug}/{art.id}" + (f"/{version}" if version else "")
+
+
+def test_sandbox_versions_with_more_than_ten_files_list_every_file(net: Any) -> None:
+    import doi2data
+    from doi2data.sandbox.sites.figshare import INLINE_CAP, MANY
+
+    for version in (1, None):  # version 1, and the latest (2)
+        files = MANY.versions[(version or 2) - 1].files
+        assert len(files) > INLINE_CAP
+        m = doi2data.resolve(_landing(MANY, version))
+        assert {f.path: f.checksums["md5"] for f in m.files} == {f.spec.key: net.world.digest(f.spec) for f in files}
+        assert m.warnings == ()
+    ref = ADAPTER.recognize(_res("https://doi.org/x", MANY.doi(1)))  # the .v1 DOI means version 1
+    assert ref is not None and ref.record_id == f"{MANY.id}@1"
+    paged = [r for r in net.log if r.host == "api.figshare.com" and r.path.endswith("/files")]
+    assert {r.path for r in paged} == {f"/v2/articles/{MANY.id}/versions/1/files", f"/v2/articles/{MANY.id}/files"}
+
+
+def test_sandbox_files_endpoint_ignoring_paging_ends(net: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import doi2data
+    from doi2data.sandbox.sites.figshare import UNPAGED
+
+    monkeypatch.setattr(figshare, "PAGE_SIZE", 5)
+    m = doi2data.resolve(_landing(UNPAGED))
+    assert sorted(f.path for f in m.files) == sorted(f.spec.key for f in UNPAGED.versions[0].files)
+    pages = [r for r in net.log if r.path == f"/v2/articles/{UNPAGED.id}/files"]
+    assert len(pages) == 2 and any("ignores paging" in w for w in m.warnings)
+
+
+def test_sandbox_bot_challenge_falls_over_to_the_api_download_endpoint(net: Any, tmp_path: Any) -> None:
+    """ndownloader answers an empty 202 + ``x-amzn-waf-action: challenge``: the mirror gets the file,
+    verified; a re-run moves nothing."""
+    import doi2data
+    from doi2data.sandbox.sites.figshare import MANY
+
+    wanted = {f.spec.key: f for f in MANY.versions[-1].files[:2]}
+    report = doi2data.download(_landing(MANY), tmp_path / "d", include=sorted(wanted))
+    assert report.count("downloaded") == 2 and not report.failed
+    for key, f in wanted.items():
+        assert (tmp_path / "d" / key).read_bytes() == net.world.read(f.spec)
+    challenged = [r for r in net.log if r.host == "ndownloader.figshare.com"]
+    assert challenged and {r.status for r in challenged} == {202}
+    mirror = [r for r in net.log if r.host == "api.figshare.com" and r.path.startswith("/v2/file/download/")]
+    assert {r.status for r in mirror} == {302} and len(mirror) == 2
+    assert all(any("challenge" in why for why in r.retries) for r in report.results)
+    net.clear_log()
+    again = doi2data.download(_landing(MANY), tmp_path / "d", include=sorted(wanted))
+    assert again.count("present") == 2 and not any(r.path.startswith("/v2/file/") for r in net.log)
+
+
+def test_sandbox_www_ndownloader_is_always_challenged(net: Any) -> None:
+    with httpx.Client() as client:
+        r = client.get("https://figshare.com/ndownloader/files/40000021")
+    assert (r.status_code, r.content, r.headers.get("x-amzn-waf-action")) == (202, b"", "challenge")

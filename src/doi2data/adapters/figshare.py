@@ -6,7 +6,22 @@
   ``/articles/<type>/<slug>/<id>[/<version>]`` path Figshare uses everywhere, not by a host list.
 * The article document lists "up to 10 article files" (Figshare's own schema), so when ten or more
   are inline and their sizes do not add up to the article's ``size``, ``/articles/<id>/files`` is
-  paged through. ``folder_structure`` maps file ids to folders.
+  paged through - for a version (a ``.vN`` DOI, ``--version``) ``/articles/<id>/versions/<N>/files``,
+  the official ``article_version_files`` operation (``page`` 1-5000, ``page_size`` 1-1000, default 10:
+  figshare-user-documentation OpenAPI at commit 751101d; moabb pages it the same way). A files
+  endpoint that ignores paging (FIG-36552, "Pagination is not implemented for item files endpoint",
+  a 2024-11 docs PR) answers every page alike: a page that repeats an earlier one ends the listing,
+  so it cannot loop. ``folder_structure`` maps file ids to folders.
+* Downloads (checked 2026-12-06): ``figshare.com/ndownloader/files/<id>`` and, for some clients and
+  regions, ``ndownloader.figshare.com/files/<id>`` sit behind an AWS WAF bot challenge that answers an
+  empty ``202`` with ``x-amzn-waf-action: challenge`` (or a ``403``) instead of the file
+  (neuromorphs/tonic#337 and automl/nanoTabPFN#12, 2026-07; scDiffEq#110, 2026-01; REAL-Colon#3,
+  2026-08: "the REST API works fine"). ``https://api.figshare.com/v2/file/download/<id>`` serves the
+  same file ids without the challenge (302 to S3), so every Figshare file carries it as a mirror URL:
+  the engine recognises the challenge and moves on to it, with resume and verification unchanged.
+* Rate: Figshare has no hard limit but asks clients not to make more than one API request per second
+  (docs.figshare.com, "Rate limiting", as summarised by api-evangelist/figshare rate-limits.yml,
+  2026-06); :mod:`doi2data.transfer.limits` applies that to ``api.figshare.com`` by default.
 * Link-only files point off-site: no size, no checksum, said so in the note. ``computed_md5`` is
   Figshare's own digest; ``supplied_md5`` (the uploader's) is only a fallback.
 * ``RecordRef.record_id``: ``<id>``, ``<id>@<version>``, ``collection:<id>[@<version>]``, or
@@ -37,7 +52,8 @@ from ._json import size as _size
 FIGSHARE_API = "https://api.figshare.com"
 FOURTU_API = "https://data.4tu.nl"
 INLINE_FILES_CAP = 10  # "files: List of up to 10 article files." (ArticleComplete schema)
-PAGE_SIZE = 1000
+PAGE_SIZE = 1000  # the most Figshare's list endpoints accept
+MAX_PAGES = 5000  # and the highest page they accept
 _ID = re.compile(r"^(\d{1,12}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.IGNORECASE)
 _FIGSHARE_DOI = re.compile(r"^10\.6084/m9\.figshare\.(c\.)?(\d+)(?:\.v(\d+))?$", re.IGNORECASE)
 _FOURTU_DOI = re.compile(r"^10\.4121/(?:uuid:)?([0-9a-f-]{36}|\d+)(?:\.v(\d+))?$", re.IGNORECASE)
@@ -87,6 +103,9 @@ def _file_entry(raw: Any, folders: Mapping[str, Any], access: Access, note: str 
     if url is None and fid and fid.isdecimal():
         url = f"https://ndownloader.figshare.com/files/{fid}"
     media = _str(raw.get("mimetype"))
+    urls = (url,) if url else ()
+    if url and fid and fid.isdecimal() and _is_figshare_host((urlsplit(url).hostname or "").lower()):
+        urls = (url, f"{FIGSHARE_API}/v2/file/download/{fid}")  # past the download host's bot challenge
     if raw.get("is_link_only") is True:
         return FileEntry(path=path, size=_size(raw.get("size")) or None, urls=(url,) if url else (), media_type=media,
                          access="external" if access == "open" else access,
@@ -96,7 +115,7 @@ def _file_entry(raw: Any, folders: Mapping[str, Any], access: Access, note: str 
         if md5 is None and (value := _str(raw.get(key))):
             md5 = normalize_digest("md5", value)
     return FileEntry(path=path, size=_size(raw.get("size")), checksums={"md5": md5} if md5 else {},
-                     urls=(url,) if url else (), media_type=media, access=access, note=note)
+                     urls=urls, media_type=media, access=access, note=note)
 
 
 def parse_files(files: Any, *, folders: Any = None, access: Access = "open", note: str | None = None,
@@ -307,25 +326,54 @@ async def _list_article(api: str, api_base: str, rid: str, http: Http, prefix: s
     url, version = _article_url(api, rid)
     doc = await http.get_json(url, what=f"{repository_name(api_base)} article {rid}")
     files: list[Any] | None = None
-    if isinstance(doc, Mapping) and needs_file_listing(doc) and not version:
-        try:
-            files = await _pages(http, f"{api}/articles/{quote(rid, safe='')}/files", f"Figshare article {rid} files")
+    notes: list[str] = []
+    if isinstance(doc, Mapping) and needs_file_listing(doc):
+        try:  # the version's own files: /articles/<id>/files lists the latest version's
+            files = await _pages(http, f"{url}/files", f"Figshare article {rid} files", notes)
         except RecordNotFound:  # no such endpoint here: keep the inline list (parse_article warns)
             files = None
-    return parse_article(doc, api_base, files=files, prefix=prefix)
+    manifest = parse_article(doc, api_base, files=files, prefix=prefix)
+    total = _size(_map(doc).get("size"))
+    if files is not None and total is not None and sum(f.size or 0 for f in manifest.files) < total:
+        notes.append(f"Figshare article {rid}: the files listed add up to less than the article's {total} bytes; "
+                     "this listing may be incomplete")
+    return replace(manifest, warnings=(*manifest.warnings, *notes)) if notes else manifest
 
 
-async def _pages(http: Http, url: str, what: str) -> list[Any]:
-    """Every item of a ``page``/``page_size`` listing (Figshare gives no total: stop at a short page)."""
+async def _pages(http: Http, url: str, what: str, notes: list[str] | None = None) -> list[Any]:
+    """Every item of a ``page``/``page_size`` listing (Figshare gives no total: stop at a short page).
+
+    A page that repeats an earlier one (an endpoint that ignores paging) ends the listing, with a
+    note in ``notes``; items already listed are not listed twice.
+    """
     items: list[Any] = []
-    for page in range(1, 10_000):
+    seen: set[str] = set()
+    for page in range(1, MAX_PAGES + 1):
         batch = await http.get_json(url, params={"page": str(page), "page_size": str(PAGE_SIZE)}, what=what)
         if not isinstance(batch, list):
             raise RepositoryError(f"{what}: the listing is not a JSON list")
-        items.extend(batch)
+        keys = [_item_key(item) for item in batch]
+        fresh = [item for item, key in zip(batch, keys) if key is None or key not in seen]
+        if batch and not fresh:
+            if notes is not None:
+                notes.append(f"{what}: page {page} repeated an earlier page (the endpoint ignores paging); "
+                             f"stopped at {len(items)} items")
+            return items
+        seen.update(key for key in keys if key is not None)
+        items.extend(fresh)
         if len(batch) < PAGE_SIZE:
             return items
-    raise RepositoryError(f"{what}: too many pages")
+    raise RepositoryError(f"{what}: more than {MAX_PAGES} pages")
+
+
+def _item_key(item: Any) -> str | None:
+    """What identifies a listed item across pages: its id (or uuid), else its name."""
+    item = _map(item)
+    key = _str(item.get("id")) or _str(item.get("uuid"))
+    if key:
+        return f"id:{key}"
+    name = _str(item.get("name")) or _str(item.get("title"))
+    return f"name:{name}" if name else None
 
 
 def _folder(article: Mapping[str, Any], used: set[str]) -> str:

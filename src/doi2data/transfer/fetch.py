@@ -102,6 +102,11 @@ class FileFetcher:
     @staticmethod
     def fail_status(response: httpx.Response) -> None:
         status = response.status_code
+        waf = "".join(c for c in response.headers.get("x-amzn-waf-action", "")[:40] if c.isprintable()).strip()
+        if waf or status == 202:  # a bot challenge (AWS WAF: an empty 202), never the file: try the next URL
+            said = f", x-amzn-waf-action: {waf}" if waf else ""
+            raise TransferError(f"{response.url.host} answered a bot challenge (HTTP {status}{said}), not the file",
+                                url=str(response.url))
         if status in RETRY_STATUSES:
             raise Retry(f"HTTP {status} from {response.url.host}", retry_after_seconds(response.headers))
         if status in (401, 403):

@@ -30,6 +30,7 @@ class Window:
 DEFAULT_RATES: Mapping[str, tuple[Window, ...]] = {
     "zenodo.org": (Window(60, 60.0), Window(2000, 3600.0)),
     "sandbox.zenodo.org": (Window(60, 60.0), Window(2000, 3600.0)),
+    "api.figshare.com": (Window(1, 1.0),),  # "no more than one request per second" (docs.figshare.com)
 }
 GENERIC_RATE = (Window(50, 1.0),)
 

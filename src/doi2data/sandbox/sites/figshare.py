@@ -11,6 +11,18 @@ to a presigned S3 URL (not recorded; the host is the one Figshare uses). Link-on
 ``size: 0``, empty md5s and an off-site ``download_url`` (unverified shape, per the notes), which
 serves an HTML page. 4TU (djehuty) uses the same ``/v2`` API with UUIDs, ``id: null`` files and
 ``download_url: https://data.4tu.nl/file/<dataset>/<file>`` served directly (recorded-fixtures §11).
+
+As Figshare behaves in 2026 (checked 2026-12-06; sources in :mod:`doi2data.adapters.figshare`):
+
+* the article record carries at most :data:`INLINE_CAP` files ("List of up to 10 article files");
+  ``/v2/articles/<id>/files`` and ``/v2/articles/<id>/versions/<n>/files`` page the rest (``page``,
+  ``page_size`` default 10, at most 1000). :data:`MANY` has more than ten files in each of its two
+  versions; :data:`UNPAGED`'s files endpoint ignores paging (FIG-36552) and answers every page with
+  all its files.
+* the download host's AWS WAF bot challenge: ``figshare.com/ndownloader/files/<id>`` always, and
+  ``ndownloader.figshare.com/files/<id>`` for the files of :data:`CHALLENGED` articles, answer an
+  empty ``202`` with ``x-amzn-waf-action: challenge``; ``api.figshare.com/v2/file/download/<id>``
+  302s to the presigned S3 URL for every file.
 """
 
 from __future__ import annotations
@@ -24,11 +36,32 @@ from starlette.routing import Route, Router
 
 from ..general import (FIGSHARE_ARTICLES, FIGSHARE_STORAGE, FOURTU, LINK_ONLY_HOST, OCEAN_COLLECTION, FsArticle,
                        FsFile, FsVersion, SignedStorage, StoredObject, file_entity, fourtu_file_uuid, http_stamp)
-from ..world import World
+from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
 
 API = "https://api.figshare.com"
 FIGSHARE_HOSTS = ("api.figshare.com", "figshare.com", "ndownloader.figshare.com", "sandbox-uni.figshare.com")
+INLINE_CAP = 10  # ArticleComplete.files: "List of up to 10 article files."
+WAF_HEADERS = {"x-amzn-waf-action": "challenge", "cache-control": "no-store, max-age=0"}
+
+
+def _many_files(version: int, count: int, first_id: int) -> tuple[FsFile, ...]:
+    return tuple(FsFile(first_id + i, FileSpec(f"runs/run_{i:02d}.csv", 1_000 + 37 * i + version, "text/csv",
+                                               seed=f"fs:many:{version}:{i}")) for i in range(count))
+
+
+#: More than ten files in each version (12 in v1, 14 in v2): the record lists ten, ``/files`` the rest.
+MANY = FsArticle(30000005, "Sandbox wave tank runs", FIGSHARE_ARTICLES[0].creators, versions=(
+    FsVersion(1, "2023-04-02T08:00:00Z", _many_files(1, 12, 40000500)),
+    FsVersion(2, "2024-02-11T08:00:00Z", _many_files(2, 14, 40000600))))
+#: Its files endpoint ignores ``page``/``page_size``: every page holds all 13 files.
+UNPAGED = FsArticle(30000006, "Sandbox buoy logs", FIGSHARE_ARTICLES[0].creators, versions=(
+    FsVersion(1, "2024-05-05T08:00:00Z", tuple(
+        FsFile(40000700 + i, FileSpec(f"buoy_{i:02d}.log", 500 + i, "text/plain", seed=f"fs:unpaged:{i}"))
+        for i in range(13))),))
+EXTRA_ARTICLES = (MANY, UNPAGED)
+#: Articles whose files the download host answers with the bot challenge.
+CHALLENGED = frozenset({MANY.id})
 
 
 def _missing(what: str = "article") -> Response:
@@ -70,7 +103,7 @@ def article_json(world: World, art: FsArticle, ver: FsVersion) -> dict[str, Any]
     authors = [{"id": 97000 + i, "full_name": f"{c.given} {c.family}", "first_name": c.given, "last_name": c.family,
                 "is_active": True, "url_name": f"{c.given}_{c.family}", "orcid_id": c.orcid or ""}
                for i, c in enumerate(art.creators)]
-    files = [file_json(world, art, f) for f in ver.files]
+    files = [file_json(world, art, f) for f in ver.files][:INLINE_CAP]
     doc: dict[str, Any] = {
         "files": files, "folder_structure": {str(f.id): f.folder for f in ver.files if f.folder},
         "authors": authors, "custom_fields": [], "figshare_url": short["url_public_html"], "download_disabled": False,
@@ -96,20 +129,20 @@ def _version(art: FsArticle, wanted: str | None) -> FsVersion | None:
     return next((v for v in art.versions if str(v.version) == wanted), None)
 
 
-def _pages(request: Request, items: list[Any]) -> list[Any]:
+def _pages(request: Request, items: list[Any], *, ignored: bool = False) -> list[Any]:
     """``page``/``page_size`` (default 10, at most 1000); no total is given, as on Figshare."""
     try:
         page = max(1, int(request.query_params.get("page") or 1))
         size = min(1000, max(1, int(request.query_params.get("page_size") or 10)))
     except ValueError:
         return []
-    return items[(page - 1) * size:page * size]
+    return list(items) if ignored else items[(page - 1) * size:page * size]
 
 
 def make_api(world: World, host: str) -> Router:
     """The ``/v2`` API on ``api.figshare.com`` (Figshare items) or ``data.4tu.nl`` (4TU items)."""
     base = "https://data.4tu.nl" if host == "data.4tu.nl" else API
-    items = {a.key: a for a in FIGSHARE_ARTICLES if a.api == base}
+    items = {a.key: a for a in (*FIGSHARE_ARTICLES, *EXTRA_ARTICLES) if a.api == base}
     collections = {str(OCEAN_COLLECTION.id): OCEAN_COLLECTION} if base == API else {}
 
     async def article(request: Request) -> Response:
@@ -119,8 +152,10 @@ def make_api(world: World, host: str) -> Router:
 
     async def files(request: Request) -> Response:
         art = items.get(request.path_params["aid"])
-        return json_response(_pages(request, [file_json(world, art, f) for f in art.versions[-1].files])) if art \
-            else _missing()
+        ver = _version(art, request.path_params.get("v")) if art else None
+        if art is None or ver is None:
+            return _missing()
+        return json_response(_pages(request, [file_json(world, art, f) for f in ver.files], ignored=art is UNPAGED))
 
     async def versions(request: Request) -> Response:
         art = items.get(request.path_params["aid"])
@@ -175,6 +210,7 @@ def make_api(world: World, host: str) -> Router:
         Route("/v2/articles/{aid}/files", files, methods=get),
         Route("/v2/articles/{aid}/versions", versions, methods=get),
         Route("/v2/articles/{aid}/versions/{v}", article, methods=get),
+        Route("/v2/articles/{aid}/versions/{v}/files", files, methods=get),
         Route("/v2/collections/{cid}", collection, methods=get),
         Route("/v2/collections/{cid}/versions", collection_versions, methods=get),
         Route("/v2/collections/{cid}/versions/{v}", collection, methods=get),
@@ -186,7 +222,7 @@ def make_api(world: World, host: str) -> Router:
 def make_sites(world: World) -> dict[str, Any]:
     storage = SignedStorage(world, FIGSHARE_STORAGE)
     by_file: dict[str, tuple[FsArticle, FsFile]] = {}
-    for art in FIGSHARE_ARTICLES:
+    for art in (*FIGSHARE_ARTICLES, *EXTRA_ARTICLES):
         for ver in art.versions:
             for f in ver.files:
                 if not art.uuid and not f.link:
@@ -196,8 +232,7 @@ def make_sites(world: World) -> dict[str, Any]:
     fourtu = {(FOURTU.uuid, fourtu_file_uuid(FOURTU, f)): (f, v) for v in FOURTU.versions for f in v.files}
     links = {f.link: f for a in FIGSHARE_ARTICLES for v in a.versions for f in v.files if f.link}
 
-    async def ndownloader(request: Request) -> Response:
-        fid = request.path_params["fid"]
+    def to_storage(fid: str) -> Response:
         link = next((f.link for f in links.values() if str(f.id) == fid), None)
         if link:
             return redirect(link, 302)
@@ -205,9 +240,25 @@ def make_sites(world: World) -> dict[str, Any]:
             return _missing("file")
         return redirect(storage.presign(f"pfigshare-u-files/{fid}/{by_file[fid][1].name}"), 302)
 
+    def challenge() -> Response:
+        """AWS WAF's answer to a client that runs no JavaScript: 202, no body, the action header."""
+        return Response(b"", 202, headers=WAF_HEADERS)
+
+    async def ndownloader(request: Request) -> Response:
+        fid = request.path_params["fid"]
+        if fid in by_file and by_file[fid][0].id in CHALLENGED:
+            return challenge()
+        return to_storage(fid)
+
+    async def api_download(request: Request) -> Response:
+        return to_storage(request.path_params["fid"])
+
+    async def www_ndownloader(request: Request) -> Response:
+        return challenge()
+
     async def landing(request: Request) -> Response:
         segs = [s for s in request.url.path.split("/") if s]
-        ids = {a.key for a in FIGSHARE_ARTICLES} | {str(OCEAN_COLLECTION.id)}
+        ids = {a.key for a in (*FIGSHARE_ARTICLES, *EXTRA_ARTICLES)} | {str(OCEAN_COLLECTION.id)}
         known = any(s in ids for s in segs) or request.url.path == "/" or segs[:1] == ["s"]
         return _page("figshare" if known else "Page not found", 200 if known else 404)
 
@@ -223,10 +274,13 @@ def make_sites(world: World) -> dict[str, Any]:
         return _page("Ocean data archive: the full archive is sent on request, please write to the data manager")
 
     api_4tu = make_api(world, "data.4tu.nl")
-    www = Router(routes=[Route("/{rest:path}", landing, methods=["GET"])])
+    api = make_api(world, "api.figshare.com")
+    api.routes.insert(0, Route("/v2/file/download/{fid}", api_download, methods=["GET"]))
+    www = Router(routes=[Route("/ndownloader/files/{fid}", www_ndownloader, methods=["GET"]),
+                         Route("/{rest:path}", landing, methods=["GET"])])
     fourtu_site = Router(routes=[Route("/file/{ds}/{fid}", fourtu_file, methods=["GET"]),
                                  Route("/datasets/{rest:path}", landing, methods=["GET"]), *api_4tu.routes])
-    return {"api.figshare.com": make_api(world, "api.figshare.com"), "figshare.com": www,
+    return {"api.figshare.com": api, "figshare.com": www,
             "sandbox-uni.figshare.com": www, FIGSHARE_STORAGE: storage.app(), "data.4tu.nl": fourtu_site,
             "ndownloader.figshare.com": Router(routes=[Route("/files/{fid}", ndownloader, methods=["GET"])]),
             LINK_ONLY_HOST: Router(routes=[Route("/{rest:path}", off_site, methods=["GET"])])}
@@ -234,4 +288,5 @@ def make_sites(world: World) -> dict[str, Any]:
 
 HOSTS = (*FIGSHARE_HOSTS, "data.4tu.nl", FIGSHARE_STORAGE, LINK_ONLY_HOST)
 
-__all__ = ["HOSTS", "article_json", "file_json", "make_api", "make_sites", "short_json"]
+__all__ = ["CHALLENGED", "EXTRA_ARTICLES", "HOSTS", "INLINE_CAP", "MANY", "UNPAGED", "WAF_HEADERS", "article_json",
+           "file_json", "make_api", "make_sites", "short_json"]
