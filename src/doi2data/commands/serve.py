@@ -60,7 +60,9 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
 @click.option("--allow-host", multiple=True, metavar="HOST",
               help="origin host (or *.suffix) allowed even if it resolves to a private address (repeatable)")
 @click.option("--allow-network", multiple=True, metavar="CIDR", help="private network allowed anyway (repeatable)")
-@click.option("--strict-dns", is_flag=True, help="refuse origin hosts that do not resolve here (even via a proxy)")
+@click.option("--strict-dns/--proxy-dns", default=True, show_default=True,
+              help="refuse origin hosts that do not resolve here unless --allow-host lists them (default), or "
+                   "let the proxy resolve them (--proxy-dns: the proxy must then refuse private destinations)")
 @click.option("--rate", default=20.0, show_default=True, type=click.FloatRange(0),
               help="requests per second per client (0: no limit)")
 @click.option("--burst", default=60, show_default=True, type=click.IntRange(1))
@@ -77,6 +79,9 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
 @click.option("--subset-workers", default=_Defaults.subset_workers, show_default=True, type=click.IntRange(1, 256),
               help="threads per worker process for subset work (HDF5 reads, frame scans, tar listings)")
 @click.option("--public-url", metavar="URL", help="base URL when behind a reverse proxy")
+@click.option("--allowed-host", multiple=True, metavar="NAME[:PORT]",
+              help="Host header the gateway may use in its links and redirects (repeatable); others get the "
+                   "address the request arrived on")
 @click.option("--trust-forwarded", is_flag=True, help="take the client address from X-Forwarded-For")
 @click.option("--access-log", default="-", show_default=True, metavar="PATH",
               help="JSON-lines access log: - (stderr), a file, or off")
@@ -84,7 +89,8 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
 def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale: float, single_file: str,
                   allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
                   max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
-                  max_frame_files: int, subset_workers: int, public_url: str | None, trust_forwarded: bool,
+                  max_frame_files: int, subset_workers: int, public_url: str | None, allowed_host: Sequence[str],
+                  trust_forwarded: bool,
                   access_log: str, workers: int) -> None:
     """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
     files (?file=GLOB), verified zip/tar archives (&archive=zip) - see /docs."""
@@ -101,6 +107,7 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
         burst=burst, max_streams=max_streams, max_archive_size=_size(max_archive_size),
         origin_rates=_origin_rates(origin_rate), max_slice_bytes=_size(max_slice_size),
         max_frame_files=max_frame_files, subset_workers=subset_workers, public_url=public_url,
+        allowed_hosts=tuple(allowed_host),
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
     )
     click.echo(f"doi2data gateway on http://{host}:{port}/  (cache: {open_store(cache_url).description}, "

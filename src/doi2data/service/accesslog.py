@@ -1,4 +1,5 @@
-"""Structured access logs (one JSON object per line) and the last line of error handling.
+"""Structured access logs (one JSON object per line), the last line of error handling, and the
+security headers every response carries (``Content-Security-Policy``, ``nosniff``).
 
 Why a raw ASGI middleware: it must see the real status and the real number of body bytes of
 streamed responses, notice a body cut short on purpose (a member failed verification), and cost
@@ -22,6 +23,21 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 errors = logging.getLogger("doi2data.gateway")
+#: Every response that does not set its own policy (the gateway's pages do) is sandboxed and may
+#: load nothing: a repository's HTML or SVG file streamed through the gateway (``mode=stream``,
+#: ``extract=``) then runs no script on the gateway's origin, and cannot be framed.
+DEFAULT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox")
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+_CSP = DEFAULT_CSP[0]
+
+
+def secured(headers: Any) -> list[tuple[bytes, bytes]]:
+    """The response headers plus :data:`DEFAULT_CSP` (unless a policy is set) and ``nosniff``."""
+    out = list(headers or ())
+    if not any(name == _CSP for name, _ in out):
+        out.append(DEFAULT_CSP)
+    out.append(NOSNIFF)
+    return out
 
 
 class LineLog:
@@ -76,6 +92,7 @@ class AccessLog:
             nonlocal status, sent, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
+                message["headers"] = secured(message.get("headers"))
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -120,4 +137,4 @@ class AccessLog:
         self.logger.info(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
 
 
-__all__ = ["AccessLog", "access_logger"]
+__all__ = ["DEFAULT_CSP", "AccessLog", "access_logger", "secured"]

@@ -17,6 +17,7 @@ Routes::
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,8 +40,9 @@ from .config import GatewayConfig
 from .dataset import _identifier, dataset_endpoint
 from .manifests import ManifestService, Resolve
 from .openapi import CDN_ASSETS, document, swagger_assets
-from .pages import HERE, environment, render_home
-from .safety import ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver
+from .pages import HERE, PAGE_HEADERS, environment, render_home
+from .safety import (ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver, forget_cookies,
+                     pin_connections)
 from .signposting import dataset_path
 from .subsetstate import SubsetState
 
@@ -59,6 +61,10 @@ class Gateway:
         # proxy/CA configuration, the same safety check on every request and redirect hop.
         self.sync_client: httpx.Client = make_sync_client(max_connections=128)
         self.sync_client.event_hooks = {"request": [self.policy.sync_hook], "response": []}
+        for shared in (self.client, self.sync_client):
+            pin_connections(shared, self.policy)  # connect to the address that was checked (DNS rebinding)
+            forget_cookies(shared)  # one caller's cookies never reach another caller's requests
+        self._hosts = _HostRule(config.allowed_hosts)
         self.subsets = SubsetState(config)
         self.limits = ClientLimits(rate=config.rate, burst=config.burst, max_streams=config.max_streams)
         self.store = store if store is not None else open_store(config.cache_url)
@@ -73,15 +79,16 @@ class Gateway:
         return client_address(scope, self.config.trust_forwarded)
 
     def base(self, request: Request) -> str:
-        """The public base URL: configured, else scheme + Host + root path of the request."""
+        """The public base URL: configured, else scheme + host + root path, where the host is the
+        request's ``Host`` only if allow-listed, else the address the request arrived on."""
         if self.config.public_url:
             return self.config.public_url.rstrip("/")
         scope = request.scope
-        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-        if not host:
-            server = scope.get("server") or ("localhost", 80)
-            host = f"{server[0]}:{server[1]}"
-        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+        scheme = scope.get("scheme", "http")
+        scheme = scheme if scheme in ("http", "https") else "http"
+        sent = next((v for k, v in scope["headers"] if k == b"host"), b"")
+        host = self._hosts.authority(sent, scope.get("server"), scheme)
+        return f"{scheme}://{host}{scope.get('root_path', '')}".rstrip("/")
 
     async def held(self, body: AsyncIterator[bytes], client: str) -> AsyncIterator[bytes]:
         """Pass a streamed body on, releasing the client's stream slot however it ends."""
@@ -102,6 +109,59 @@ class Gateway:
         await self.store.close()
 
 
+def _authority(host: str, port: int | None, scheme: str) -> str:
+    host = f"[{host}]" if ":" in host else host
+    return host if port is None or port == (443 if scheme == "https" else 80) else f"{host}:{port}"
+
+
+class _HostRule:
+    """Which ``Host`` headers may appear in the gateway's own links and redirects.
+
+    Why: the links of a page or a manifest are memoised per base URL and seen by every later
+    caller (and by shared caches); taking them from any ``Host`` lets one request plant links
+    to another site and makes the memo grow by one rendering per invented host (150 Hosts held
+    250 MB). Accepted: a listed ``name:port``, a listed ``name`` without a port or with the
+    listening port, the address the request arrived on, and ``localhost`` on a loopback
+    listener. Anything else is replaced by the address the request arrived on.
+    """
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = frozenset(h.strip().lower().rstrip(".") for h in allowed if h.strip())
+        self._memo: dict[tuple[bytes, Any, str], str] = {}
+
+    def authority(self, sent: bytes, server: Any, scheme: str) -> str:
+        key = (sent, server, scheme)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._decide(sent.decode("latin-1").strip().lower(), server, scheme)
+            if len(self._memo) >= 1024:  # bounded: keys come from callers
+                self._memo.clear()
+            self._memo[key] = found
+        return found
+
+    def _decide(self, sent: str, server: Any, scheme: str) -> str:
+        host, port = ("localhost", None) if not server else (str(server[0]), int(server[1]))
+        own = _authority(host, port, scheme)
+        if not sent or sent == own:
+            return own
+        name, _, sent_port = sent.rpartition(":") if not sent.endswith("]") else (sent, "", "")
+        if not name or "]" in sent_port:
+            name, sent_port = sent, ""
+        same_port = sent_port == "" or (sent_port.isdigit() and int(sent_port) == port)
+        if sent in self.allowed or (name in self.allowed and same_port):
+            return sent
+        if name == "localhost" and same_port and sent_port and _loopback(host):
+            return sent
+        return own
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 async def home(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     value = request.query_params.get("doi", "").strip()
@@ -110,9 +170,10 @@ async def home(request: Request) -> Response:
             gw.limits.admit(gw.client_of(request.scope))
             target = gw.base(request) + dataset_path(_identifier(value))
         except Doi2DataError as exc:
-            return HTMLResponse(render_home(gw.base(request), error=str(exc), value=value), status_code=exc.http_status)
+            return HTMLResponse(render_home(gw.base(request), error=str(exc), value=value), status_code=exc.http_status,
+                                headers=PAGE_HEADERS)
         return RedirectResponse(target, status_code=303)
-    return HTMLResponse(render_home(gw.base(request)))
+    return HTMLResponse(render_home(gw.base(request)), headers=PAGE_HEADERS)
 
 
 async def healthz(request: Request) -> Response:
@@ -134,10 +195,20 @@ async def openapi(request: Request) -> Response:
 
 
 async def docs(request: Request) -> Response:
-    gw: Gateway = request.app.state.gateway
-    assets = f"{gw.base(request)}/docs/assets" if swagger_assets() else CDN_ASSETS
-    html = environment().get_template("docs.html").render(assets=assets, spec=f"{gw.base(request)}/openapi.json")
-    return HTMLResponse(html)
+    """Swagger UI: its start-up script is a static file (the CSP forbids inline script)."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    local = swagger_assets() is not None
+    assets = f"{root}/docs/assets" if local else CDN_ASSETS
+    html = environment().get_template("docs.html").render(assets=assets, spec=f"{root}/openapi.json", root=root)
+    return HTMLResponse(html, headers={"Content-Security-Policy": docs_csp(None if local else CDN_ASSETS)})
+
+
+def docs_csp(cdn: str | None) -> str:
+    """The docs page's policy: no inline script; Swagger UI's own inline styles allowed; the CDN if used."""
+    origin = "" if cdn is None else " " + "/".join(cdn.split("/", 3)[:3])
+    return (f"default-src 'none'; script-src 'self'{origin}; style-src 'self' 'unsafe-inline'{origin}; "
+            f"img-src 'self' data:{origin}; font-src 'self' data:{origin}; connect-src 'self'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
 
 
 async def favicon(request: Request) -> Response:

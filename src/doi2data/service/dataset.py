@@ -30,7 +30,7 @@ from ..select import select
 from .archive import Member
 from .manifests import Entry
 from .negotiate import choose, negotiate
-from .pages import render_home
+from .pages import PAGE_HEADERS, render_home
 from .problems import NotFound, TooLarge, from_error, problem
 from .represent import body_for, cache_headers, etag_for, manifest_response
 from .safety import check_query
@@ -106,7 +106,7 @@ async def dataset_endpoint(request: Request) -> Response:
     except Doi2DataError as exc:
         if "format" not in request.query_params and _wants_html(accept):
             return Response(render_home(gw.base(request), error=str(exc), value=raw), status_code=exc.http_status,
-                            media_type="text/html; charset=utf-8")
+                            media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
         return from_error(exc, request.url.path)
     except Exception as exc:  # a bug somewhere below: still a problem+json, and a traceback in the log
         log.error("unhandled error for %s", raw, exc_info=exc)
@@ -156,6 +156,8 @@ def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, en
                     include=" ".join(query.include or query.file))
     headers = {**headers, **cache_headers(entry, request.state.cache, max_age=gw.manifests.remaining(entry),
                                           stale=gw.manifests.stale, age=gw.manifests.age(entry))}
+    if choice.name == "html":
+        headers.update(PAGE_HEADERS)
     request.state.kind = choice.name
     return manifest_response(body, choice, headers, status=status, etag=etag_for(entry, choice, selection_key),
                              if_none_match=request.headers.get("if-none-match"), head=request.method == "HEAD")

@@ -2,6 +2,12 @@
 copy-paste commands. Server-rendered Jinja2 (autoescaped) plus one small script, so the page
 works without JavaScript for reading and links, and needs no build step or CDN.
 
+Why a strict policy (:data:`PAGE_CSP`): the page shows what a repository wrote (titles, names,
+URLs). Autoescaping keeps text text; a repository URL becomes a link only when it is http(s)
+(:func:`safe_href`: no ``javascript:``); and the Content-Security-Policy allows only the
+gateway's own script file, so an injected inline script would not run anyway. Assets and the
+DOI box use root-relative paths, so they are same-origin whatever host the browser used.
+
 Why rows are capped: a 20,000-file dataset would make a multi-megabyte page; past
 :data:`MAX_ROWS` the table shows the first rows and the filter box offers a server-side search
 (``?include=``) over all of them.
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -23,6 +30,11 @@ from ..output import human_size
 from .signposting import file_url, license_url
 
 MAX_ROWS = 2000
+#: The gateway's own pages: its script and styles files only, no inline script, no plugins,
+#: forms only to itself, never framed.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP}
 _PREFERRED = ("sha256", "sha512", "sha1", "md5", "crc32c", "adler32", "crc32")
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +59,22 @@ class Row:
     downloadable: bool
 
 
+def safe_href(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL without spaces or controls, else None (not a link)."""
+    if not url or any(c <= " " or c == "\x7f" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def root_of(base: str) -> str:
+    """The path part of the base URL (the gateway's root path), for same-origin links."""
+    return urlsplit(base).path.rstrip("/")
+
+
 def _checksum(entry: FileEntry) -> tuple[str, str]:
     for name in _PREFERRED:
         if value := entry.checksums.get(name):
@@ -69,7 +97,7 @@ def citation(ident: Identifier, ds: Dataset) -> str:
 
 
 def render_home(base: str, error: str | None = None, value: str = "") -> str:
-    return environment().get_template("home.html").render(base=base, error=error, value=value)
+    return environment().get_template("home.html").render(base=base, root=root_of(base), error=error, value=value)
 
 
 def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str, *, total_files: int | None = None,
@@ -83,10 +111,11 @@ def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str
                         entry.access, entry.access == "open" and bool(entry.urls)))
     shown_id = ident.value if ident.is_doi else str(ident)
     context: dict[str, Any] = {
-        "ds": ds, "ident": ident, "shown_id": shown_id, "anchor": anchor, "base": base, "rows": rows,
+        "ds": ds, "ident": ident, "shown_id": shown_id, "anchor": anchor, "base": base, "root": root_of(base),
+        "rows": rows, "landing_url": safe_href(ds.landing_url),
         "file_count": len(manifest.files), "total_files": total_files or len(manifest.files),
         "truncated": len(manifest.files) > MAX_ROWS, "max_rows": MAX_ROWS,
-        "total_size": human_size(manifest.total_size), "license_url": license_url(ds.license),
+        "total_size": human_size(manifest.total_size), "license_url": safe_href(license_url(ds.license)),
         "citation": citation(ident, ds), "include": include, "warnings": manifest.warnings,
         "formats": [("JSON", "json"), ("Metalink", "metalink"), ("Linkset", "linkset"), ("CSV", "csv"),
                     ("SHA-256 list", "sha256sum"), ("aria2 input", "aria2")],
@@ -94,4 +123,5 @@ def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str
     return environment().get_template("dataset.html").render(**context)
 
 
-__all__ = ["MAX_ROWS", "citation", "environment", "render_dataset", "render_home"]
+__all__ = ["MAX_ROWS", "PAGE_CSP", "PAGE_HEADERS", "citation", "environment", "render_dataset", "render_home",
+           "root_of", "safe_href"]

@@ -27,6 +27,7 @@ _SPDX_CASE = {"mit": "MIT", "apache-2.0": "Apache-2.0", "bsd-2-clause": "BSD-2-C
               "lgpl-3.0": "LGPL-3.0-only", "mpl-2.0": "MPL-2.0", "odbl-1.0": "ODbL-1.0", "isc": "ISC"}
 _ESCAPES = {"*": "[*]", "?": "[?]", "[": "?"}
 _CC = re.compile(r"^cc-(by(?:-nc)?(?:-nd|-sa)?)-(\d\.\d)$")
+_LINK_UNSAFE = re.compile(r'[\x00-\x20<>"\x7f]')
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Link:
     type: str | None = None
 
     def header(self) -> str:
-        text = f'<{self.href}>; rel="{self.rel}"'
+        href = _LINK_UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}", self.href)  # a '>' would end the target early
+        text = f'<{href}>; rel="{self.rel}"'
         return text + (f'; type="{self.type}"' if self.type else "")
 
     def target(self) -> dict[str, str]:
@@ -49,7 +51,7 @@ def license_url(license: str | None) -> str | None:
         return None
     text = license.strip()
     if text.lower().startswith(("http://", "https://")):
-        return text
+        return text if not any(c <= " " or c == "\x7f" for c in text) else None
     low = text.lower()
     if low in ("cc0-1.0", "cc0"):
         return "https://creativecommons.org/publicdomain/zero/1.0/"
