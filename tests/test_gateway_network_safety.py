@@ -445,3 +445,38 @@ def test_serve_flags_reach_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     main(["serve", "--cache", "memory:", "--proxy-dns", "--allowed-host", "gw.example", "--allowed-host",
           "gw.example:8443"])
     assert calls[-1].strict_dns is False and calls[-1].allowed_hosts == ("gw.example", "gw.example:8443")
+
+
+def test_page_script_runs_under_the_csp_in_chromium(tmp_path: Path) -> None:
+    """Debian chromium: the page's own script works under the policy and nothing is reported refused."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian chromium is not installed")
+    from test_gateway_browser import ARGS
+
+    server = _gateway(_manifest("javascript:alert(1)", landing_url="javascript:alert(2)"), None)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=[*ARGS, "--no-proxy-server"], headless=True,
+                                         env=env)
+            try:
+                page = browser.new_page()
+                messages: list[str] = []
+                page.on("console", lambda m: messages.append(m.text))
+                page.add_init_script("document.addEventListener('securitypolicyviolation',"
+                                     " e => console.log('CSP-VIOLATION ' + e.violatedDirective))")
+                page.goto(f"{server.url}/{DOI}?format=html", wait_until="load")
+                page.fill("#filter", "*.html")
+                assert page.inner_text("#shown") == "1 shown"  # gateway.js ran
+                assert "--include '*.html'" in page.inner_text("#cmd-doi2data")
+                page.goto(f"{server.url}/", wait_until="load")
+                assert not [m for m in messages if "CSP-VIOLATION" in m or "Content Security Policy" in m], messages
+            finally:
+                browser.close()
+    finally:
+        server.stop()
