@@ -480,3 +480,21 @@ def test_page_script_runs_under_the_csp_in_chromium(tmp_path: Path) -> None:
                 browser.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("sent", "server", "expected"), [
+    (b"evil.example", ("127.0.0.1", 8000), "127.0.0.1:8000"),
+    (b"gw.example", ("10.0.0.5", 8000), "gw.example"),  # listed, no port (a reverse proxy on 80/443)
+    (b"gw.example:8000", ("10.0.0.5", 8000), "gw.example:8000"),  # listed, the listening port
+    (b"gw.example:9", ("10.0.0.5", 8000), "10.0.0.5:8000"),  # listed name, another port
+    (b"other.example:8443", ("10.0.0.5", 8000), "other.example:8443"),  # listed name:port
+    (b"localhost:8000", ("127.0.0.1", 8000), "localhost:8000"),
+    (b"localhost:8000", ("10.0.0.5", 8000), "10.0.0.5:8000"),  # localhost only on a loopback listener
+    (b"[::1]:8000", ("::1", 8000), "[::1]:8000"),
+    (b"evil.example", ("/run/gw.sock", None), "localhost"),  # a unix socket: no address to use
+    (b"", ("127.0.0.1", 80), "127.0.0.1"),
+])
+def test_host_rule(sent: bytes, server: Any, expected: str) -> None:
+    from doi2data.service.app import _HostRule
+
+    assert _HostRule(("gw.example", "other.example:8443")).authority(sent, server, "http") == expected

@@ -140,7 +140,8 @@ class _HostRule:
         return found
 
     def _decide(self, sent: str, server: Any, scheme: str) -> str:
-        host, port = ("localhost", None) if not server else (str(server[0]), int(server[1]))
+        ok = bool(server) and len(server) == 2 and isinstance(server[1], int)  # a unix socket has no port
+        host, port = (str(server[0]), int(server[1])) if ok else ("localhost", None)
         own = _authority(host, port, scheme)
         if not sent or sent == own:
             return own
