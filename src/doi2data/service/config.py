@@ -74,6 +74,16 @@ class GatewayConfig:
     #: Where JSON access-log lines go: ``-`` stderr, a file path, or ``None`` for none.
     access_log: str | None = "-"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Decompression bounds for zip members and tar.gz/bz2/xz streams (``max_archive_size`` also
+    #: caps a tar's *uncompressed* stream and a zip member's declared size): inflated bytes per
+    #: compressed byte (past the first 64 MiB), and CPU seconds inflating one stream (``None``: no bound).
+    max_inflate_ratio: float = 1100.0
+    max_inflate_seconds: float | None = 300.0
+    #: HDF5 slices are bounded by what they read, not only by what they return: chunks one slice
+    #: may touch, the decompressed size of one chunk, and stored bytes fetched (metadata + data).
+    max_slice_chunks: int = 4096
+    max_slice_chunk_bytes: int = 64 << 20
+    max_slice_read: int = 512 << 20
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

@@ -11,6 +11,12 @@ tar header), so the response carries an exact ``Content-Length``; the last chunk
 until the member has been checked (CRC-32 and size for zip, size for tar), so a bad member is
 cut short instead of looking complete. Names are literal member paths (a leading ``/`` is
 ignored); directories, links and devices are refused.
+
+Bombs (issue 16): inflation is bounded by :class:`~doi2data.subset.inflate.InflateLimits` made from
+the config (``max_inflate_ratio``, ``max_inflate_seconds``, and ``max_archive_size`` for a tar's
+uncompressed stream and a zip member's declared size). A zip member is refused with 413 before any
+byte when its declared size is over the bounds; its first ~2 MiB are inflated and checked before
+the status line, so a small member that inflates past its declared size is a 422, not a cut stream.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from ..errors import Doi2DataError
 from ..model import FileEntry
 from ..subset.actions import ARCHIVES
+from ..subset.inflate import InflateLimits
 from ..subset.ranges import RangeReader
 from ..subset.tarstream import TarMember, member_kind, tar_members
 from ..subset.zipremote import iter_zip_member, list_zip_members
@@ -54,12 +61,13 @@ async def member_response(request: Request, gw: Gateway, entry: FileEntry, op: s
         raise TooLarge(f"{entry.path!r} is {entry.size} bytes; reading into a tar means streaming it from the "
                        f"start, and the limit is {gw.config.max_archive_size}")
     reader = gw.subsets.reader(gw.sync_client)
+    limits = inflate_limits(gw)
     if op == "list-members":
-        body = await blocking(_zip_listing if kind == "zip" else _tar_listing, reader, entry,
+        body = await blocking(_zip_listing if kind == "zip" else _tar_listing, reader, entry, limits,
                               executor=gw.subsets.executor)
         return JSONResponse(body, headers=headers)
     name = params["extract"].strip().lstrip("/")
-    produce = _zip_member(reader, entry, name) if kind == "zip" else _tar_member(reader, entry, name)
+    produce = _zip_member(reader, entry, name, limits) if kind == "zip" else _tar_member(reader, entry, name, limits)
     gw.limits.acquire(client)
     pump: ThreadPump[Any] = ThreadPump(lambda: produce, name="member")
     try:
@@ -75,49 +83,73 @@ async def member_response(request: Request, gw: Gateway, entry: FileEntry, op: s
     return StreamedBody(gw.held(pump, client), media_type=media, headers=headers)
 
 
-def _zip_listing(reader: RangeReader, entry: FileEntry) -> dict[str, Any]:
+def inflate_limits(gw: Gateway) -> InflateLimits:
+    """The gateway's decompression bounds (one place, so zip and tar agree)."""
+    cfg = gw.config
+    return InflateLimits(max_ratio=cfg.max_inflate_ratio, max_output=cfg.max_archive_size,
+                         max_cpu=cfg.max_inflate_seconds)
+
+
+def _zip_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits) -> dict[str, Any]:
     listing = list_zip_members(entry, reader=reader)
     return {"file": entry.path, "size": listing.size, "format": "zip",
             "members": [m.to_json() for m in listing.members],
             "requests": listing.requests, "bytes_received": listing.bytes_received}
 
 
-def _tar_listing(reader: RangeReader, entry: FileEntry) -> dict[str, Any]:
-    rows = [TarMember.of(info).to_json() for info, _ in tar_members(entry, reader)]
+def _tar_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits) -> dict[str, Any]:
+    rows = [TarMember.of(info).to_json() for info, _ in tar_members(entry, reader, limits)]
     return {"file": entry.path, "size": entry.size, "format": "tar", "members": rows, "requests": reader.requests,
             "bytes_received": reader.bytes_received}
 
 
-def _zip_member(reader: RangeReader, entry: FileEntry, name: str) -> Iterator[Any]:
-    """Yields the member's size, then its bytes (last chunk only once size and CRC-32 check out)."""
+def _zip_member(reader: RangeReader, entry: FileEntry, name: str, limits: InflateLimits) -> Iterator[Any]:
+    """Yields the member's size, then its bytes (last chunk only once size and CRC-32 check out).
+
+    Bounds are checked and the first piece inflated before the size is yielded (that is, before
+    the status line): a bomb is a 413/422 problem, and a small member is verified whole.
+    """
     listing = list_zip_members(entry, reader=reader)
     member = next((m for m in listing.members if m.name.strip("/") == name.strip("/")), None)
     if member is None:
         raise MemberNotFound(f"no member {name!r} in {entry.path}")
     if member.is_dir:
         raise SubsetError(f"{name!r} is a directory in {entry.path}; list=members shows its contents")
+    member.check(limits, entry.path)
+    pieces = _held_back(iter_zip_member(entry, member.name, reader=reader, listing=listing, limits=limits))
+    first = next(pieces, None)
     yield member.size
     try:
-        yield from _held_back(iter_zip_member(entry, member.name, reader=reader, listing=listing))
+        if first is not None:
+            yield first
+        yield from pieces
     except StreamAborted:
         raise
     except Doi2DataError as exc:  # bad CRC, short body: the client must not take it for complete
         raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc
 
 
-def _tar_member(reader: RangeReader, entry: FileEntry, name: str) -> Iterator[Any]:
-    """Yields the member's size, then its bytes; stops reading the archive at the member's end."""
-    members = tar_members(entry, reader)
+def _tar_member(reader: RangeReader, entry: FileEntry, name: str, limits: InflateLimits) -> Iterator[Any]:
+    """Yields the member's size, then its bytes; stops reading the archive at the member's end.
+
+    Limits passed before the member's header are a 413 problem; after it, the stream is cut.
+    """
+    members = tar_members(entry, reader, limits)
     try:
         for info, archive in members:
             if info.name.strip("/") != name.strip("/"):
                 continue
-            if not info.isfile():
+            if not info.isfile() or info.issparse():
                 raise SubsetError(f"{name!r} in {entry.path} is a {member_kind(info)}, not a regular file")
             yield info.size
             source = archive.extractfile(info)
             assert source is not None
-            yield from _held_back(_tar_bytes(source, info, entry))
+            try:
+                yield from _held_back(_tar_bytes(source, info, entry))
+            except Doi2DataError as exc:
+                if isinstance(exc, StreamAborted):
+                    raise
+                raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc
             return
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise StreamAborted(f"{entry.path}:{name}: {exc}") from exc

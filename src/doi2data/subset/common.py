@@ -109,25 +109,54 @@ def entry_url(entry: FileEntry) -> str:
 
 
 class Planner:
-    """Safe, clash-free local names, decided one at a time (streams do not know all names first)."""
+    """Safe, clash-free local names, decided one at a time (streams do not know all names first).
+
+    Clashes are resolved with a ``~N`` suffix: two names equal but for case, a file where an
+    earlier member made a folder (``f/g.txt`` then ``f``), and a folder where an earlier member
+    is a file (``f`` then ``f/g.txt``: the folder becomes ``f~2``, for every later member in it).
+    """
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix.strip("/")
-        self._taken: set[str] = set()
+        self._taken: set[str] = set()  # files handed out (casefolded)
+        self._dirs: set[str] = set()  # folders holding them (casefolded)
+        self._moved: dict[str, str] = {}  # folder as named (casefolded) -> the folder used instead
 
     def local(self, name: str) -> tuple[str, str | None]:
         """``(local relative path, note or None)``; raises :class:`~doi2data.errors.UnsafePath`."""
         local, reason = safe_relpath(f"{self.prefix}/{name}" if self.prefix else name)
-        candidate, n = local, 1
-        while candidate.casefold() in self._taken:
-            n += 1
-            pure = PurePosixPath(local)
-            candidate = str(pure.with_name(f"{pure.stem}~{n}{pure.suffix}"))
+        parts = local.split("/")
+        named = actual = ""
+        for part in parts[:-1]:
+            named = f"{named}/{part}" if named else part
+            moved = self._moved.get(named.casefold())
+            if moved is None:
+                moved = f"{actual}/{part}" if actual else part
+                if moved.casefold() in self._taken:
+                    moved = self._free(moved)
+                    self._moved[named.casefold()] = moved
+            actual = moved
+        base = f"{actual}/{parts[-1]}" if actual else parts[-1]
+        candidate = base if base.casefold() not in self._dirs else self._free(base)
+        candidate = candidate if candidate.casefold() not in self._taken else self._free(base)
         self._taken.add(candidate.casefold())
+        folder = PurePosixPath(candidate).parent
+        while str(folder) != ".":
+            self._dirs.add(str(folder).casefold())
+            folder = folder.parent
         if candidate != local:
-            reason = "; ".join(filter(None, [reason, "name clashes with another file"]))
+            reason = "; ".join(filter(None, [reason, "name clashes with another file or folder"]))
         note = f"renamed {name!r} -> {candidate!r}: {reason}" if reason else None
         return candidate, note
+
+    def _free(self, path: str) -> str:
+        """``path`` with the first ``~N`` (N >= 2) that is neither a file nor a folder yet."""
+        pure, n = PurePosixPath(path), 1
+        while True:
+            n += 1
+            candidate = str(pure.with_name(f"{pure.stem}~{n}{pure.suffix}"))
+            if candidate.casefold() not in self._taken and candidate.casefold() not in self._dirs:
+                return candidate
 
 
 @contextmanager

@@ -8,23 +8,39 @@ they pass (safe names, atomic rename, size checked). Bytes moved: everything up 
 the last chosen member when every include is a literal name (the connection is closed there);
 the whole archive for a listing or for glob/regex selections. Links, devices and FIFOs are never
 written (reported). For random access, prefer zip (:mod:`.zipremote`).
+
+Hostile archives (issue 16): decompression is ours, not ``tarfile``'s (:func:`.inflate.inflate_stream`:
+bounded steps, a ratio / total / CPU budget, so a 146-byte ``.tar.bz2`` no longer costs a minute of
+CPU), ``tarfile`` only parses plain bytes (``r|``); extended headers (pax, GNU long names) larger
+than :data:`MAX_HEADER` are refused before ``tarfile`` reads them into memory; GNU sparse members
+(which ``tarfile`` expands to their declared size, holes as zeros) are reported, not written; and a
+member whose name collides with an earlier one (``f`` then ``f/g.txt``) fails alone or is
+renamed (:class:`~.common.Planner`) while the rest of the archive is extracted.
 """
 
 from __future__ import annotations
 
+import errno
 import tarfile
 from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import TransferError, UnsafePath, VerificationError
+from ..errors import LimitExceeded, TransferError, UnsafePath, VerificationError
 from ..model import FileEntry
 from ..select import FileFilter
 from .common import Planner, SubsetReport, Written, atomic_output, entry_url
+from .inflate import DEFAULT_LIMITS, InflateLimits, inflate_stream
 from .ranges import RangeReader
 
 _COPY = 1 << 20
+#: Largest extended header (pax records, GNU long name/link) read into memory.
+MAX_HEADER = 1 << 20
+_EXTENDED = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+             tarfile.SOLARIS_XHDTYPE)
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -48,57 +64,81 @@ class TarMember:
 
 
 class _BodyFile:
-    """A read-only, non-seekable file object over a streaming body (what ``tarfile`` r|* needs)."""
+    """A read-only, non-seekable file object over a streaming body (what ``tarfile`` r| needs).
+
+    Reads cost what they return: the current chunk is consumed by offset, never re-copied.
+    """
 
     def __init__(self, body: Iterator[bytes]) -> None:
-        self.body, self.buf = body, b""
+        self.body, self.buf, self.pos = body, b"", 0
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buf) < n:
+        if 0 <= n <= len(self.buf) - self.pos:
+            out = self.buf[self.pos:self.pos + n]
+            self.pos += n
+            return out
+        parts, have = [self.buf[self.pos:]], len(self.buf) - self.pos
+        self.buf, self.pos = b"", 0
+        while n < 0 or have < n:
             chunk = next(self.body, b"")
             if not chunk:
                 break
-            self.buf += chunk
-        if n < 0:
-            out, self.buf = self.buf, b""
-        else:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if 0 <= n < len(data):
+            self.buf, self.pos = data, n
+            return data[:n]
+        return data
+
+
+class _BoundedInfo(tarfile.TarInfo):
+    """A tar header that refuses extended headers too large to hold in memory (``tarfile`` reads
+    a pax or GNU long-name record whole, whatever size its header declares)."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > MAX_HEADER:
+            raise LimitExceeded(f"an extended tar header of {self.size:,} bytes (at most {MAX_HEADER:,} are read)")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
 
 
 def member_kind(info: tarfile.TarInfo) -> str:
-    """``file``, ``dir``, ``symlink``, ``hardlink`` or ``other`` (devices, FIFOs): what listings show."""
-    return ("file" if info.isfile() else "dir" if info.isdir() else "symlink" if info.issym()
-            else "hardlink" if info.islnk() else "other")
+    """``file``, ``dir``, ``symlink``, ``hardlink``, ``sparse`` or ``other`` (devices, FIFOs)."""
+    return ("sparse" if info.issparse() else "file" if info.isfile() else "dir" if info.isdir()
+            else "symlink" if info.issym() else "hardlink" if info.islnk() else "other")
 
 
 TarStep = tuple[tarfile.TarInfo, tarfile.TarFile]
 
 
-def tar_members(entry: FileEntry, reader: RangeReader) -> Generator[TarStep, None, None]:
+def tar_members(entry: FileEntry, reader: RangeReader, limits: InflateLimits = DEFAULT_LIMITS) -> Generator[
+        TarStep, None, None]:
     """Each header of the remote tar ``entry`` as it streams past, with the open archive.
 
     Why a generator over one GET: callers that want one member (the gateway's ``extract=``) stop
     at its end; ``archive.extractfile(info)`` reads that member's bytes before the next step.
     Closing the generator early closes the origin connection. Unreadable tars raise
-    :class:`~doi2data.errors.TransferError`.
+    :class:`~doi2data.errors.TransferError`; passing ``limits`` (inflated bytes, ratio, CPU)
+    raises :class:`~doi2data.errors.LimitExceeded`, also from a member's ``read()``.
     """
     url = entry_url(entry)
     with reader.open(url) as body:
+        plain = _BodyFile(inflate_stream(body, limits, what=entry.path))
         try:
-            with tarfile.open(fileobj=_BodyFile(body), mode="r|*") as archive:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=plain, mode="r|", tarinfo=_BoundedInfo) as archive:  # type: ignore[call-overload]
                 for info in archive:
                     yield info, archive
-        except tarfile.TarError as exc:
+        except (tarfile.TarError, IndexError, UnicodeError) as exc:  # IndexError: a truncated GNU sparse header
             raise TransferError(f"{entry.path} is not a readable tar archive: {exc}", url=url) from exc
 
 
-def list_tar_members(entry: FileEntry, *, reader: RangeReader | None = None) -> list[TarMember]:
+def list_tar_members(entry: FileEntry, *, reader: RangeReader | None = None,
+                     limits: InflateLimits = DEFAULT_LIMITS) -> list[TarMember]:
     """Every header of the tar ``entry`` (reads the whole archive once: see the module docstring)."""
     own = reader is None
     rd = reader or RangeReader()
     try:
-        return [TarMember.of(info) for info, _ in tar_members(entry, rd)]
+        return [TarMember.of(info) for info, _ in tar_members(entry, rd, limits)]
     finally:
         if own:
             rd.close()
@@ -106,11 +146,13 @@ def list_tar_members(entry: FileEntry, *, reader: RangeReader | None = None) -> 
 
 def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[str] | str | None = None,
                         exclude: Sequence[str] | str | None = None, *, reader: RangeReader | None = None,
-                        into: str = "", **filters: Any) -> SubsetReport:
+                        into: str = "", limits: InflateLimits = DEFAULT_LIMITS, **filters: Any) -> SubsetReport:
     """Stream the tar ``entry`` once and write the chosen regular files under ``dest``.
 
     Filters follow :mod:`doi2data.select`. When every include is a literal name, reading stops
-    after the last one is written.
+    after the last one is written. A member that cannot be written (a name clashing with a file
+    or folder already there) fails alone; a stream past ``limits`` ends the run, keeping the
+    members written before it (the archive is named in ``report.failed``).
     """
     chooser = FileFilter.of(include, exclude, **filters)
     literal = {p.strip("/") for p in chooser.include} if chooser.include and not chooser.regex and all(
@@ -121,10 +163,24 @@ def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[st
     planner = Planner(into)
     before = (rd.requests, rd.bytes_received)
     try:
-        for info, archive in tar_members(entry, rd):
+        _extract(entry, tar_members(entry, rd, limits), chooser, planner, report, literal)
+    except (LimitExceeded, VerificationError) as exc:
+        report.failed[entry.path] = str(exc)
+    finally:
+        report.requests = rd.requests - before[0]
+        report.bytes_received = rd.bytes_received - before[1]
+        if own:
+            rd.close()
+    return report
+
+
+def _extract(entry: FileEntry, members: Generator[TarStep, None, None], chooser: FileFilter, planner: Planner,
+             report: SubsetReport, literal: set[str] | None) -> None:
+    with closing(members):
+        for info, archive in members:
             if not chooser.keeps(info.name, info.size if info.isfile() else None):
                 continue
-            if not info.isfile():
+            if not info.isfile() or info.issparse():
                 if not info.isdir():
                     report.messages.append(f"skipped {member_kind(info)} {info.name!r} "
                                            "(only regular files are written)")
@@ -144,6 +200,11 @@ def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[st
             except VerificationError as exc:
                 report.failed[info.name] = str(exc)
                 continue
+            except OSError as exc:  # f then f/g.txt on disk, a folder where a file goes: this member only
+                if exc.errno in _DISK_FULL:
+                    raise
+                report.failed[info.name] = f"cannot write {local!r}: {exc.strerror or exc}"
+                continue
             report.written.append(Written(entry.path, info.name, local, info.size))
             if literal is not None:
                 literal.discard(info.name.strip("/"))
@@ -151,12 +212,6 @@ def extract_tar_members(entry: FileEntry, dest: str | Path, include: Sequence[st
                     break
         if literal:
             report.messages.append("not in the archive: " + ", ".join(sorted(literal)))
-    finally:
-        report.requests = rd.requests - before[0]
-        report.bytes_received = rd.bytes_received - before[1]
-        if own:
-            rd.close()
-    return report
 
 
 def _copy(source: IO[bytes], target: IO[bytes], info: tarfile.TarInfo) -> None:

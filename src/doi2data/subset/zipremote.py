@@ -12,11 +12,19 @@ through the safe-path rules, and each file appears under its final name only onc
 
 Cost: ~1 request for the listing (+1 when the directory exceeds the tail) and 1 per run; bytes
 are the members' compressed spans plus the tail.
+
+Hostile zips (issue 16): inflation goes through :mod:`.inflate` - output in bounded steps, never
+past a member's declared size (an :class:`~doi2data.errors.InflateError` at the first extra byte),
+and a declared size its compressed size cannot honestly hold is refused before reading
+(:class:`~doi2data.errors.LimitExceeded`; ratio cap in :class:`~.inflate.InflateLimits`). The
+chosen members together may not declare more than the whole archive could inflate to, and a
+member whose compressed data would run past the next member's header (overlapping members: the
+"better zip bomb" shape) fails alone.
 """
 
 from __future__ import annotations
 
-import bz2
+import errno
 import struct
 import zipfile
 import zlib
@@ -26,10 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import NetworkError, TransferError, UnsafePath, UsageError, VerificationError
+from ..errors import LimitExceeded, NetworkError, TransferError, UnsafePath, UsageError, VerificationError
 from ..model import FileEntry
 from ..select import FileFilter
 from .common import Planner, SubsetReport, Written, atomic_output, entry_url
+from .inflate import DEFAULT_LIMITS, InflateLimits, Inflater
 from .rangefile import RangeFile
 from .ranges import RangeReader
 
@@ -57,6 +66,21 @@ class ZipMember:
     @property
     def method_name(self) -> str:
         return _METHODS.get(self.method, f"method {self.method}")
+
+    def check(self, limits: InflateLimits, source: str = "") -> None:
+        """Refuse, before any byte is read, a member that cannot be inflated safely.
+
+        Raises :class:`~doi2data.errors.UsageError` (encrypted, unknown method),
+        :class:`~doi2data.errors.VerificationError` (its data would overlap the next member) or
+        :class:`~doi2data.errors.LimitExceeded` (declared size over the ratio cap or total).
+        """
+        what = f"{source}:{self.name}" if source else self.name
+        if self.encrypted or self.method not in _METHODS:
+            raise UsageError(f"{what}: cannot extract ({'encrypted' if self.encrypted else self.method_name})")
+        if self.offset + 30 + self.compressed_size > self.end:
+            raise VerificationError(f"{what}: its {self.compressed_size:,} compressed bytes run past the next "
+                                    "member's header (overlapping members: a zip bomb shape)")
+        limits.check_declared(what, self.size, self.compressed_size)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "size": self.size, "compressed_size": self.compressed_size,
@@ -146,12 +170,14 @@ def _member(info: zipfile.ZipInfo, end: int) -> ZipMember:
 def extract_zip_members(entry: FileEntry, dest: str | Path, include: Sequence[str] | str | None = None,
                         exclude: Sequence[str] | str | None = None, *, reader: RangeReader | None = None,
                         listing: ZipListing | None = None, into: str = "", gap: int = 32 * 1024,
-                        attempts: int = 3, **filters: Any) -> SubsetReport:
+                        attempts: int = 3, limits: InflateLimits = DEFAULT_LIMITS, **filters: Any) -> SubsetReport:
     """Fetch the chosen members of the remote zip ``entry`` into ``dest`` (``into`` a subfolder).
 
     ``include``/``exclude``/``regex``/``min_size``/``max_size`` follow :mod:`doi2data.select`;
     no include means every file member. Members written are in ``report.written``; refused names
-    and failed members in ``report.messages`` / ``report.failed``.
+    and failed members in ``report.messages`` / ``report.failed``. ``limits`` bound inflation
+    (see :mod:`.inflate`); chosen members declaring more than the whole archive may inflate to
+    raise :class:`~doi2data.errors.LimitExceeded` before any member is read.
     """
     own = reader is None
     rd = reader or RangeReader()
@@ -167,6 +193,11 @@ def extract_zip_members(entry: FileEntry, dest: str | Path, include: Sequence[st
                 report.failed[member.name] = "encrypted" if member.encrypted else f"unsupported {member.method_name}"
                 continue
             try:
+                member.check(limits, entry.path)
+            except (VerificationError, LimitExceeded) as exc:
+                report.failed[member.name] = str(exc)
+                continue
+            try:
                 local, note = planner.local(member.name)
             except UnsafePath as exc:
                 report.messages.append(str(exc))
@@ -174,8 +205,13 @@ def extract_zip_members(entry: FileEntry, dest: str | Path, include: Sequence[st
             if note:
                 report.messages.append(note)
             plan.append((member, local))
+        declared = sum(m.size for m, _ in plan)  # many members, each under the allowance: still bounded
+        if declared > limits.budget(found.size):
+            raise LimitExceeded(f"{entry.path}: the chosen members declare {declared:,} bytes from a "
+                                f"{found.size:,}-byte archive (ratio over {limits.max_ratio:g}:1, or over the "
+                                "limit: a decompression bomb?)")
         for run in _runs(plan, gap):
-            _fetch_run(rd, found, run, report, attempts)
+            _fetch_run(rd, found, run, report, attempts, limits)
         report.requests = rd.requests - before[0]
         report.bytes_received = rd.bytes_received - before[1]
     finally:
@@ -196,7 +232,7 @@ def _runs(plan: list[tuple[ZipMember, str]], gap: int) -> list[list[tuple[ZipMem
 
 
 def _fetch_run(rd: RangeReader, listing: ZipListing, run: list[tuple[ZipMember, str]], report: SubsetReport,
-               attempts: int) -> None:
+               attempts: int, limits: InflateLimits) -> None:
     """One ranged GET over adjacent members; after a broken connection, resume at the next member."""
     pending = list(run)
     for attempt in range(attempts):
@@ -208,10 +244,14 @@ def _fetch_run(rd: RangeReader, listing: ZipListing, run: list[tuple[ZipMember, 
                     stream.skip_to(member.offset)
                     try:
                         with atomic_output(report.dest, local) as fh:
-                            for piece in _member_data(stream, member):
+                            for piece in _member_data(stream, member, limits, listing.source):
                                 fh.write(piece)
-                    except VerificationError as exc:
+                    except (VerificationError, LimitExceeded) as exc:
                         report.failed[member.name] = str(exc)
+                    except OSError as exc:  # a name clashing with a file or folder on disk: this member only
+                        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                            raise
+                        report.failed[member.name] = f"cannot write {local!r}: {exc.strerror or exc}"
                     else:
                         report.written.append(Written(listing.source, member.name, local, member.size))
                     pending.pop(0)
@@ -223,11 +263,12 @@ def _fetch_run(rd: RangeReader, listing: ZipListing, run: list[tuple[ZipMember, 
 
 
 def iter_zip_member(entry: FileEntry, name: str, *, reader: RangeReader | None = None,
-                    listing: ZipListing | None = None) -> Iterator[bytes]:
+                    listing: ZipListing | None = None, limits: InflateLimits = DEFAULT_LIMITS) -> Iterator[bytes]:
     """Stream one member's decompressed bytes (one ranged GET); CRC/size checked at the end.
 
     For the gateway (``?extract=``): raise :class:`~doi2data.errors.VerificationError` when the
-    last chunk does not match, so a streaming response can be aborted instead of completed.
+    last chunk does not match, so a streaming response can be aborted instead of completed
+    (:class:`~doi2data.errors.InflateError` as soon as it inflates past its declared size).
     """
     own = reader is None
     rd = reader or RangeReader()
@@ -236,10 +277,9 @@ def iter_zip_member(entry: FileEntry, name: str, *, reader: RangeReader | None =
         member = next((m for m in found.members if m.name == name and not m.is_dir), None)
         if member is None:
             raise UsageError(f"no member {name!r} in {entry.path}")
-        if member.encrypted or member.method not in _METHODS:
-            raise UsageError(f"{name}: cannot extract ({'encrypted' if member.encrypted else member.method_name})")
+        member.check(limits, entry.path)
         with rd.open(found.url, member.offset, member.end) as body:
-            yield from _member_data(_Stream(body, member.offset), member)
+            yield from _member_data(_Stream(body, member.offset), member, limits, entry.path)
     finally:
         if own:
             rd.close()
@@ -276,38 +316,32 @@ class _Stream:
             pass
 
 
-def _member_data(stream: _Stream, member: ZipMember) -> Iterator[bytes]:
-    """Decompressed bytes of ``member`` from its local header on; checks CRC and size."""
+def _member_data(stream: _Stream, member: ZipMember, limits: InflateLimits = DEFAULT_LIMITS,
+                 source: str = "") -> Iterator[bytes]:
+    """Decompressed bytes of ``member`` from its local header on; checks CRC and size.
+
+    Never more than the declared size: one byte more is an :class:`~doi2data.errors.InflateError`.
+    """
+    member.check(limits, source)
     header = stream.read_exact(30)
     signature, *_, name_len, extra_len = struct.unpack("<4s5HIIIHH", header)
     if signature != b"PK\x03\x04":
         raise VerificationError(f"{member.name}: no local header at offset {member.offset}")
     stream.read_exact(name_len + extra_len)
-    decoder = _decoder(member.method)
-    crc, size = 0, 0
+    inflater = Inflater(_METHODS[member.method], limits, what=f"{source}:{member.name}" if source else member.name,
+                        expected=member.size)
+    crc = 0
     for piece in stream.take(member.compressed_size):
-        out = decoder.decompress(piece) if decoder else piece
-        if out:
-            crc, size = zlib.crc32(out, crc), size + len(out)
+        for out in inflater.feed(piece):
+            crc = zlib.crc32(out, crc)
             yield out
-    flush = getattr(decoder, "flush", None)
-    tail = flush() if callable(flush) else b""
-    if tail:
-        crc, size = zlib.crc32(tail, crc), size + len(tail)
-        yield tail
+    for out in inflater.finish():
+        crc = zlib.crc32(out, crc)
+        yield out
+    size = inflater.produced
     if size != member.size or crc != member.crc:
         raise VerificationError(f"{member.name}: got {size} bytes with CRC-32 {crc:08x}, "
                                 f"directory says {member.size} with {member.crc:08x}")
-
-
-def _decoder(method: int) -> Any:
-    if method == 0:
-        return None
-    if method == 8:
-        return zlib.decompressobj(-15)
-    if method == 12:
-        return bz2.BZ2Decompressor()
-    return zipfile.LZMADecompressor()  # type: ignore[attr-defined]  # method 14: zip's lzma framing
 
 
 __all__ = ["ZipListing", "ZipMember", "extract_zip_members", "iter_zip_member", "list_zip_members"]
