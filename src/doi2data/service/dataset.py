@@ -35,8 +35,8 @@ from .problems import NotFound, TooLarge, from_error, problem
 from .represent import body_for, cache_headers, etag_for, manifest_response
 from .safety import check_query
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
-from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, disposition,
-                     open_origin, partial_file, slug, verified_file)
+from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, blocking,
+                     disposition, open_origin, partial_file, slug, verified_file)
 from .subsets import SUBSET_KEYS, subset_response
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class Query:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     one: dict[str, str] = field(default_factory=dict)
+    _chosen: tuple[Manifest, Manifest] | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, request: Request, gw: Gateway) -> Query:
@@ -74,7 +75,10 @@ class Query:
     def chosen(self, manifest: Manifest) -> Manifest:
         if not (self.file or self.include or self.exclude):
             return manifest  # the common case: the whole dataset (and its memoised renderings)
-        return select(select(manifest, self.file or None), self.include or None, self.exclude or None)
+        if self._chosen is None or self._chosen[0] is not manifest:  # computed once, off the loop (below)
+            self._chosen = (manifest, select(select(manifest, self.file or None), self.include or None,
+                                             self.exclude or None))
+        return self._chosen[1]
 
 
 @lru_cache(maxsize=4096)
@@ -102,6 +106,8 @@ async def dataset_endpoint(request: Request) -> Response:
             return RedirectResponse(target, status_code=308)
         entry, state = await gw.manifests.get(ident)
         request.state.cache, request.state.doi = state, ident.value
+        if query.file or query.include or query.exclude:  # globs over a large manifest: on a worker thread
+            await blocking(query.chosen, entry.manifest)
         return await _dispatch(request, gw, query, ident, entry, client)
     except Doi2DataError as exc:
         if "format" not in request.query_params and _wants_html(accept):

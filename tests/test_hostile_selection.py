@@ -1,0 +1,222 @@
+"""Hostile selections (issue 16, items 1 and 6): globs and regexes cost time linear in the path,
+patterns are bounded, selection runs off the gateway's event loop, and every error path of the
+gateway answers 4xx problem+json.
+
+The glob matcher is checked against the regex translation it replaced (kept below as the
+reference: on tiny inputs backtracking is harmless), so the rsync-like semantics stay exactly."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from doi2data.errors import UsageError
+from doi2data.identifiers import Identifier
+from doi2data.model import Dataset, FileEntry, Manifest
+from doi2data.select import MAX_PATTERN_LENGTH, MAX_PATTERNS, FileFilter, compile_glob, matches, select
+
+DOI = "10.5281/zenodo.4242424"
+STARS = "*" * 26 + "Z"  # took 27 s through the gateway before
+
+
+def reference(pattern: str) -> re.Pattern[str]:
+    """The translation used before issue 16 (a backtracking regex): the semantics to keep."""
+    body = pattern.lstrip("/")
+    anchored = "/" in pattern.rstrip("/")
+    directory = body.endswith("/")
+    body = body.rstrip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if body.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif body.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = body.find("]", i + 2 if body[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if end == -1:
+                raise UsageError("unclosed")
+            cls = body[i + 1 : end]
+            cls = "^" + cls[1:] if cls.startswith("!") else cls
+            out.append(f"[{cls.replace(chr(92), chr(92) * 2)}]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    suffix = "/.*" if directory else "(?:/.*)?"
+    try:
+        return re.compile(f"^{prefix}{''.join(out)}{suffix}$", re.DOTALL)
+    except re.error as exc:
+        raise UsageError(str(exc)) from exc
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(alphabet="ab/*?[]!-^\\\né", min_size=1, max_size=12),
+       st.lists(st.text(alphabet="ab/\n-é", max_size=14), min_size=1, max_size=6))
+def test_glob_semantics_are_those_of_the_old_translation(pattern: str, paths: list[str]) -> None:
+    if pattern.strip() != pattern or "[!]" in pattern or "[^]" in pattern:
+        return  # refused on purpose ("[!]" used to swallow the rest of the pattern into a class)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "possible nested set" from re, for classes like "[["
+        try:
+            old = reference(pattern)
+        except UsageError:
+            with pytest.raises(UsageError):
+                compile_glob(pattern)
+            return
+        glob = compile_glob(pattern)
+    for path in paths:
+        assert glob.match(path) == (old.match(path) is not None), (pattern, path)
+
+
+@pytest.mark.parametrize("pattern", [STARS, "*a" * 20 + "Z", "**/" * 300 + "Z", "*[!/]" * 100 + "x",
+                                     "a*" * 500 + "b", "**a" * 300, "?*" * 400 + "/"])
+def test_hostile_globs_cost_time_linear_in_the_path(pattern: str) -> None:
+    paths = ["a" * 4000, "a/" * 2000, ("a" * 30 + "/") * 120, "Z" * 3000 + "/" + "a" * 900]
+    began = time.perf_counter()
+    for path in paths:
+        assert isinstance(matches(path, pattern), bool)
+    assert time.perf_counter() - began < 1.0, pattern
+
+
+def test_the_issue_pattern_in_a_fresh_process() -> None:
+    """Checked in a subprocess with a timeout, so the old code fails fast instead of hanging."""
+    code = ("from doi2data.select import matches\n"
+            f"assert not matches('x/' + 'a' * 60, {STARS!r})\n"
+            f"assert matches('x/' + 'a' * 60 + 'Z', {STARS!r})\n"
+            "from doi2data.select import compile_regex\n"
+            "assert not compile_regex('(a+)+$').search('a' * 100000 + '!')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
+
+
+def test_runs_of_stars_keep_their_meaning() -> None:
+    assert matches("a/b/cZ", STARS) and matches("Z", STARS) and not matches("a/b", STARS)
+    assert matches("x", "****/x") and matches("a/x", "***/x") and not matches("x", "***/x")
+    assert matches("a/b/c.h5", "**/*.h5") and matches("c.h5", "**/*.h5") and not matches("a/b/c.h5x", "**/*.h5")
+
+
+def test_pattern_length_and_count_are_bounded() -> None:
+    manifest = Manifest(Dataset(None), (FileEntry("a.txt", 1),))
+    with pytest.raises(UsageError, match="longer than"):
+        select(manifest, include=["*" * (MAX_PATTERN_LENGTH + 1)])
+    with pytest.raises(UsageError, match="longer than"):
+        select(manifest, regex=["a" * (MAX_PATTERN_LENGTH + 1)])
+    with pytest.raises(UsageError, match="at most"):
+        FileFilter.of([f"{i}.txt" for i in range(MAX_PATTERNS)], regex="x")
+    with pytest.raises(UsageError, match="empty character class"):
+        compile_glob("[!]x")
+    assert len(select(manifest, include=["*" * MAX_PATTERN_LENGTH]).files) == 1
+
+
+def test_regex_is_linear_and_refuses_backtracking_features() -> None:
+    began = time.perf_counter()
+    assert not select(Manifest(Dataset(None), (FileEntry("a" * 50000 + "!", 1),)), regex=r"^(a+)+$").files
+    assert time.perf_counter() - began < 1.0
+    for pattern in (r"(?=a)b", r"(?<!x)y", r"(a)\1", r"a\Z"):
+        with pytest.raises(UsageError, match="RE2"):
+            FileFilter.of(regex=pattern)
+    names = ("images/frame_0001.cbf", "x/\ud800.cbf", "naïve.txt")
+    manifest = Manifest(Dataset(None), tuple(FileEntry(n, 1) for n in names))
+    assert [f.path for f in select(manifest, regex=r"^images/.*_000[1-9]\.cbf$").files] == [names[0]]
+    assert [f.path for f in select(manifest, regex=r"\.cbf\z").files] == list(names[:2])
+    assert [f.path for f in select(manifest, regex="ï").files] == [names[2]]
+
+
+def test_cli_refuses_an_overlong_pattern_with_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ls", "10.5281/zenodo.1215979", "--include", "*" * (MAX_PATTERN_LENGTH + 1))
+    assert run.code == 2 and "longer than" in run.err and "Traceback" not in run.err, run.err
+
+
+# -- through the gateway --------------------------------------------------------------------------
+
+BIG = Manifest(Dataset(DOI, title="Many files", year=2024),
+               tuple(FileEntry(f"d{i % 100}/sub{i % 7}/" + "a" * 40 + f"_{i}.dat", 10, {},
+                               (f"https://origin.example/{i}",)) for i in range(20000)))
+
+
+def gateway(manifest: Manifest = BIG) -> Any:
+    from doi2data.service import GatewayConfig, create_app
+    from doi2data.service.testing import GatewayServer
+
+    async def resolve(ident: Identifier) -> Manifest:
+        return manifest
+
+    return GatewayServer(create_app(GatewayConfig(cache_url="memory:", rate=0, access_log=None),
+                                    resolve=resolve)).start()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    pytest.importorskip("jinja2")
+    srv = gateway()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def http(server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as client:
+        yield client
+
+
+def test_gateway_answers_the_issue_glob_within_a_second(http: httpx.Client) -> None:
+    http.get(f"/{DOI}", params={"format": "json"})  # the manifest is cached: time only the selection
+    began = time.perf_counter()
+    r = http.get(f"/{DOI}", params={"include": STARS, "format": "json"})
+    assert r.status_code == 200 and r.json()["file_count"] == 0
+    assert time.perf_counter() - began < 1.0
+
+
+@pytest.mark.parametrize("params", [{"include": "*" * (MAX_PATTERN_LENGTH + 1)}, {"file": "[!]x"},
+                                    {"include": [f"{i}" for i in range(MAX_PATTERNS + 1)]},
+                                    {"exclude": "[abc"}])
+def test_gateway_refuses_bad_patterns_with_problem_json(http: httpx.Client, params: dict[str, Any]) -> None:
+    r = http.get(f"/{DOI}", params={**params, "format": "json"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", r.text
+    assert r.json()["error"] == "UsageError"
+
+
+def test_healthz_answers_while_a_heavy_selection_runs(http: httpx.Client, server: Any) -> None:
+    """Eight patterns the automaton runs over 20,000 paths (about a second of CPU): on a worker thread."""
+    http.get(f"/{DOI}", params={"format": "json"})
+    result: dict[str, Any] = {}
+
+    def heavy() -> None:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=120) as other:
+            began = time.perf_counter()
+            r = other.get(f"/{DOI}", params={"include": [f"*a*a*b*{k}" for k in range(8)], "format": "json"})
+            result.update(status=r.status_code, seconds=time.perf_counter() - began)
+
+    worker = threading.Thread(target=heavy)
+    worker.start()
+    time.sleep(0.15)
+    waits = []
+    while worker.is_alive() and len(waits) < 20:
+        began = time.perf_counter()
+        assert http.get("/healthz", timeout=5).status_code == 200
+        waits.append(time.perf_counter() - began)
+        time.sleep(0.05)
+    worker.join(120)
+    assert result.get("status") == 200, result
+    assert waits and max(waits) < 0.5, (waits, result)
