@@ -29,6 +29,7 @@ import pytest
 
 pytest.importorskip("jinja2")
 
+from doi2data.errors import IdentifierNotFound  # noqa: E402
 from doi2data.identifiers import Identifier  # noqa: E402
 from doi2data.model import Dataset, FileEntry, Manifest  # noqa: E402
 from doi2data.sandbox import FakeInternet  # noqa: E402
@@ -63,7 +64,7 @@ class Internal:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -385,26 +386,38 @@ def _script_src(csp: str) -> str:
     return next(part for part in csp.split(";") if part.strip().startswith(("script-src", "default-src")))
 
 
-@pytest.mark.parametrize("hostile", ["javascript:alert(document.domain)", "JavaScript:alert(1)",
-                                     " javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
-                                     "vbscript:msgbox(1)", "java\tscript:alert(1)"])
-def test_page_links_only_http_urls_and_forbids_inline_script(hostile: str) -> None:
-    server = _gateway(_manifest(hostile, landing_url=hostile, license=hostile), None)
+HOSTILE = ["javascript:alert(document.domain)", "JavaScript:alert(1)", " javascript:alert(1)",
+           "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "java\tscript:alert(1)"]
+
+
+def test_page_links_only_http_urls_and_forbids_inline_script() -> None:
+    """Each hostile URL as landing page, licence and file URL of its own dataset (one gateway)."""
+    manifests = {f"10.1234/hostile{n}": _manifest(url, landing_url=url, license=url) for n, url in enumerate(HOSTILE)}
+
+    async def resolve(ident: Identifier) -> Manifest:
+        if ident.value not in manifests:
+            raise IdentifierNotFound(f"{ident.value} does not exist")
+        return manifests[ident.value]
+
+    config = GatewayConfig(cache_url="memory:", rate=0, access_log=None)
+    server = GatewayServer(create_app(config, resolve=resolve)).start()
     try:
         with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as http:
-            page = http.get(f"/{DOI}", headers={"Accept": "text/html"})
-            assert page.status_code == 200
-            refs = _Refs()
-            refs.feed(page.text)
-            assert refs.urls and refs.inline_scripts == 0
-            for url in refs.urls:
-                assert url.startswith(("http://", "https://", "/")), url
-            csp = page.headers["content-security-policy"]
-            assert "script-src 'self'" in csp and "unsafe-inline" not in _script_src(csp)
-            assert page.headers["x-content-type-options"] == "nosniff"
-            assert "script" not in " ".join(_links(page)).lower()  # the Link header: no hostile license link
+            for doi, manifest in manifests.items():
+                page = http.get(f"/{doi}", headers={"Accept": "text/html"})
+                assert page.status_code == 200
+                refs = _Refs()
+                refs.feed(page.text)
+                assert refs.urls and refs.inline_scripts == 0
+                for url in refs.urls:
+                    assert url.startswith(("http://", "https://", "/")), (manifest.dataset.landing_url, url)
+                csp = page.headers["content-security-policy"]
+                assert "script-src 'self'" in csp and "unsafe-inline" not in _script_src(csp)
+                assert page.headers["x-content-type-options"] == "nosniff"
+                assert "script" not in " ".join(_links(page)).lower()  # the Link header: no hostile licence link
             for path, headers in (("/", {}), ("/docs", {}), ("/10.1234/nothing-here", {"Accept": "text/html"})):
                 other = http.get(path, headers=headers)
+                assert other.headers["content-type"].startswith("text/html"), path
                 refs = _Refs()
                 refs.feed(other.text)
                 assert refs.inline_scripts == 0, path
