@@ -162,6 +162,16 @@ def test_corrupt_gzip_is_a_repository_error() -> None:
         get_json(handler)
 
 
+def test_json_nested_past_the_parser_depth_is_a_repository_error_not_a_crash() -> None:
+    from doi2data.adapters._pan.net import json_or_none
+
+    deep = b"[" * 200_000
+    handler, _ = serve(deep, {"content-type": "application/json"})
+    with pytest.raises(RepositoryError, match="not valid JSON"):
+        get_json(handler)
+    assert json_or_none(httpx.Response(200, content=deep)) is None
+
+
 def test_landing_page_is_truncated_after_decoding_and_stacked_codings_become_an_error() -> None:
     page = b"<html><head></head><body>" + b"x" * (8 * MiB) + b"</body></html>"
     handler, _ = serve(gz(page), {"content-type": "text/html; charset=utf-8", "content-encoding": "gzip"})

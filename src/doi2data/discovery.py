@@ -219,7 +219,7 @@ async def registration_agency(doi: str, http: Http) -> str | None:
         response = await http.request("GET", f"{RA_URL}/{quote(prefix, safe='')}",
                                       headers={"Accept": "application/json"})
         body = response.json() if response.status_code == 200 else None
-    except (Doi2DataError, ValueError):
+    except (Doi2DataError, ValueError, RecursionError):  # RecursionError: JSON nested past the C parser's depth
         return None
     return parse_ra(body)
 
@@ -278,7 +278,7 @@ async def _probe_dataverse(base: str, resolved: Resolved, http: Http) -> tuple[R
         return None, f"not Dataverse (/api/info/version: {exc})"
     try:
         doc = response.json() if response.status_code == 200 else None
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     data = doc.get("data") if isinstance(doc, dict) else None
     version = data.get("version") if isinstance(data, dict) else None
@@ -302,7 +302,7 @@ async def _probe_invenio(base: str, resolved: Resolved, http: Http) -> tuple[Rec
         return None, f"not InvenioRDM (/api/records/{rid}: {exc})"
     try:
         doc = response.json() if response.status_code == 200 else None
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if not (isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)):
         return None, f"not InvenioRDM (/api/records/{rid}: HTTP {response.status_code}" + \

@@ -618,7 +618,7 @@ class Http:
         raise_for_status(response, not_found=not_found, what=what)
         try:
             return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # nested past the parser's depth
             raise RepositoryError(f"{what} at {response.url} is not valid JSON", url=str(response.url)) from exc
 
 

@@ -59,7 +59,7 @@ async def _handle_api(proxy: str, handle: str, http: Http) -> str | None:
         return None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # junk, or JSON nested past the parser's depth
         body = None
     code = body.get("responseCode") if isinstance(body, dict) else None
     if response.status_code == 404 and code in (100, None):

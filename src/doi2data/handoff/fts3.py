@@ -74,7 +74,7 @@ def _error(response: httpx.Response) -> str:
     try:
         doc = response.json()
         return str((doc.get("message") if isinstance(doc, dict) else None) or response.text)[:300]
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text.strip()[:300]
 
 
@@ -109,7 +109,7 @@ def submit(job: Handoff, server: str, *, tokens: Sequence[str] = ()) -> str:
         raise TransferError(f"FTS3 refused the job (HTTP {response.status_code}): {_error(response)}", url=url)
     try:
         return str(response.json()["job_id"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise TransferError(f"unexpected answer from {url}: {response.text[:200]}", url=url) from exc
 
 
@@ -128,7 +128,7 @@ def status(server: str, job_id: str, *, tokens: Sequence[str] = ()) -> dict[str,
         raise TransferError(f"FTS3 status failed (HTTP {response.status_code}): {_error(response)}", url=url)
     try:
         result = response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise TransferError(f"unexpected answer from {url}: {response.text[:200]}", url=url) from exc
     if not isinstance(result, dict):
         raise TransferError(f"unexpected answer from {url}: not a JSON object", url=url)
