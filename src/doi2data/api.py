@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+import httpx
 
 from .adapters._versions import clean_version
 from .errors import DownloadIncomplete, UsageError
@@ -21,10 +23,18 @@ from .model import Manifest
 from .resolver import build_manifest
 from .select import select
 from .transfer.engine import DownloadReport, Engine, ProgressSink, TransferOptions
-from .transfer.limits import HostLimiter
+from .transfer.signing import UrlSigner
+from .transfer.limits import TOKEN_RATES, HostLimiter
 
 T = TypeVar("T")
 Patterns = Sequence[str] | str | None
+#: ``--guestbook`` answers: ``KEY=VALUE[,KEY=VALUE]`` / ``@FILE`` strings, or a mapping (Dataverse guestbooks)
+GuestbookAnswers = Sequence[str] | str | Mapping[str, str] | None
+
+
+def _token_hosts(credentials: Credentials) -> list[str]:
+    """Hosts with published authenticated rates for which the user gave a token or account."""
+    return [h for h in TOKEN_RATES if credentials.credential_for(httpx.URL(f"https://{h}/")) is not None]
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -47,7 +57,8 @@ async def aresolve(
     """
     version = clean_version(version)
     async with make_client() as client:
-        http = Http(client, credentials=Credentials.parse(tokens), pace=HostLimiter().token)
+        credentials = Credentials.parse(tokens)
+        http = Http(client, credentials=credentials, pace=HostLimiter(authenticated=_token_hosts(credentials)).token)
         manifest = await build_manifest(identifier, http, version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
 
@@ -88,6 +99,7 @@ async def adownload(
     min_size: int | str | None = None,
     max_size: int | str | None = None,
     version: str | None = None,
+    guestbook: GuestbookAnswers = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -99,8 +111,10 @@ async def adownload(
     if version is not None and isinstance(identifier, Manifest):
         raise UsageError("version= applies to an identifier; a manifest is already listed at one version")
     opts = options or TransferOptions(jobs=jobs)
+    answers = _guestbook_answers(guestbook)  # bad answers fail before any request
     credentials = Credentials.parse(tokens)
-    limiter = HostLimiter(opts.per_host, opts.rates)  # one politeness budget for API calls and files
+    # one politeness budget for API calls and files (the published authenticated rates where a token is given)
+    limiter = HostLimiter(opts.per_host, opts.rates, authenticated=_token_hosts(credentials))
     async with make_client() as client:
         http = Http(client, credentials=credentials, pace=limiter.token)
         if isinstance(identifier, Manifest):
@@ -109,7 +123,9 @@ async def adownload(
             manifest = await build_manifest(identifier, http, version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
         manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
-        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter)
+        signer = _url_signer(manifest, http, answers)
+        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter,
+                        signer=signer)
         report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))
@@ -121,15 +137,18 @@ async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: fl
                    progress: Callable[[str], None] | None) -> Manifest:
     """Run the listing adapter's optional ``prepare`` hook (:class:`~doi2data.adapters.base.Preparer`).
 
-    Only when something is ``offline``; the adapter is the one discovery names, else the one that
-    recognises the manifest's DOI / landing page (a manifest passed in by the caller).
+    Only when something is ``offline``, or when the adapter says ``prepare_always`` (Dryad: files
+    need an API account, checked before any transfer starts); the adapter is the one discovery
+    names, else the one that recognises the manifest's DOI / landing page (a manifest passed in by
+    the caller).
     """
     from .adapters import KNOWN_ADAPTERS, find_adapter, load
     from .adapters.base import Resolved
     from .errors import UnsupportedRepository
 
-    if not any(f.access == "offline" for f in manifest.files):
+    if not manifest.files:
         return manifest
+    offline = any(f.access == "offline" for f in manifest.files)
     found = manifest.discovery.adapter if manifest.discovery is not None else None
     if found is not None and found in KNOWN_ADAPTERS:
         adapter = load(found)
@@ -140,10 +159,38 @@ async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: fl
         except UnsupportedRepository:
             return manifest
     hook = getattr(adapter, "prepare", None)
-    if hook is None:
+    if hook is None or not (offline or getattr(adapter, "prepare_always", False)):
         return manifest
     prepared: Manifest = await hook(manifest, http, restore=restore, timeout=timeout, progress=progress)
     return prepared
+
+
+def _guestbook_answers(guestbook: GuestbookAnswers) -> dict[str, str]:
+    """``guestbook=`` (``["name=…,email=…", "@answers.json"]`` or a mapping) -> answers, checked."""
+    from .adapters.dataverse_guestbook import parse_answers
+
+    return parse_answers(guestbook)
+
+
+def _url_signer(manifest: Manifest, http: Http, answers: dict[str, str]) -> UrlSigner | None:
+    """The listing adapter's optional ``url_signer`` hook: per-file URLs handed out at download time
+    (Dataverse guestbook responses, :mod:`doi2data.transfer.signing`); ``None`` for the others."""
+    from .adapters import KNOWN_ADAPTERS, find_adapter, load
+    from .adapters.base import Resolved
+    from .errors import UnsupportedRepository
+
+    found = manifest.discovery.adapter if manifest.discovery is not None else None
+    if found is not None and found in KNOWN_ADAPTERS:
+        adapter = load(found)
+    else:
+        ds = manifest.dataset
+        try:
+            adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
+        except UnsupportedRepository:
+            return None
+    hook = getattr(adapter, "url_signer", None)
+    signer: UrlSigner | None = hook(manifest, http, answers) if hook is not None else None
+    return signer
 
 
 def download(
@@ -164,6 +211,7 @@ def download(
     min_size: int | str | None = None,
     max_size: int | str | None = None,
     version: str | None = None,
+    guestbook: GuestbookAnswers = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -174,7 +222,7 @@ def download(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
                   raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                   restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
-                  min_size=min_size, max_size=max_size, version=version)
+                  min_size=min_size, max_size=max_size, version=version, guestbook=guestbook)
     )
 
 

@@ -11,18 +11,38 @@ rather than trusted. Files a version marks ``deleted`` are not part of it and ar
 ``RecordRef.version`` (``--version N``) walks the dataset's ``stash:versions`` list (HAL, paged by
 ``_links.next``) to the version whose ``versionNumber`` is N and lists its ``stash:files``: one more
 request than the latest; a missing N is reported with the numbers the list holds.
+
+Access as of 2026 (checked 2026-12-06; sources: the API docs at https://datadryad.org/api/v2/docs,
+"Anonymous users of the API are limited to 30 requests per minute, and are not allowed to download
+data files", API accounts "up to 240 requests per minute"; datadryad/dryad-app
+``documentation/apis/api_accounts.md``: tokens from ``POST /oauth/token`` with client credentials,
+"Currently our tokens last 10 hours"; ``retrying_expired.md``: an expired token gets 401, renew and
+retry a limited number of times; ``config/initializers/rack_attack.rb``: per-IP throttles for
+``/api`` with and without ``Authorization``, 429 with ``RateLimit-Reset``):
+
+* listing is anonymous (at the guest rate in :mod:`doi2data.transfer.limits`); with an account
+  its token is sent too (higher rate, unpublished datasets of the account's community);
+* the account is given as ``datadryad.org=CLIENT_ID:SECRET`` (``--token``, ``DOI2DATA_TOKENS`` or
+  the tokens file, :mod:`doi2data.tokenfile`) and exchanged, renewed and, when refused, dropped
+  by :class:`doi2data.oauth.ClientCredentials`, so a refused or expired token never breaks the
+  anonymous listing; a ready-made token (``datadryad.org=TOKEN``) is sent as it is;
+* downloads need the account: :meth:`DryadAdapter.prepare` (run before any transfer) raises
+  :class:`AccessDenied` (exit 7) with what to do when no account is configured or Dryad refuses it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from ..errors import RepositoryError
-from ..http import Http
+import httpx
+
+from ..errors import AccessDenied, NetworkError, RepositoryError
+from ..http import Credentials, Http
 from ..model import HASH_ALGORITHMS, Access, Dataset, FileEntry, Manifest, normalize_algorithm, normalize_digest
 from ._versions import version_missing, version_number
 from .base import RecordRef, Resolved
@@ -36,6 +56,9 @@ MAX_PAGES = 10_000
 _DRYAD_DOI = re.compile(r"^10\.5061/dryad\.[0-9a-z]+$", re.IGNORECASE)
 _ANY_DOI = re.compile(r"^10\.\d{4,9}/[^\s/?#]+$")
 _FILE_SELF = re.compile(r"/api/v2/files/(\d+)/?$")
+NO_ACCOUNT = ("Dryad lets only API accounts download files (anonymous users may list them): create one "
+              "on https://datadryad.org/account (My account -> API) and give it as --token "
+              "{host}=CLIENT_ID:SECRET (or in DOI2DATA_TOKENS, or in ~/.config/doi2data/tokens)")
 
 
 
@@ -202,11 +225,38 @@ def _ref_from_url(url: str) -> RecordRef | None:
     return RecordRef(adapter="dryad", api_base=base, record_id=match.group(1), repository="Dryad")
 
 
+async def _account_token(credentials: Credentials, url: httpx.URL) -> str | None:
+    """The header value the account gives for ``url`` (exchanged off the event loop), or None."""
+    headers = await asyncio.to_thread(credentials.headers_for, url)
+    return next(iter(headers.values()), None)
+
+
 class DryadAdapter:
     """The :class:`~doi2data.adapters.base.Adapter` for Dryad."""
 
     name = "dryad"
     supports_versions = True  # --version N: the dataset's stash:versions list
+    prepare_always = True     # downloads need an API account: checked before any transfer starts
+
+    async def prepare(self, manifest: Manifest, http: Http, *, restore: bool, timeout: float,
+                      progress: Callable[[str], None] | None = None) -> Manifest:
+        """Refuse, before anything is written, to download Dryad files without a usable API account."""
+        urls = [httpx.URL(u) for f in manifest.files if f.access == "open" for u in f.urls[:1]
+                if (urlsplit(u).hostname or "").lower() in HOSTS]
+        if not urls:
+            return manifest
+        url = urls[0]
+        host = (url.host or "datadryad.org").lower()
+        if await _account_token(http.credentials, url) is not None:
+            return manifest
+        cred = http.credentials.credential_for(url)
+        source = cred.source if cred is not None else None
+        if source is None:
+            raise AccessDenied(NO_ACCOUNT.format(host=host), url=str(url))
+        if failure := getattr(source, "failure", None):
+            raise AccessDenied(f"{failure}: check the CLIENT_ID:SECRET given for {host} (Dryad account page, API "
+                               "section); downloads need a working API account", url=str(url))
+        raise NetworkError(getattr(source, "error", None) or f"no token from {host} for the API account", url=str(url))
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         """``datadryad.org/[stash/]dataset/doi:…`` (and classic ``/resource/``), or a ``10.5061/dryad.*`` DOI."""
@@ -221,6 +271,7 @@ class DryadAdapter:
         """Dataset -> latest version's ``/files``, following ``_links.next``."""
         base, what = ref.api_base.rstrip("/"), f"Dryad dataset {ref.record_id}"
         number = version_number(ref.version, ref.repository) if ref.version is not None else None
+        await _account_token(http.credentials, httpx.URL(base + "/"))  # an account's first exchange: off the loop
         doc = await http.get_json(dataset_url(base, ref.record_id), what=what)
         dataset, url = parse_dataset(doc, base)
         if number is not None:

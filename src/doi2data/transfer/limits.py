@@ -2,14 +2,30 @@
 
 A repository's published limits apply to every request we send it (API calls, each file, each
 segment, each retry), so every request takes a token from its host's buckets first. Defaults
-follow Zenodo's published guest limits (60 requests/minute and 2,000 requests/hour); other hosts
-get a generous default. When a server says ``X-RateLimit-Remaining: 0`` the host pauses until
-its ``X-RateLimit-Reset``.
+follow each service's published *guest* limits (:data:`DEFAULT_RATES`); a host for which the user
+configured a token or API account gets the published *authenticated* limits instead
+(:data:`TOKEN_RATES`, via ``HostLimiter(authenticated=...)``); other hosts get a generous default.
+When a server says ``X-RateLimit-Remaining: 0`` the host pauses until its ``X-RateLimit-Reset``.
+
+Published limits (checked 2026-12-06):
+
+* Zenodo: guests 60/min and 2,000/h, authenticated 100/min and 5,000/h; the records *search*
+  endpoints (``/api/records``, and ``/api/records/<id>/versions``, which is a search) 30/min for
+  everyone, pages of at most 25 for guests (developers.zenodo.org#rate-limiting;
+  blog.zenodo.org/2025/11/25/2025-11-14-search-api-updates). The search limit is per client, so
+  :class:`EndpointGate` is one per process.
+* Dryad: anonymous 30 API requests/min and no file downloads; API accounts 240/min
+  (datadryad.org/api/v2/docs, the OpenAPI description; dryad-app ``config/initializers/rack_attack.rb``
+  throttles ``/api`` by IP with and without ``Authorization`` and answers 429 with ``RateLimit-Reset``).
+* OSF: unauthenticated 100 requests/hour, authenticated 10,000/day (developer.osf.io "Errors and
+  Error Codes", 429; CenterForOpenScience/osf.io PR #6221; datalad-osf #28). Only the API host
+  (``api.osf.io``) is throttled; downloads go through osf.io and WaterButler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -26,11 +42,34 @@ class Window:
     seconds: float
 
 
-#: Published limits per host. Zenodo: guests 60 req/min and 2000 req/h (developers.zenodo.org).
+_ZENODO_GUEST = (Window(60, 60.0), Window(2000, 3600.0))
+_ZENODO_TOKEN = (Window(100, 60.0), Window(5000, 3600.0))
+_DRYAD_ANON = (Window(30, 60.0),)
+_OSF_ANON = (Window(100, 3600.0),)
+
+#: Published guest limits per host (see the module docstring for the sources).
 DEFAULT_RATES: Mapping[str, tuple[Window, ...]] = {
-    "zenodo.org": (Window(60, 60.0), Window(2000, 3600.0)),
-    "sandbox.zenodo.org": (Window(60, 60.0), Window(2000, 3600.0)),
+    "zenodo.org": _ZENODO_GUEST,
+    "sandbox.zenodo.org": _ZENODO_GUEST,
+    "datadryad.org": _DRYAD_ANON,
+    "sandbox.datadryad.org": _DRYAD_ANON,
+    "api.osf.io": _OSF_ANON,
     "api.figshare.com": (Window(1, 1.0),),  # "no more than one request per second" (docs.figshare.com)
+}
+#: Published limits with a token / API account for the host; used in place of the guest limit
+#: (unless the user set ``--rate`` for that host).
+TOKEN_RATES: Mapping[str, tuple[Window, ...]] = {
+    "zenodo.org": _ZENODO_TOKEN,
+    "sandbox.zenodo.org": _ZENODO_TOKEN,
+    "datadryad.org": (Window(240, 60.0),),
+    "sandbox.datadryad.org": (Window(240, 60.0),),
+    "api.osf.io": (Window(10_000, 86_400.0),),
+}
+#: Published limits of search endpoints, per host, on top of the host's own (Zenodo's records
+#: search, which ``/versions`` is: 30 requests/minute whoever asks).
+SEARCH_RATES: Mapping[str, Window] = {
+    "zenodo.org": Window(30, 60.0),
+    "sandbox.zenodo.org": Window(30, 60.0),
 }
 GENERIC_RATE = (Window(50, 1.0),)
 
@@ -67,9 +106,15 @@ class _Host:
 class HostLimiter:
     """Per-host connection cap plus token buckets; shared by every request of one run."""
 
-    def __init__(self, per_host: int = 4, rates: Mapping[str, tuple[Window, ...]] | None = None) -> None:
+    def __init__(self, per_host: int = 4, rates: Mapping[str, tuple[Window, ...]] | None = None, *,
+                 authenticated: Iterable[str] = ()) -> None:
+        """``authenticated``: hosts the user gave a token for; those still at their guest default
+        get :data:`TOKEN_RATES` (a ``--rate`` the user set is kept as it is)."""
         self.per_host = max(1, per_host)
         self.rates = dict(DEFAULT_RATES if rates is None else rates)
+        for host in {h.lower() for h in authenticated}:
+            if host in TOKEN_RATES and host in self.rates and self.rates[host] == DEFAULT_RATES.get(host):
+                self.rates[host] = TOKEN_RATES[host]
         self._hosts: dict[str, _Host] = {}
 
     def _host(self, host: str) -> _Host:
@@ -107,6 +152,42 @@ class HostLimiter:
         state.paused_until = max(state.paused_until, time.monotonic() + min(seconds, 3600.0))
 
 
+class EndpointGate:
+    """Process-wide pacing of search endpoints (:data:`SEARCH_RATES`), on top of the run's
+    :class:`HostLimiter`: the service counts them per client, whatever run sends them.
+
+    Loop-free (a thread lock around sync buckets), so it works from any event loop or thread.
+    """
+
+    def __init__(self, rates: Mapping[str, Window] | None = None) -> None:
+        self.rates = dict(SEARCH_RATES if rates is None else rates)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def _reserve(self, host: str) -> float:
+        """Take a token now (the bucket may go negative) and say how long to wait for it."""
+        window = self.rates.get(host.lower())
+        if window is None:
+            return 0.0
+        with self._lock:
+            bucket = self._buckets.get(host.lower())
+            if bucket is None or bucket.capacity != window.requests or bucket.rate != window.requests / window.seconds:
+                bucket = self._buckets[host.lower()] = TokenBucket(window)
+            delay = bucket.wait_time()
+            bucket.take()
+            return delay
+
+    async def token(self, host: str) -> None:
+        """Wait until a search request to ``host`` is within its published rate."""
+        delay = self._reserve(host)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+#: The one gate of this process (see :class:`EndpointGate`).
+SEARCH_GATE = EndpointGate()
+
+
 def parse_rate(spec: str) -> tuple[str, tuple[Window, ...]]:
     """``zenodo.org=60/60`` (requests/seconds) or ``host=0`` (no limit) for ``--rate``."""
     host, sep, value = spec.partition("=")
@@ -124,4 +205,5 @@ def parse_rate(spec: str) -> tuple[str, tuple[Window, ...]]:
     return host, (window,)
 
 
-__all__ = ["DEFAULT_RATES", "GENERIC_RATE", "HostLimiter", "TokenBucket", "Window", "parse_rate"]
+__all__ = ["DEFAULT_RATES", "GENERIC_RATE", "SEARCH_GATE", "SEARCH_RATES", "TOKEN_RATES", "EndpointGate", "HostLimiter",
+           "TokenBucket", "Window", "parse_rate"]
