@@ -22,7 +22,7 @@ import doi2data
 from doi2data.adapters.base import fetch_landing_page
 from doi2data.errors import RepositoryError, ResponseTooLarge, TransferError
 from doi2data.handoff import fts3
-from doi2data.http import API_BODY_LIMIT, Http, make_client, read_body_sync
+from doi2data.http import API_BODY_LIMIT, Http, iter_decoded, make_client, read_body_sync
 from doi2data.sandbox import FakeInternet
 
 MiB = 1024 * 1024
@@ -193,6 +193,23 @@ def test_sync_reader_for_the_fts3_client() -> None:
         response = client.send(client.build_request("GET", "https://fts.test/jobs/1"), stream=True)
         with pytest.raises(ResponseTooLarge):
             read_body_sync(response, MiB)
+        response.close()
+
+
+def test_iter_decoded_yields_bounded_pieces_and_stops_past_the_limit() -> None:
+    handler, streams = serve(zeros_gz(64 * MiB), {"content-encoding": "gzip"})
+    sizes: list[int] = []
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        response = client.send(client.build_request("GET", "https://files.test/f"), stream=True)
+        with pytest.raises(ResponseTooLarge):
+            for piece in iter_decoded(response, 4 * MiB):
+                sizes.append(len(piece))
+        response.close()
+    assert sum(sizes) == 4 * MiB and max(sizes) <= MiB  # a 16 KiB raw chunk here makes ~16 MiB
+    handler, _ = serve(zeros_gz(MiB), {"content-encoding": "gzip"})
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        response = client.send(client.build_request("GET", "https://files.test/f"), stream=True)
+        assert b"".join(iter_decoded(response, MiB)) == bytes(MiB)
         response.close()
 
 

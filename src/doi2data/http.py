@@ -23,15 +23,13 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from . import __version__
 from .errors import (AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, ResponseTooLarge,
                      UsageError)
-from .oauth import ClientCredentials, is_account_host
-from .tokenfile import read_token_file
 
 PROJECT_URL = "https://github.com/doi2data/doi2data"
 USER_AGENT = f"doi2data/{__version__} (+{PROJECT_URL})"
@@ -48,26 +46,14 @@ _ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "defl
 _REFUSED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress"})
 
 
-class TokenSource(Protocol):
-    """A credential value that changes (an OAuth2 access token, :mod:`doi2data.oauth`)."""
-
-    def current(self) -> str | None:
-        """The header value now, or ``None``: no usable token, send the request anonymously."""
-
-    def renew(self, stale: str) -> bool:
-        """The server answered 401 to ``stale``; True when the request is worth one more try."""
-
-
 @dataclass(frozen=True)
 class Credential:
-    """A secret header for exactly one origin: HTTPS, ``host`` and ``port``; ``source`` supplies the
-    value when it changes during a run (``value`` is then unused)."""
+    """A secret header for exactly one origin: HTTPS, ``host`` and ``port``."""
 
     host: str
     header: str
     value: str
     port: int = 443
-    source: TokenSource | None = None
 
 
 class Credentials:
@@ -92,34 +78,16 @@ class Credentials:
         cred = self._find(url)
         if cred is None:
             return {}
-        if cred.source is not None:
-            value = cred.source.current()
-            return {cred.header: value} if value is not None else {}
         return {cred.header: cred.value}
-
-    def credential_for(self, url: httpx.URL) -> Credential | None:
-        """The credential a request to ``url`` carries (HTTPS only), or None."""
-        return self._find(url)
-
-    def renew(self, url: httpx.URL, sent: Mapping[str, str]) -> bool:
-        """After a 401 to ``url``: True when its credential changed (renewed, or given up so
-        the request goes anonymously) and one more try is worth it."""
-        cred = self.credential_for(url)
-        stale = sent.get(cred.header) if cred is not None and cred.source is not None else None
-        return stale is not None and cred is not None and cred.source is not None and cred.source.renew(stale)
 
     @classmethod
     def parse(cls, specs: Iterable[str] = (), *, env: Mapping[str, str] | None = None) -> Credentials:
-        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``;
-        for a host with API accounts (:data:`doi2data.oauth.TOKEN_PATHS`: Dryad) ``HOST=CLIENT_ID:SECRET``,
-        exchanged for short-lived bearer tokens as needed.
+        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``.
 
-        Also read from the tokens file (:mod:`doi2data.tokenfile`) and ``DOI2DATA_TOKENS``
-        (comma-separated, same forms); for one host the last spec wins (``--token`` last).
+        Also read from ``DOI2DATA_TOKENS`` (comma-separated, same forms).
         """
         env = os.environ if env is None else env
-        all_specs = [*read_token_file(env),
-                     *filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
+        all_specs = [*filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
         items = []
         for spec in all_specs:
             host, sep, secret = spec.partition("=")
@@ -127,10 +95,7 @@ class Credentials:
                 raise UsageError("bad token: expected HOST=TOKEN or HOST=Header-Name:VALUE")
             host, port = _token_origin(host)
             header, colon, value = secret.partition(":")
-            if colon and header and value and is_account_host(host) and header.lower() != "authorization":
-                source = ClientCredentials(host, header, value, client=make_sync_client)
-                items.append(Credential(host, "Authorization", "", port=port, source=source))
-            elif colon and header and " " not in header and value:
+            if colon and header and " " not in header and value:
                 items.append(Credential(host, header, value, port=port))
             else:
                 items.append(Credential(host, "Authorization", f"Bearer {secret}", port=port))
@@ -200,8 +165,7 @@ async def send(
     """
     current = _first_url(url, params)
     first_method = method
-    renewed = False  # a 401 to a changing credential (an expired OAuth2 token) is retried once
-    for _ in range(MAX_REDIRECTS + 2):
+    for _ in range(MAX_REDIRECTS + 1):
         body = {"content": content, "json": json_body} if method == first_method else {}
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current), **body)
         if pace is not None:
@@ -209,11 +173,6 @@ async def send(
         if on_send is not None:
             on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
-        if response.status_code == 401 and not renewed and credentials \
-                and await asyncio.to_thread(credentials.renew, current, request.headers):
-            renewed = True
-            await response.aclose()
-            continue
         hop = _next_hop(response, current, method) if follow_redirects else None
         if hop is None:
             return response
@@ -234,14 +193,9 @@ def send_sync(
     """The blocking twin of :func:`send`, for the transfer engine's worker threads (where
     Python's C-level TLS sockets stream about twice as fast as asyncio's)."""
     current = _first_url(url, None)
-    renewed = False
-    for _ in range(MAX_REDIRECTS + 2):
+    for _ in range(MAX_REDIRECTS + 1):
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
         response = client.send(request, stream=stream, follow_redirects=False)
-        if response.status_code == 401 and not renewed and credentials and credentials.renew(current, request.headers):
-            renewed = True
-            response.close()
-            continue
         hop = _next_hop(response, current, method)
         if hop is None:
             return response
@@ -264,7 +218,8 @@ class BodyReader:
     budget (junk after a gzip member cannot stream forever).
 
     With ``truncate`` a body past the limit is cut (``full`` turns true) instead of refused:
-    landing pages keep their first megabytes.
+    landing pages keep their first megabytes. :meth:`decode` yields the pieces as they come
+    (:func:`iter_decoded`); :meth:`feed` keeps them for :meth:`body` (:func:`read_body`).
     """
 
     def __init__(self, response: httpx.Response, limit: int, *, truncate: bool = False) -> None:
@@ -294,29 +249,36 @@ class BodyReader:
                                 url=self.url)
 
     def feed(self, data: bytes) -> bool:
-        """Take the next raw chunk; False once (``truncate``) nothing more is wanted."""
+        """Take the next raw chunk and keep what it decodes to; False once (``truncate``) nothing
+        more is wanted."""
+        self._parts.extend(self.decode(data))
+        return not self.full
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next raw chunk (each at most :data:`_INFLATE_STEP` bytes when
+        inflated), counted against the limit as they are made."""
         self.raw += len(data)
         if self.raw > self.limit:
             if not self.truncate:
                 raise self._too_large()
             self.full = True
         if self._inflater is None:
-            self._keep(data)
+            if data:
+                yield self._count(data)
         else:
-            self._inflate(data)
-        return not self.full
+            yield from self._inflate(data)
 
-    def _keep(self, piece: bytes) -> None:
+    def _count(self, piece: bytes) -> bytes:
         room = self.limit - self.size
         if len(piece) > room:
             if not self.truncate:
                 raise self._too_large()
             piece = piece[:room]
-        self._parts.append(piece)
         self.size += len(piece)
         self.full = self.full or (self.truncate and self.size >= self.limit)
+        return piece
 
-    def _inflate(self, data: bytes) -> None:
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
         assert self._inflater is not None
         while not self.full:
             try:
@@ -332,7 +294,8 @@ class BodyReader:
             data = self._inflater.unconsumed_tail
             if not piece and not data:
                 return  # this chunk is done (output pending inside zlib is drained by the empty call)
-            self._keep(piece)
+            if piece:
+                yield self._count(piece)
 
     def body(self) -> bytes:
         return b"".join(self._parts)
@@ -344,7 +307,7 @@ def _already_read(response: httpx.Response, reader: BodyReader) -> bool:
         content = response.content
     except httpx.ResponseNotRead:
         return False
-    reader._keep(content)
+    reader._parts.append(reader._count(content))
     return True
 
 
@@ -378,6 +341,15 @@ def read_body_sync(response: httpx.Response, limit: int = API_BODY_LIMIT, *, tru
             if not reader.feed(chunk):
                 break
     return _install(response, reader)
+
+
+def iter_decoded(response: httpx.Response, limit: int) -> Iterator[bytes]:
+    """A streamed body's decoded bytes as they arrive, under the same rules as :func:`read_body`
+    (one coding, bounded inflate steps, :class:`ResponseTooLarge` past ``limit``): for readers
+    of large bodies that must not trust httpx's ``iter_bytes`` with a hostile ``Content-Encoding``."""
+    reader = BodyReader(response, limit)
+    for chunk in response.iter_raw():
+        yield from reader.decode(chunk)
 
 
 def coalesced(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -691,13 +663,13 @@ __all__ = [
     "BodyReader",
     "Credential",
     "Credentials",
-    "TokenSource",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Http",
     "ThreadClients",
     "backoff_delay",
     "coalesced",
+    "iter_decoded",
     "make_client",
     "make_sync_client",
     "raise_for_status",
