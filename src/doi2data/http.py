@@ -23,13 +23,15 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from . import __version__
 from .errors import (AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, ResponseTooLarge,
                      UsageError)
+from .oauth import ClientCredentials, is_account_host
+from .tokenfile import read_token_file
 
 PROJECT_URL = "https://github.com/doi2data/doi2data"
 USER_AGENT = f"doi2data/{__version__} (+{PROJECT_URL})"
@@ -46,14 +48,26 @@ _ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "defl
 _REFUSED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress"})
 
 
+class TokenSource(Protocol):
+    """A credential value that changes (an OAuth2 access token, :mod:`doi2data.oauth`)."""
+
+    def current(self) -> str | None:
+        """The header value now, or ``None``: no usable token, send the request anonymously."""
+
+    def renew(self, stale: str) -> bool:
+        """The server answered 401 to ``stale``; True when the request is worth one more try."""
+
+
 @dataclass(frozen=True)
 class Credential:
-    """A secret header for exactly one origin: HTTPS, ``host`` and ``port``."""
+    """A secret header for exactly one origin: HTTPS, ``host`` and ``port``; ``source`` supplies the
+    value when it changes during a run (``value`` is then unused)."""
 
     host: str
     header: str
     value: str
     port: int = 443
+    source: TokenSource | None = None
 
 
 class Credentials:
@@ -78,16 +92,34 @@ class Credentials:
         cred = self._find(url)
         if cred is None:
             return {}
+        if cred.source is not None:
+            value = cred.source.current()
+            return {cred.header: value} if value is not None else {}
         return {cred.header: cred.value}
+
+    def credential_for(self, url: httpx.URL) -> Credential | None:
+        """The credential a request to ``url`` carries (HTTPS only), or None."""
+        return self._find(url)
+
+    def renew(self, url: httpx.URL, sent: Mapping[str, str]) -> bool:
+        """After a 401 to ``url``: True when its credential changed (renewed, or given up so
+        the request goes anonymously) and one more try is worth it."""
+        cred = self.credential_for(url)
+        stale = sent.get(cred.header) if cred is not None and cred.source is not None else None
+        return stale is not None and cred is not None and cred.source is not None and cred.source.renew(stale)
 
     @classmethod
     def parse(cls, specs: Iterable[str] = (), *, env: Mapping[str, str] | None = None) -> Credentials:
-        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``.
+        """``HOST=TOKEN`` (sent as ``Authorization: Bearer TOKEN``) or ``HOST=Header-Name:VALUE``;
+        for a host with API accounts (:data:`doi2data.oauth.TOKEN_PATHS`: Dryad) ``HOST=CLIENT_ID:SECRET``,
+        exchanged for short-lived bearer tokens as needed.
 
-        Also read from ``DOI2DATA_TOKENS`` (comma-separated, same forms).
+        Also read from the tokens file (:mod:`doi2data.tokenfile`) and ``DOI2DATA_TOKENS``
+        (comma-separated, same forms); for one host the last spec wins (``--token`` last).
         """
         env = os.environ if env is None else env
-        all_specs = [*filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
+        all_specs = [*read_token_file(env),
+                     *filter(None, (x.strip() for x in env.get("DOI2DATA_TOKENS", "").split(","))), *specs]
         items = []
         for spec in all_specs:
             host, sep, secret = spec.partition("=")
@@ -95,7 +127,10 @@ class Credentials:
                 raise UsageError("bad token: expected HOST=TOKEN or HOST=Header-Name:VALUE")
             host, port = _token_origin(host)
             header, colon, value = secret.partition(":")
-            if colon and header and " " not in header and value:
+            if colon and header and value and is_account_host(host) and header.lower() != "authorization":
+                source = ClientCredentials(host, header, value, client=make_sync_client)
+                items.append(Credential(host, "Authorization", "", port=port, source=source))
+            elif colon and header and " " not in header and value:
                 items.append(Credential(host, header, value, port=port))
             else:
                 items.append(Credential(host, "Authorization", f"Bearer {secret}", port=port))
@@ -165,7 +200,8 @@ async def send(
     """
     current = _first_url(url, params)
     first_method = method
-    for _ in range(MAX_REDIRECTS + 1):
+    renewed = False  # a 401 to a changing credential (an expired OAuth2 token) is retried once
+    for _ in range(MAX_REDIRECTS + 2):
         body = {"content": content, "json": json_body} if method == first_method else {}
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current), **body)
         if pace is not None:
@@ -173,6 +209,11 @@ async def send(
         if on_send is not None:
             on_send(method, current)
         response = await client.send(request, stream=stream, follow_redirects=False)
+        if response.status_code == 401 and not renewed and credentials \
+                and await asyncio.to_thread(credentials.renew, current, request.headers):
+            renewed = True
+            await response.aclose()
+            continue
         hop = _next_hop(response, current, method) if follow_redirects else None
         if hop is None:
             return response
@@ -193,9 +234,14 @@ def send_sync(
     """The blocking twin of :func:`send`, for the transfer engine's worker threads (where
     Python's C-level TLS sockets stream about twice as fast as asyncio's)."""
     current = _first_url(url, None)
-    for _ in range(MAX_REDIRECTS + 1):
+    renewed = False
+    for _ in range(MAX_REDIRECTS + 2):
         request = client.build_request(method, current, headers=_hop_headers(headers, credentials, current))
         response = client.send(request, stream=stream, follow_redirects=False)
+        if response.status_code == 401 and not renewed and credentials and credentials.renew(current, request.headers):
+            renewed = True
+            response.close()
+            continue
         hop = _next_hop(response, current, method)
         if hop is None:
             return response
@@ -663,6 +709,7 @@ __all__ = [
     "BodyReader",
     "Credential",
     "Credentials",
+    "TokenSource",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Http",
