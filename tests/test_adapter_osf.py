@@ -163,7 +163,7 @@ def test_listing_loops_are_cut() -> None:
     routes = {f"{V2}/nodes/abcde/": node(), f"{V2}/nodes/abcde/files/{P}": providers("osfstorage"),
               f"{root}{P}": listing([item("file", "/a"), item("folder", "/a2/", related=root)], nxt=f"{root}?page=2"),
               f"{root}?page=2": listing([item("file", "/b")], nxt=f"{root}?page=2")}
-    assert [f.path for f in _run(routes, seen=seen).files] == ["a", "b"] and len(seen) == 4
+    assert [f.path for f in _run(routes, seen=seen).files] == ["a", "b"] and len(seen) == 5  # 5th: /children/
 
 
 def test_failing_add_on_provider_is_a_warning() -> None:
@@ -175,3 +175,85 @@ def test_failing_add_on_provider_is_a_warning() -> None:
     routes[f"{V2}/nodes/abcde/files/osfstorage/{P}"] = 500  # but osfstorage itself must list
     with pytest.raises(RepositoryError):
         _run(routes)
+
+
+# -- components (issue 13 item 4) -----------------------------------------------------------------
+def child(guid: str, title: str) -> dict[str, Any]:
+    return {"id": guid, "type": "nodes", "attributes": {"title": title, "category": "data",
+                                                        "date_created": "2021-01-01T00:00:00"},
+            "links": {"html": f"https://osf.io/{guid}/"},
+            "relationships": {"files": {"links": {"related": {"href": f"{V2}/nodes/{guid}/files/"}}},
+                              "children": {"links": {"related": {"href": f"{V2}/nodes/{guid}/children/"}}}}}
+
+
+def test_components_are_listed_as_folders_recursively() -> None:
+    def files_of(guid: str, *names: str) -> dict[str, Any]:
+        root = f"{V2}/nodes/{guid}/files/osfstorage/"
+        return {f"{V2}/nodes/{guid}/files/{P}": listing([item("folder", "/", related=root)]),
+                f"{root}{P}": listing([item("file", f"/{n}") for n in names])}
+
+    routes = {f"{V2}/nodes/abcde/": node(), **files_of("abcde", "readme.txt"),
+              f"{V2}/nodes/abcde/children/{P}": listing([child("kid01", "Site A"), child("kid02", "B/C data")],
+                                                        nxt=f"{V2}/nodes/abcde/children/?page=2"),
+              f"{V2}/nodes/abcde/children/?page=2": listing([child("kid03", "Private one"), child("abcde", "loop")]),
+              **files_of("kid01", "a.csv"), **files_of("kid02", "b.csv"),
+              f"{V2}/nodes/kid03/files/{P}": 403,
+              f"{V2}/nodes/kid02/children/{P}": listing([child("grand", "Calibration")]),
+              **files_of("grand", "cal.json")}
+    manifest = _run(routes)
+    assert [f.path for f in manifest.files] == ["B_C data (kid02)/Calibration (grand)/cal.json",
+                                                "B_C data (kid02)/b.csv", "Site A (kid01)/a.csv", "readme.txt"]
+    assert any("3 component(s) listed as folders" in w for w in manifest.warnings)
+    assert any("'Private one (kid03)' could not be listed" in w for w in manifest.warnings)
+
+
+def test_spent_budget_says_so_and_how_to_go_on() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "1800"},
+                              json={"errors": [{"detail": "Request was throttled. Expected available in 1800 seconds."}]})
+
+    async def go() -> Manifest:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await ADAPTER.list_files(RecordRef("osf", OSF_API, "abcde", "OSF"), _res("https://osf.io/abcde/"),
+                                            Http(client, max_attempts=2))
+
+    with pytest.raises(RepositoryError) as err:
+        asyncio.run(go())
+    text = str(err.value)
+    assert "100 requests an hour" in text and "about 30 min" in text and "re-run resumes" in text
+    assert "--token api.osf.io=TOKEN" in text and "\n" not in text
+
+
+def test_default_rates_are_osf_budgets() -> None:
+    from doi2data.transfer.limits import HostLimiter, Window
+
+    assert HostLimiter().rates["api.osf.io"] == (Window(100, 3600.0),)
+    assert HostLimiter(authenticated=["api.osf.io"]).rates["api.osf.io"] == (Window(10_000, 86_400.0),)
+
+
+def test_emulated_project_with_components_and_budget(cli: Any, net: Any, tmp_path: Any) -> None:
+    import json
+
+    from doi2data.errors import RepositoryError as RE
+    from doi2data.sandbox.sites import osf as site
+
+    run = cli("ls", f"https://osf.io/{site.PROJECT.guid}/", "--json")
+    assert run.code == 0, run.err
+    paths = {f["path"] for f in json.loads(run.out)["files"]}
+    assert paths == {"README.md", "Site A data (sbxc1)/site-a.csv", "Site A data (sbxc1)/raw/a-2020.txt",
+                     "Site B_C data (sbxc2)/site-b.csv", "Site B_C data (sbxc2)/Calibration (sbxg1)/calibration.json"}
+    got = cli("get", f"https://osf.io/{site.PROJECT.guid}/", str(tmp_path / "out"))
+    assert got.code == 0, got.err
+    assert (tmp_path / "out" / "Site B_C data (sbxc2)" / "Calibration (sbxg1)" / "calibration.json").read_bytes() \
+        == b'{"gain": 1.02}\n'
+    st = site.state(net.world)
+    try:
+        st.anonymous_budget = 2
+        spent = cli("ls", f"https://osf.io/{site.PROJECT.guid}/")
+        assert spent.code == RE.exit_code and "100 requests an hour" in spent.err and "re-run resumes" in spent.err
+        assert st.throttled >= 1
+        st.token_budget = 1000
+        with_token = cli("ls", f"https://osf.io/{site.PROJECT.guid}/", "--token", f"api.osf.io={site.TOKEN}")
+        assert with_token.code == 0, with_token.err  # a token has its own, larger budget
+    finally:
+        st.reset()

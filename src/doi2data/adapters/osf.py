@@ -11,8 +11,20 @@ Paths are ``<provider>/<materialized_path>``, without the provider when osfstora
 one (the common case, and what users see on the landing page). Checksums are
 ``extra.hashes.{md5,sha256}``; the download URL is ``links.download`` (WaterButler's ``links.upload``
 URL, which also serves the bytes on GET, is the mirror). An add-on that cannot be listed (expired
-credentials are common) is skipped with a warning; osfstorage itself must list. Components (child
-nodes) are separate nodes and are not included.
+credentials are common) is skipped with a warning; osfstorage itself must list.
+
+Components (child projects) hold much of the data of multi-part projects and are reachable only
+through ``/v2/nodes/<id>/children/`` (recorded ``nodes-4fjxr-children-page1.json``: pages of node
+documents with their own ``relationships.files`` and ``.children``). Each is listed as a folder
+``<title> (<guid>)`` (``/`` in a title becomes ``_``), recursively up to :data:`MAX_DEPTH`; one that
+cannot be listed (private) is a warning, not a failure.
+
+Rate limits (checked 2026-12-06; developer.osf.io "Errors and Error Codes": "Unauthenticated
+requests have a rate limit of 100/hour", authenticated 10,000/day, 429 with ``Retry-After``;
+CenterForOpenScience/osf.io PR #6221; peers datalad-osf #28, GoldenCheetah/OpenData #4): the hourly
+budget is the default rate of ``api.osf.io`` (:mod:`doi2data.transfer.limits`), a token for
+``api.osf.io`` raises it. When the budget is spent anyway (other tools on the same address), the
+429 becomes :class:`BudgetSpent`, which says so, when to come back, and that a re-run resumes.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RecordNotFound, RepositoryError
-from ..http import Http
+from ..http import Http, raise_for_status, retry_after_seconds
 from ..model import Dataset, FileEntry, Manifest, normalize_digest
 from .base import RecordRef, Resolved
 from ._json import http_url as _http_url
@@ -33,12 +45,42 @@ from ._json import text as _str
 
 OSF_API = "https://api.osf.io"
 MAX_REQUESTS = 20_000
+MAX_DEPTH = 10  # components of components of ...
 PAGE = {"page[size]": "100"}
 _GUID = re.compile(r"^[a-z0-9]{5,6}$")
 _OSF_DOI = re.compile(r"^10\.17605/osf\.io/([a-z0-9]{5,6})$", re.IGNORECASE)
 #: First path segments on osf.io that are pages, not GUIDs.
 RESERVED = frozenset("""login logout about users files nodes legal terms token oauth cas api static guids search
     support donate explore browse index reset share forgot review signup cookie""".split())
+
+
+class BudgetSpent(RepositoryError):
+    """OSF answered 429: this address's request budget is spent for now."""
+
+
+def budget_message(host: str, headers: Mapping[str, str], with_token: bool) -> str:
+    """One line: the budget is spent, when it comes back, how to go on."""
+    wait = retry_after_seconds(headers)
+    when = f"again in about {max(1, round(wait / 60))} min" if wait is not None else "again later"
+    if with_token:
+        return (f"OSF's request budget for this token (10,000 requests a day) is spent (HTTP 429 from {host}); "
+                f"run the same command {when}: a re-run resumes, verified files are kept")
+    return (f"OSF's request budget for anonymous users (100 requests an hour) is spent (HTTP 429 from {host}); "
+            f"run the same command {when}: a re-run resumes, verified files are kept; or give a personal access "
+            f"token (https://osf.io/settings/tokens) as --token {host}=TOKEN for 10,000 requests a day")
+
+
+async def _get_json(http: Http, url: str, what: str, params: Mapping[str, str] | None = None) -> Any:
+    """``http.get_json``, but a 429 that retries could not wait out is :class:`BudgetSpent`."""
+    response = await http.request("GET", url, params=params, headers={"Accept": "application/json"})
+    if response.status_code == 429:
+        raise BudgetSpent(budget_message(response.url.host, response.headers,
+                                         "authorization" in response.request.headers), url=str(response.url))
+    raise_for_status(response, what=what)
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RepositoryError(f"{what} at {response.url} is not valid JSON", url=str(response.url)) from exc
 
 
 def _related(item: Mapping[str, Any], rel: str = "files") -> str | None:
@@ -177,44 +219,118 @@ class OsfAdapter:
         doc = None
         for kind in ("nodes", "registrations"):
             try:
-                doc = await http.get_json(f"{api}/v2/{kind}/{guid}/", what=what)
+                doc = await _get_json(http, f"{api}/v2/{kind}/{guid}/", what=what)
                 break
             except RecordNotFound as exc:
                 missing = exc
         if doc is None:  # perhaps a file GUID
             try:
-                single = parse_listing(await http.get_json(f"{api}/v2/files/{guid}/", what=f"OSF file {ref.record_id}"))
+                single = parse_listing(await _get_json(http, f"{api}/v2/files/{guid}/", what=f"OSF file {ref.record_id}"))
             except RecordNotFound:
                 raise missing from None
             dataset = Dataset(doi=None, repository="OSF", record_id=ref.record_id)
             manifest = assemble(dataset, [p for p, _ in single.files], list(single.files))
         else:
             dataset, providers_url = parse_node(doc)
-            manifest = await _walk(http, dataset, providers_url or f"{api}/v2/{kind}/{guid}/files/", what)
+            budget = [MAX_REQUESTS]
+            manifest = await _walk(http, dataset, providers_url or f"{api}/v2/{kind}/{guid}/files/", what, budget)
+            children = _related(_map(doc.get("data")), "children") or f"{api}/v2/{kind}/{guid}/children/"
+            files, warnings, listed = await _components(http, children, what, budget, {ref.record_id}, "", 1)
+            if listed or warnings:
+                manifest = _with_components(manifest, files, warnings, listed)
         ds = manifest.dataset
         if resolved.metadata is not None:
             ds = ds.merged(resolved.metadata)
         return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
 
 
-async def _pages(http: Http, url: str, what: str, budget: list[int]) -> list[Listing]:
-    """Every page of one listing (``links.next`` until null)."""
-    pages, seen = [], set()
+async def _docs(http: Http, url: str, what: str, budget: list[int]) -> list[Any]:
+    """Every page of one JSON:API listing (``links.next`` until null), as documents."""
+    docs, seen = [], set()
     nxt: str | None = url
     while nxt and nxt not in seen:
         budget[0] -= 1
         if budget[0] < 0:
             raise RepositoryError(f"{what}: more than {MAX_REQUESTS} listing requests; giving up")
         seen.add(nxt)
-        doc = await http.get_json(nxt, params=PAGE if nxt == url else None, what=what)
-        pages.append(parse_listing(doc))
-        nxt = pages[-1].next
-    return pages
+        docs.append(await _get_json(http, nxt, params=PAGE if nxt == url else None, what=what))
+        nxt = _http_url(_map(_map(docs[-1]).get("links")).get("next"))
+    return docs
 
 
-async def _walk(http: Http, dataset: Dataset, providers_url: str, what: str) -> Manifest:
+async def _pages(http: Http, url: str, what: str, budget: list[int]) -> list[Listing]:
+    """Every page of one file listing."""
+    return [parse_listing(doc) for doc in await _docs(http, url, what, budget)]
+
+
+def component_folder(title: str | None, guid: str) -> str:
+    """``Site A data (abcde)``: the component's title (``/`` -> ``_``) and its GUID, one path segment."""
+    name = " ".join((title or "").replace("/", "_").replace("\\", "_").split()).strip(". ")
+    return f"{name} ({guid})" if name else guid
+
+
+async def _components(http: Http, url: str, what: str, budget: list[int], seen: set[str], prefix: str,
+                      depth: int) -> tuple[list[FileEntry], list[str], list[str]]:
+    """Every component under ``url`` (recursively): its files under its folder, warnings (unlistable
+    ones), and the folders listed."""
+    files: list[FileEntry] = []
+    warnings: list[str] = []
+    listed: list[str] = []
+    try:
+        docs = await _docs(http, url, f"{what} components", budget)
+    except RecordNotFound:
+        return files, warnings, listed  # no children endpoint: no components
+    except BudgetSpent:
+        raise
+    except RepositoryError as exc:
+        return files, [f"components of {prefix.rstrip('/') or what} could not be listed: {exc}"], listed
+    for doc in docs:
+        items = _map(doc).get("data")
+        for item in items if isinstance(items, list) else []:
+            guid = _str(_map(item).get("id"))
+            if not guid or guid in seen or not isinstance(_map(item).get("attributes"), Mapping):
+                continue
+            seen.add(guid)
+            child, providers_url = parse_node({"data": item})
+            folder = f"{prefix}{component_folder(child.title, guid)}/"
+            try:
+                found = await _walk(http, child, providers_url or f"{OSF_API}/v2/nodes/{guid}/files/",
+                                    f"OSF component {guid}", budget)
+            except BudgetSpent:
+                raise
+            except RepositoryError as exc:  # private, or its storage is gone: the rest still lists
+                warnings.append(f"component {folder.rstrip('/')!r} could not be listed and was skipped: {exc}")
+                continue
+            files += [replace(e, path=folder + e.path) for e in found.files]
+            listed.append(folder.rstrip("/"))
+            warnings += [f"component {folder.rstrip('/')!r}: {w}" for w in found.warnings]
+            grandchildren = _related(_map(item), "children")
+            if grandchildren and depth < MAX_DEPTH:
+                more, notes, names = await _components(http, grandchildren, what, budget, seen, folder, depth + 1)
+                files += more
+                warnings += notes
+                listed += names
+            elif grandchildren:
+                warnings.append(f"components deeper than {MAX_DEPTH} levels under {folder.rstrip('/')!r} left out")
+    return files, warnings, listed
+
+
+def _with_components(manifest: Manifest, files: list[FileEntry], warnings: list[str], listed: list[str]) -> Manifest:
+    seen = {f.path: f for f in manifest.files}
+    notes = list(manifest.warnings)
+    for entry in files:
+        if entry.path in seen:
+            notes.append(f"duplicate file path {entry.path!r} listed twice; kept the first")
+            continue
+        seen[entry.path] = entry
+    if listed:
+        notes.append(f"{len(listed)} component(s) listed as folders: {', '.join(listed)}")
+    return replace(manifest, files=tuple(sorted(seen.values(), key=lambda f: f.path)), warnings=(*notes, *warnings))
+
+
+async def _walk(http: Http, dataset: Dataset, providers_url: str, what: str, budget: list[int]) -> Manifest:
     """Breadth-first through every provider; a failing add-on (expired GitHub/Dropbox link) is a warning."""
-    budget, visited, warnings = [MAX_REQUESTS], set[str](), list[str]()
+    visited, warnings = set[str](), list[str]()
     found: list[tuple[str, FileEntry]] = []
     pages = await _pages(http, providers_url, f"{what} storage providers", budget)
     providers = [folder for page in pages for folder in page.folders]
@@ -230,7 +346,7 @@ async def _walk(http: Http, dataset: Dataset, providers_url: str, what: str) -> 
                     mine.extend(page.files)
                     queue.extend(u for _, u in page.folders)
         except RepositoryError as exc:
-            if provider == "osfstorage" or len(providers) == 1:
+            if provider == "osfstorage" or len(providers) == 1 or isinstance(exc, BudgetSpent):
                 raise
             warnings.append(f"storage provider {provider!r} could not be listed and was skipped: {exc}")
             continue
@@ -241,4 +357,5 @@ async def _walk(http: Http, dataset: Dataset, providers_url: str, what: str) -> 
 
 ADAPTER = OsfAdapter()
 
-__all__ = ["ADAPTER", "OSF_API", "Listing", "OsfAdapter", "assemble", "parse_listing", "parse_node"]
+__all__ = ["ADAPTER", "OSF_API", "BudgetSpent", "Listing", "OsfAdapter", "assemble", "budget_message", "component_folder",
+           "parse_listing", "parse_node"]

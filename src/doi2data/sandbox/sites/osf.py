@@ -11,10 +11,21 @@ item); ``…/files/osfstorage/[<folder id>/]`` lists ``type: files`` items sorte
 as recorded (``first``/``prev`` null on page 1). ``links.download`` (``osf.io/download/<guid or id>/``)
 302s to WaterButler (``links.upload``), which serves the bytes with ranges. Missing ids are
 ``{"errors":[{"detail":"Not found."}]}`` 404. Registrations are not emulated (always 404).
+
+Components (checked 2026-12-06; recorded ``nodes-4fjxr-children-page1.json``): ``/v2/nodes/<guid>/children/``
+pages (10 per page) of child node documents, each with its own ``relationships.files`` and
+``relationships.children``; :data:`PROJECT` has two components, one of them with a component of its
+own (its files are only reachable through ``/children/``). Rate limits (developer.osf.io, "429 Too
+Many Requests": unauthenticated 100/hour, authenticated 10,000/day; osf.io PR #6221):
+:class:`OsfState` (see :func:`state`) counts ``api.osf.io`` requests per hour with and without a
+bearer token and, past ``anonymous_budget`` / ``token_budget`` (off unless a test sets them),
+answers Django REST framework's 429 ``{"errors": [{"detail": "Request was throttled. Expected
+available in N seconds."}]}`` with ``Retry-After: N``.
 """
 
 from __future__ import annotations
 
+import time
 from html import escape
 from typing import Any
 
@@ -23,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from ..general import OSF_NODE, OsfFile, OsfNode, file_entity, hexid, http_stamp
-from ..world import World
+from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
 
 API = "https://api.osf.io"
@@ -31,6 +42,65 @@ WATERBUTLER = "https://files.us.osf.io"
 HOSTS = ("api.osf.io", "osf.io", "files.us.osf.io")
 MEDIA = "application/vnd.api+json; charset=utf-8"
 MAX_PAGE = 100
+TOKEN = "sandbox-osf-personal-access-token"
+
+
+def _spec(key: str, seed: str, text: str, mimetype: str = "text/plain") -> FileSpec:
+    return FileSpec(key, mimetype=mimetype, data=f"{text}\n".encode(), seed=seed)
+
+
+#: A project whose data sit in components (child nodes), one of them nested: what a listing that
+#: ignores ``/children/`` silently leaves out.
+PROJECT = OsfNode("sbxp1", "Sandbox multi-site study (OSF)", "2021-03-02T09:12:40.112233", files=(
+    OsfFile(_spec("README.md", "osf:sbxp1:readme", "Data of each site live in its component.")),))
+COMPONENTS: dict[str, tuple[OsfNode, ...]] = {
+    "sbxp1": (
+        OsfNode("sbxc1", "Site A data", "2021-03-03T10:00:00.000000", category="data", files=(
+            OsfFile(_spec("site-a.csv", "osf:sbxc1:a", "station,value\nA1,3.5", "text/csv")),
+            OsfFile(_spec("raw/a-2020.txt", "osf:sbxc1:raw", "raw site A")))),
+        OsfNode("sbxc2", "Site B/C data", "2021-03-04T10:00:00.000000", category="data", files=(
+            OsfFile(_spec("site-b.csv", "osf:sbxc2:b", "station,value\nB1,4.25", "text/csv")),))),
+    "sbxc2": (
+        OsfNode("sbxg1", "Calibration", "2021-03-05T10:00:00.000000", category="analysis", files=(
+            OsfFile(_spec("calibration.json", "osf:sbxg1:cal", '{"gain": 1.02}', "application/json")),)),),
+}
+
+
+class OsfState:
+    """Hourly request counts of api.osf.io, with and without a token (kept on the world)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.anonymous_budget: int | None = None   # requests per hour without a token (OSF: 100)
+        self.token_budget: int | None = None       # with :data:`TOKEN` (OSF: 10,000 a day)
+        self.throttled = 0
+        self._hour = 0
+        self._used = {False: 0, True: 0}
+
+    def spend(self, authorization: str) -> Response | None:
+        """Count one request; DRF's 429 once this hour's budget is spent."""
+        now = time.time()
+        if int(now // 3600) != self._hour:
+            self._hour, self._used = int(now // 3600), {False: 0, True: 0}
+        token = authorization == f"Bearer {TOKEN}"
+        budget = self.token_budget if token else self.anonymous_budget
+        self._used[token] += 1
+        if budget is None or self._used[token] <= budget:
+            return None
+        self.throttled += 1
+        wait = max(1, int(3600 - now % 3600))
+        return json_response({"errors": [{"detail": f"Request was throttled. Expected available in {wait} seconds."}],
+                              "meta": {"version": "2.0"}}, 429, media_type=MEDIA, headers={"retry-after": str(wait)})
+
+
+def state(world: World) -> OsfState:
+    found = getattr(world, "_osf_state", None)
+    if not isinstance(found, OsfState):
+        found = OsfState()
+        world._osf_state = found  # type: ignore[attr-defined]
+    return found
 
 
 def _rel(href: str) -> dict[str, Any]:
@@ -116,7 +186,8 @@ def node_json(node: OsfNode) -> dict[str, Any]:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    nodes = {OSF_NODE.guid: OSF_NODE}
+    st = state(world)
+    nodes = {n.guid: n for n in (OSF_NODE, PROJECT, *(c for kids in COMPONENTS.values() for c in kids))}
     files = {key: (n, f) for n in nodes.values() for f in n.files for key in {f.id, f.guid} if key}
     folders = {folder_id(n, p): (n, p) for n in nodes.values() for p in ["", *n.folders()]}
 
@@ -147,6 +218,13 @@ def make_sites(world: World) -> dict[str, Any]:
     async def node_doc(request: Request) -> Response:
         node = nodes.get(request.path_params["guid"].lower())
         return _doc(node_json(node)) if node else _missing()
+
+    async def components(request: Request) -> Response:
+        node = nodes.get(request.path_params["guid"].lower())
+        if node is None:
+            return _missing()
+        return paged(request, f"{API}/v2/nodes/{node.guid}/children/",
+                     [node_json(c) for c in COMPONENTS.get(node.guid, ())])
 
     async def providers(request: Request) -> Response:
         node = nodes.get(request.path_params["guid"].lower())
@@ -207,6 +285,7 @@ def make_sites(world: World) -> dict[str, Any]:
     get = ["GET"]
     api = Router(routes=[
         Route("/v2/nodes/{guid}/", node_doc, methods=get), Route("/v2/nodes/{guid}", node_doc, methods=get),
+        Route("/v2/nodes/{guid}/children/", components, methods=get),
         Route("/v2/nodes/{guid}/files/", providers, methods=get),
         Route("/v2/nodes/{guid}/files/osfstorage/", listing, methods=get),
         Route("/v2/nodes/{guid}/files/osfstorage/{fid}/", listing, methods=get),
@@ -218,7 +297,16 @@ def make_sites(world: World) -> dict[str, Any]:
                          Route("/{guid}/", landing, methods=get), Route("/{guid}", landing, methods=get)],
                  redirect_slashes=False)
     wb = Router(routes=[Route("/v1/resources/{guid}/providers/osfstorage/{fid}", waterbutler, methods=get)])
-    return {"api.osf.io": api, "osf.io": www, "files.us.osf.io": wb}
+    async def api_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+            if (refused := st.spend(auth)) is not None:
+                await refused(scope, receive, send)
+                return
+        await api(scope, receive, send)
+
+    return {"api.osf.io": api_app, "osf.io": www, "files.us.osf.io": wb}
 
 
-__all__ = ["HOSTS", "file_item", "folder_id", "folder_item", "make_sites", "node_json"]
+__all__ = ["COMPONENTS", "HOSTS", "PROJECT", "TOKEN", "OsfState", "file_item", "folder_id", "folder_item", "make_sites",
+           "node_json", "state"]
