@@ -210,21 +210,22 @@ def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude:
                    min_size: str | None, max_size: str | None, token: Sequence[str], dataset_version: str | None,
                    as_json: bool, rebuild_state: bool = False) -> None:
     """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
-    from .transfer.verify import verify_tree
+    from .transfer.verify import summary_line, verify_tree
 
     if rebuild_state:
         _rebuild_state(dest)
-
-    results = verify_tree(resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
-                                  max_size=max_size, tokens=token, version=dataset_version), dest)
+    manifest = resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
+                       max_size=max_size, tokens=token, version=dataset_version)
+    for note in manifest.checksum_warnings:
+        click.echo(f"note: {note}", err=True)
+    results = verify_tree(manifest, dest)
     bad = [r for r in results if r.verdict in ("missing", "mismatch")]
     for r in results:
         if as_json:
             click.echo(json.dumps({"path": r.path, "local": r.local, "verdict": r.verdict, "detail": r.detail}))
         elif r.verdict != "ok":
             click.echo(f"{r.verdict.upper():9} {r.path}" + (f": {r.detail}" if r.detail else ""), err=True)
-    ok = sum(r.verdict == "ok" for r in results)
-    click.echo(f"{ok} ok, {len(bad)} bad, {len(results) - ok - len(bad)} other, of {len(results)} file(s)", err=True)
+    click.echo(summary_line(results), err=True)
     if bad:
         raise VerificationError(f"{len(bad)} file(s) missing or not matching: " + ", ".join(r.path for r in bad[:5]))
 

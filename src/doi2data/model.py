@@ -22,18 +22,38 @@ from typing import Any, Literal
 Access = Literal["open", "restricted", "embargoed", "offline", "external"]
 ACCESS_VALUES: tuple[Access, ...] = ("open", "restricted", "embargoed", "offline", "external")
 
-#: Algorithm names the model knows, lower case, as used in ``checksums`` keys.
-HASH_ALGORITHMS: tuple[str, ...] = ("md5", "sha1", "sha256", "sha512", "adler32", "crc32c", "crc32")
+#: Algorithm names the model knows, lower case, as used in ``checksums`` keys (hashlib's own
+#: spelling for SHA-3: ``sha3_256``).
+HASH_ALGORITHMS: tuple[str, ...] = (
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
+    "blake2b", "blake2s", "adler32", "crc32c", "crc32",
+)
 
-_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "adler32": 8, "crc32c": 8, "crc32": 8}
+_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128,
+                "sha3_224": 56, "sha3_256": 64, "sha3_384": 96, "sha3_512": 128, "blake2b": 128, "blake2s": 64,
+                "adler32": 8, "crc32c": 8, "crc32": 8}
 _HEX = re.compile(r"[0-9a-f]+")
-_ALIASES = {"sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512", "md-5": "md5", "adler-32": "adler32"}
+_ALIASES = {"sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512", "md-5": "md5", "adler-32": "adler32",
+            "sha": "sha1", "adler": "adler32", "blake2b512": "blake2b", "blake2s256": "blake2s",
+            "blake2b-512": "blake2b", "blake2s-256": "blake2s"}
+MAX_NAME = 64      # longer algorithm names are not names
+MAX_DIGEST = 256   # longer values of an algorithm we cannot check are not digests
 
 
 def normalize_algorithm(name: str) -> str:
-    """``"SHA-256"`` -> ``"sha256"``; unknown names are lower-cased and kept."""
+    """``"SHA-256"`` -> ``"sha256"``, ``"SHA3-256"`` -> ``"sha3_256"``; unknown names are lower-cased and kept."""
     key = name.strip().lower().replace("_", "-")
-    return _ALIASES.get(key, key.replace("-", ""))
+    if key in _ALIASES:
+        return _ALIASES[key]
+    flat = key.replace("-", "")
+    if flat.startswith("sha3") and flat[4:] in ("224", "256", "384", "512"):
+        return "sha3_" + flat[4:]
+    return _ALIASES.get(flat, flat)
+
+
+def digest_length(algorithm: str) -> int | None:
+    """Hex digits a digest of ``algorithm`` has (None: an algorithm the model does not know)."""
+    return _HEX_LENGTHS.get(normalize_algorithm(algorithm))
 
 
 def normalize_digest(algorithm: str, value: str) -> str | None:
@@ -47,7 +67,7 @@ def normalize_digest(algorithm: str, value: str) -> str | None:
     text = value.strip()
     want = _HEX_LENGTHS.get(algorithm)
     if want is None:
-        return text.lower() or None
+        return text.lower() if 0 < len(text) <= MAX_DIGEST else None
     low = text.lower()
     if len(low) <= want and _HEX.fullmatch(low):
         if len(low) == want:
@@ -55,6 +75,8 @@ def normalize_digest(algorithm: str, value: str) -> str | None:
         if algorithm in ("adler32", "crc32", "crc32c"):
             return low.zfill(want)
         return None
+    if len(text) > 2 * want:
+        return None  # no base64 of the right length is this long: do not decode it
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -63,12 +85,47 @@ def normalize_digest(algorithm: str, value: str) -> str | None:
 
 
 def parse_prefixed_checksum(value: str | None) -> dict[str, str]:
-    """``"md5:abc…"`` -> ``{"md5": "abc…"}``; empty dict when absent or malformed."""
-    if not value or ":" not in value:
+    """``"md5:abc…"`` -> ``{"md5": "abc…"}``; empty dict when absent.
+
+    A malformed value is passed on as given (``"md5:1234"`` -> ``{"md5": "1234"}``, no prefix ->
+    ``{"": value}``) so that :class:`FileEntry` reports it instead of it vanishing.
+    """
+    if not value or not value.strip():
         return {}
-    algorithm, _, digest = value.partition(":")
-    hex_digest = normalize_digest(algorithm, digest)
-    return {normalize_algorithm(algorithm): hex_digest} if hex_digest else {}
+    algorithm, sep, digest = value.partition(":")
+    if not sep:
+        return {"": value}
+    name = normalize_algorithm(algorithm)
+    return {name: normalize_digest(name, digest) or digest}
+
+
+def split_checksums(raw: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(usable, malformed)``: digests normalised to lower-case hex under canonical algorithm
+    names, and the values that cannot be digests (wrong length, not hex/base64, no algorithm), as
+    given (shortened) so they can be reported. Empty values count as not given.
+
+    Why here: every adapter builds a :class:`FileEntry`, so no repository's bad checksum can be
+    silently dropped or, worse, trusted. An algorithm the model does not know (``blake3``) is
+    kept: the transfer reports it as not checkable.
+    """
+    good: dict[str, str] = {}
+    bad: dict[str, str] = {}
+    for name, value in (raw.items() if isinstance(raw, Mapping) else raw or ()):
+        want = _HEX_LENGTHS.get(name) if type(name) is str else None
+        if want is not None and type(value) is str and len(value) == want and _HEX.fullmatch(value):
+            digest: str | None = value  # already canonical (the adapters' usual case): no work
+            algo = name
+        else:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            algo = normalize_algorithm(name) if isinstance(name, str) and len(name) <= MAX_NAME else ""
+            digest = normalize_digest(algo, value) if algo and isinstance(value, str) else None
+        if digest is None or good.get(algo, digest) != digest:
+            shown = str(value)
+            bad[algo or "?"] = shown if len(shown) <= 80 else shown[:77] + "..."
+        else:
+            good[algo] = digest
+    return good, bad
 
 
 def _frozen_mapping(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Mapping[str, str]:
@@ -91,9 +148,13 @@ class FileEntry:
     media_type: str | None = None
     access: Access = "open"
     note: str | None = None
+    #: checksums the repository gave that cannot be digests (``md5: "1234"``): shown, never used
+    bad_checksums: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "checksums", _frozen_mapping(self.checksums))
+        good, bad = split_checksums(self.checksums)
+        object.__setattr__(self, "checksums", _frozen_mapping(good))
+        object.__setattr__(self, "bad_checksums", _frozen_mapping({**dict(self.bad_checksums), **bad}))
         object.__setattr__(self, "urls", tuple(self.urls))
         if self.access not in ACCESS_VALUES:
             raise ValueError(f"access must be one of {ACCESS_VALUES}, not {self.access!r}")
@@ -115,7 +176,18 @@ class FileEntry:
             "media_type": self.media_type,
             "access": self.access,
             **({"note": self.note} if self.note else {}),
+            **({"bad_checksums": dict(self.bad_checksums)} if self.bad_checksums else {}),
         }
+
+    def checksum_problems(self) -> list[str]:
+        """One note per malformed checksum, naming the file and the value."""
+        notes = []
+        for algo, value in self.bad_checksums.items():
+            want = _HEX_LENGTHS.get(algo)
+            why = f"{algo} takes {want} hex digits" if want else "no algorithm" if algo in ("", "?") else "not a digest"
+            kind = "checksum" if algo in ("", "?") else algo
+            notes.append(f"{self.path!r}: malformed {kind} value {value!r} ignored ({why})")
+        return notes
 
 
 @dataclass(frozen=True)
@@ -216,6 +288,11 @@ class Manifest:
     def sizes_known(self) -> bool:
         return all(f.size is not None for f in self.files)
 
+    @property
+    def checksum_warnings(self) -> list[str]:
+        """Notes on every malformed checksum among the files (see :meth:`FileEntry.checksum_problems`)."""
+        return [note for f in self.files if f.bad_checksums for note in f.checksum_problems()]
+
     def with_files(self, files: Iterable[FileEntry]) -> Manifest:
         return replace(self, files=tuple(files))
 
@@ -244,7 +321,9 @@ __all__ = [
     "FileEntry",
     "LayerAttempt",
     "Manifest",
+    "digest_length",
     "normalize_algorithm",
     "normalize_digest",
     "parse_prefixed_checksum",
+    "split_checksums",
 ]

@@ -26,6 +26,7 @@ from .model import Manifest
 from .transfer.engine import DownloadReport, FileResult
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+UNCHECKED_SHOWN = 20  # unchecked files named one by one in the human report (a whole listing can be)
 
 
 def human_size(size: int | None) -> str:
@@ -58,7 +59,7 @@ def parse_size(text: str) -> int:
 
 
 def _checksum_text(checksums: dict[str, str]) -> str:
-    for algo in ("sha256", "md5", "sha1", "sha512", "adler32", "crc32c"):
+    for algo in ("sha256", "md5", "sha1", "sha512", "sha3_256", "blake2b", "adler32", "crc32c"):
         if algo in checksums:
             return f"{algo}:{checksums[algo]}"
     return next((f"{k}:{v}" for k, v in checksums.items()), "-")
@@ -92,7 +93,7 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     console.print(table)
     size = human_size(manifest.total_size) + ("" if manifest.sizes_known else " (some sizes unknown)")
     console.print(f"{len(manifest.files)} file(s), {size}")
-    for warning in manifest.warnings:
+    for warning in [*manifest.warnings, *manifest.checksum_warnings]:
         console.print(f"[yellow]note:[/yellow] {warning}")
 
 
@@ -100,15 +101,21 @@ def print_report(report: DownloadReport, console: Console | None = None) -> None
     console = console or _console(stderr=True)
     for message in report.messages:
         console.print(f"[yellow]note:[/yellow] {message}")
+    unchecked = report.unchecked
     for r in report.results:
         if r.status == "skipped":
             console.print(f"[yellow]skipped[/yellow] {r.path}: {r.reason}")
         elif r.status == "downloaded" and r.retries:
             console.print(f"[yellow]recovered[/yellow] {r.path}: {'; '.join(r.retries)}")
+    for path, reason in list(unchecked.items())[:UNCHECKED_SHOWN]:
+        console.print(f"[yellow]unchecked[/yellow] {path}: {reason}")
+    if len(unchecked) > UNCHECKED_SHOWN:
+        console.print(f"[yellow]unchecked[/yellow] ... and {len(unchecked) - UNCHECKED_SHOWN} more (--json lists each)")
     for path, reason in sorted(report.failed.items()):
         console.print(f"[red]FAILED[/red] {path}: {reason}")
     console.print(
-        f"{report.count('downloaded')} downloaded, {report.count('present')} already verified, "
+        f"{report.count('downloaded')} downloaded, {report.count('present')} already present; "
+        f"{report.verified} verified, {len(unchecked)} unchecked (no usable checksum); "
         f"{report.count('skipped')} skipped, {len(report.failed)} failed; "
         f"{human_size(report.bytes_transferred)} transferred into {report.dest}"
     )
@@ -187,12 +194,14 @@ class JsonLinesProgress:
 
     def file_done(self, result: FileResult) -> None:
         self._emit("file_done", path=result.path, local=result.local, status=result.status,
-                   bytes=result.bytes_transferred, reason=result.reason, retries=list(result.retries))
+                   bytes=result.bytes_transferred, reason=result.reason, retries=list(result.retries),
+                   checked=list(result.checked), verified=bool(result.checked))
 
     def summary(self, report: DownloadReport) -> None:
         self._emit(
             "summary", dest=str(report.dest), downloaded=report.count("downloaded"),
-            present=report.count("present"), skipped=report.count("skipped"), failed=report.failed,
+            present=report.count("present"), verified=report.verified, unchecked=len(report.unchecked),
+            unchecked_files=report.unchecked, skipped=report.count("skipped"), failed=report.failed,
             bytes=report.bytes_transferred, messages=report.messages,
         )
 

@@ -36,7 +36,7 @@ from ..model import FileEntry, Manifest
 from ..paths import inside_many, plan_paths
 from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
-from .hashing import hash_file, mismatches
+from .verify import recheck, why_unchecked
 from .limits import HostLimiter, Window
 from .smallfiles import SmallFiles
 from .state import StateStore
@@ -48,7 +48,7 @@ MAX_BATCH = 32
 
 @dataclass(frozen=True)
 class FileResult:
-    """Outcome for one manifest entry. ``present`` = already verified, no bytes moved."""
+    """Outcome for one manifest entry. ``present`` = already on disk, no bytes moved."""
 
     path: str
     local: str | None
@@ -56,6 +56,12 @@ class FileResult:
     bytes_transferred: int = 0
     reason: str | None = None
     retries: tuple[str, ...] = ()  # transient problems overcome (or not) on the way
+    checked: tuple[str, ...] = ()  # algorithms the bytes were verified with (empty: none)
+
+    @property
+    def unchecked(self) -> bool:
+        """Downloaded or present, but no checksum could be checked (``reason`` says why)."""
+        return self.status in ("downloaded", "present") and not self.checked
 
 
 @dataclass
@@ -74,6 +80,16 @@ class DownloadReport:
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def verified(self) -> int:
+        """Files downloaded or present whose checksum was checked."""
+        return sum(1 for r in self.results if r.status in ("downloaded", "present") and r.checked)
+
+    @property
+    def unchecked(self) -> dict[str, str]:
+        """Files downloaded or present that no checksum could check: path -> why."""
+        return {r.path: r.reason or "not verified" for r in self.results if r.unchecked}
 
 
 class ProgressSink(Protocol):
@@ -129,8 +145,8 @@ class Engine:
 
     async def run(self, manifest: Manifest) -> DownloadReport:
         self.dest.mkdir(parents=True, exist_ok=True)
-        report = DownloadReport(self.dest, messages=list(manifest.warnings))
-        store = StateStore(self.dest)
+        report = DownloadReport(self.dest, messages=[*manifest.warnings, *manifest.checksum_warnings])
+        store = self._store = StateStore(self.dest)
         try:
             jobs = self._plan(manifest, report)
             pending = [j for j in jobs if not self._already_verified(j, store, report)]
@@ -225,20 +241,13 @@ class Engine:
         return entry.access == "restricted" and any(self.credentials.headers_for(httpx.URL(u)) for u in entry.urls)
 
     def _already_verified(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
-        entry, final = job.entry, job.final
-        if not final.is_file():
+        """On record or re-hashed locally (a file changed, or a checksum the manifest gained since):
+        never re-downloaded blindly, never called verified without a checksum."""
+        checked = recheck(store, job.local, job.final, job.entry)
+        if checked is None:
             return False
-        if not store.is_verified(job.local, final, dict(entry.checksums), entry.size):
-            # Present but not recorded (or touched since): re-check locally, never re-download blindly.
-            if entry.size is not None and final.stat().st_size != entry.size:
-                return False
-            if not entry.checksums:
-                return False
-            digests = hash_file(final, entry.checksums).digests()
-            if mismatches(entry.checksums, digests) or not digests:
-                return False
-            store.mark_verified(job.local, final, digests)
-        report.results.append(FileResult(entry.path, job.local, "present"))
+        reason = None if checked else why_unchecked(job.entry)
+        report.results.append(FileResult(job.entry.path, job.local, "present", reason=reason, checked=checked))
         return True
 
     def _check_space(self, jobs: list[Job], store: StateStore) -> None:
@@ -261,7 +270,10 @@ class Engine:
     def _result(self, job: Job, status: Status, reason: str | None = None, retries: list[str] | None = None
                 ) -> FileResult:
         moved = self._received.get(job.local, 0)  # every byte received, discarded copies too
-        return FileResult(job.entry.path, job.local, status, moved, reason, tuple(retries or ()))
+        checked = self._store.checked(job.local) if status == "downloaded" else ()
+        if status == "downloaded" and not checked:
+            reason = why_unchecked(job.entry)
+        return FileResult(job.entry.path, job.local, status, moved, reason, tuple(retries or ()), checked)
 
     async def _fetch(self, fetcher: FileFetcher, job: Job, first: Exception | None = None) -> FileResult:
         """Attempts until the file is verified or given up; ``first``: how an attempt made

@@ -1,8 +1,10 @@
 """Compute every checksum a manifest knows in one pass over the bytes.
 
-hashlib covers md5/sha1/sha256/sha512; zlib covers adler32 (dCache) and crc32; the ``crc32c``
-package covers CRC-32C. An algorithm nobody implements is reported as not checked rather than
-silently passed.
+hashlib covers md5, the sha1/sha2 family, sha3_* and blake2b/blake2s; zlib covers adler32
+(dCache) and crc32; the ``crc32c`` package covers CRC-32C. Only the algorithms the model knows
+(:data:`~doi2data.model.HASH_ALGORITHMS`) are ever built: ``hashlib.new`` also accepts names such
+as ``shake128`` whose ``hexdigest()`` needs a length. An algorithm nobody implements (``blake3``)
+is reported as not checked rather than silently passed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from ..model import normalize_algorithm
+from ..model import HASH_ALGORITHMS, normalize_algorithm
 
 
 class _Hasher(Protocol):
@@ -52,6 +54,8 @@ class _Crc32c:
 
 
 def _new(algorithm: str) -> _Hasher | None:
+    if algorithm not in HASH_ALGORITHMS:
+        return None
     if algorithm in ("adler32", "crc32"):
         return _Zlib(algorithm)
     if algorithm == "crc32c":
@@ -67,6 +71,11 @@ def _new(algorithm: str) -> _Hasher | None:
 
 def supported(algorithm: str) -> bool:
     return _new(normalize_algorithm(algorithm)) is not None
+
+
+def usable(checksums: Mapping[str, str]) -> dict[str, str]:
+    """The checksums that can actually be checked here (known and implemented algorithms)."""
+    return {algo: value for algo, value in checksums.items() if supported(algo)}
 
 
 class MultiHasher:
@@ -163,4 +172,4 @@ def hash_file(path: Path, algorithms: Iterable[str], *, limit: int | None = None
     return hasher
 
 
-__all__ = ["PIPE_FROM", "HashPipe", "MultiHasher", "hash_file", "mismatches", "piped", "supported"]
+__all__ = ["PIPE_FROM", "HashPipe", "MultiHasher", "hash_file", "mismatches", "piped", "supported", "usable"]
