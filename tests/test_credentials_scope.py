@@ -137,3 +137,13 @@ def test_fts3_status_strips_custom_token_headers_on_a_cross_origin_redirect(move
     first, second = moved_fts
     assert first.get("x-fts-token") == "s3cret"
     assert "x-fts-token" not in second and "authorization" not in second
+
+
+def test_globus_token_is_looked_up_by_the_base_url_origin() -> None:
+    from doi2data.errors import AccessDenied
+    from doi2data.handoff.globus import _token
+
+    assert _token(["globus.test:8443=abc"], "https://globus.test:8443/v0.10/") == "abc"
+    assert _token(["transfer.api.globus.org=xyz"], "https://transfer.api.globus.org/") == "xyz"
+    with pytest.raises(AccessDenied, match="--token globus.test:8443=TOKEN"):
+        _token(["globus.test=abc"], "https://globus.test:8443/v0.10/")

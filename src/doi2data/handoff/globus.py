@@ -94,13 +94,16 @@ def build(manifest: Manifest, destination: str, *, source_collection: str | None
                    messages=exported.messages)
 
 
-def _token(tokens: Sequence[str], host: str) -> str:
+def _token(tokens: Sequence[str], base_url: str) -> str:
+    """The bearer token for ``base_url``'s origin (host and port, as every token is scoped)."""
     import httpx
 
-    headers = Credentials.parse(tokens).headers_for(httpx.URL(f"https://{host}/"))
+    url = httpx.URL(base_url)
+    headers = Credentials.parse(tokens).headers_for(url)
     value = headers.get("Authorization", "")
     if not value.startswith("Bearer "):
-        raise AccessDenied(f"Globus needs an access token: --token {host}=TOKEN (transfer scope)")
+        where = url.host + (f":{url.port}" if url.port else "")
+        raise AccessDenied(f"Globus needs an access token: --token {where}=TOKEN (transfer scope)")
     return value.removeprefix("Bearer ")
 
 
@@ -111,7 +114,7 @@ def submit(job: Handoff, *, tokens: Sequence[str] = (), base_url: str = BASE_URL
 
     if job.payload is None:
         raise UsageError("not a Globus transfer")
-    token = _token(tokens, urlsplit(base_url).hostname or "transfer.api.globus.org")
+    token = _token(tokens, base_url)
     verify: str | bool | None = None
     if not os.environ.get("GLOBUS_SDK_VERIFY_SSL") and os.environ.get("SSL_CERT_FILE"):
         verify = os.environ["SSL_CERT_FILE"]
