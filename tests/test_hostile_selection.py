@@ -220,3 +220,92 @@ def test_healthz_answers_while_a_heavy_selection_runs(http: httpx.Client, server
     worker.join(120)
     assert result.get("status") == 200, result
     assert waits and max(waits) < 0.5, (waits, result)
+
+
+# -- every error path is a 4xx problem+json (item 6) -------------------------------------------------
+
+HOSTILE = "10.5281/zenodo.4300001"
+
+
+def test_deep_unary_minus_in_where_parses_without_recursion() -> None:
+    from doi2data.subset.where import MAX_LENGTH, parse_where
+
+    deep = parse_where("-" * (MAX_LENGTH - 10) + "omega < 5")  # an even count: "omega < 5"
+    assert deep({"omega": 3}) and not deep({"omega": 7})
+    odd = parse_where("-" * 1001 + "omega < 5")  # "-omega < 5"
+    assert odd({"omega": 7}) and not odd({"omega": -7}) and not odd({"omega": "x"})
+    assert parse_where("- - omega == 1")({"omega": True})  # -(-True) is 1, as before
+
+
+def _members_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("dir/a\r\nb.txt", b"crlf member")
+        z.writestr("\u65e5\u672c\u2028.txt", b"unicode member")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hostile_http() -> Iterator[httpx.Client]:
+    """A repository whose names are hostile: CR/LF and non-Latin-1 members, only unsafe paths to archive."""
+    pytest.importorskip("jinja2")
+    from doi2data.sandbox import FakeInternet
+    from doi2data.sandbox.world import FileSpec, Record, World
+    from doi2data.service import GatewayConfig, create_app
+    from doi2data.service.testing import GatewayServer
+
+    files = (FileSpec("members.zip", data=_members_zip(), mimetype="application/zip"),
+             FileSpec("../escape.txt", data=b"x"), FileSpec("../../etc/passwd", data=b"y"))
+    with FakeInternet(world=World(records=[Record("4300001", "4300000", "Hostile names", files=files)])) as net:
+        with net.activated():
+            app = create_app(GatewayConfig(cache_url="memory:", allow_hosts=tuple(net.hosts), rate=0, access_log=None,
+                                           origin_rates=("zenodo.org=0",)))
+            server = GatewayServer(app).start()
+        try:
+            with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+                yield client
+        finally:
+            server.stop()
+
+
+def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status and r.headers["content-type"] == "application/problem+json", (r.status_code, r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_archive_of_only_unsafe_names_is_a_404(hostile_http: httpx.Client) -> None:
+    for kind in ("zip", "tar"):
+        body = _problem(hostile_http.get(f"/{HOSTILE}", params={"include": "*.txt", "archive": kind}), 404)
+        assert "safe to write" in body["detail"]
+    _problem(hostile_http.get(f"/{HOSTILE}", params={"file": "passwd", "archive": "zip"}), 404)
+
+
+def test_members_with_crlf_or_non_latin1_names_are_served(hostile_http: httpx.Client) -> None:
+    r = hostile_http.get(f"/{HOSTILE}", params={"file": "members.zip", "extract": "dir/a\r\nb.txt"})
+    assert r.status_code == 200 and r.content == b"crlf member", r.text
+    assert r.headers["x-doi2data-member"] == "dir/a%0D%0Ab.txt"
+    assert r.headers["content-disposition"] == "attachment; filename=\"ab.txt\"; filename*=UTF-8''ab.txt"
+    r = hostile_http.get(f"/{HOSTILE}", params={"file": "members.zip", "extract": "\u65e5\u672c\u2028.txt"})
+    assert r.status_code == 200 and r.content == b"unicode member", r.text
+    assert r.headers["x-doi2data-member"] == "%E6%97%A5%E6%9C%AC%E2%80%A8.txt"
+    assert "filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt" in r.headers["content-disposition"]
+
+
+def test_deep_unary_minus_through_the_gateway_is_not_a_500(hostile_http: httpx.Client) -> None:
+    body = _problem(hostile_http.get(f"/{HOSTILE}", params={"where": "-" * 1990 + "omega < 1"}), 404)
+    assert "CBF or HDF5" in body["detail"]  # parsed fine; this dataset just has no frames
+
+
+@pytest.mark.parametrize("name", ["a\r\nb.txt", "x\ud800.h5", "\x00\x7f\u2028", "e\u0301\u65e5" * 300 + ".tar.gz",
+                                  "", "\r\n", 'q"uote\\.txt'])
+def test_disposition_is_printable_ascii_whatever_the_name(name: str) -> None:
+    from doi2data.service.stream import disposition, header_text
+
+    for value in (disposition(name), header_text(name)):
+        assert value.isascii() and value.isprintable(), repr(value)
+    assert len(disposition(name)) < 2000
+    assert disposition(name).count('"') == 2

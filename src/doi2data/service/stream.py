@@ -30,7 +30,7 @@ from ..model import FileEntry
 from . import origin
 from .archive import ArchiveKind, Member, TarWriter, ZipWriter, writer
 from .origin import OriginBusy, Verifier
-from .problems import TooLarge
+from .problems import NotFound, TooLarge
 from .pump import ThreadPump
 
 if TYPE_CHECKING:
@@ -118,6 +118,9 @@ async def archive_response(request: Request, gw: Gateway, kind: ArchiveKind, mem
 
     ``cleanup`` runs once the body is done with (local members made for this response).
     """
+    if not members:  # every selected name was refused (absolute, "..", the tool's own folder...)
+        raise NotFound("none of the selected files has a name that is safe to write, so there is nothing "
+                       "to archive")
     if kind == "tar" and any(m.size is None for m in members):
         raise UsageError("a tar archive needs every file's size; some are unknown - use archive=zip")
     archive = writer(kind, members, year)
@@ -165,15 +168,46 @@ def slug(ident: Identifier) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value).strip("._") or "dataset"
 
 
+MAX_FILENAME = 200  # characters of a name in Content-Disposition (its extension is kept)
+_UNSAFE_IN_HEADER = re.compile(r"[^\x20-\x7e]")
+
+
 def disposition(name: str) -> str:
-    """``Content-Disposition: attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266)."""
-    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name) or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    """``Content-Disposition: attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266).
+
+    The name comes from a repository or an archive, so it may hold anything: control characters
+    are dropped (a CR/LF would end the header), lone surrogates become U+FFFD, and a long name is
+    shortened from the middle; the result is printable ASCII whatever ``name`` was.
+    """
+    name = "".join(c for c in name if c.isprintable())  # drops controls, separators and lone surrogates
+    if len(name) > MAX_FILENAME:
+        _, dot, ext = name.rpartition(".")
+        ext = dot + ext if dot and len(ext) <= 16 else ""
+        name = name[: MAX_FILENAME - len(ext)] + ext
+    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", name).strip() or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='') or 'download'}"
+
+
+def header_text(value: str) -> str:
+    """Any text as a header value: printable ASCII kept, everything else percent-encoded (UTF-8).
+
+    Why: a CR/LF in a name from a repository would end the header (the server drops the
+    connection), and a character outside Latin-1 cannot be encoded at all (a 500).
+    """
+    if not _UNSAFE_IN_HEADER.search(value):
+        return value
+    return _UNSAFE_IN_HEADER.sub(lambda m: quote(m.group().encode("utf-8", "surrogatepass"), safe=""), value)
 
 
 class StreamedBody(StreamingResponse):
     """A streaming response that always closes its body iterator (and so stops its producer),
-    also when the client disconnects mid-body - Starlette leaves that to garbage collection."""
+    also when the client disconnects mid-body - Starlette leaves that to garbage collection.
+
+    Header values pass :func:`header_text` (names of files and members travel in ``X-Doi2data-*``).
+    """
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers({k: header_text(v) for k, v in headers.items()} if headers else headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -185,5 +219,5 @@ class StreamedBody(StreamingResponse):
 
 
 __all__ = ["COPIED_RESPONSE", "FORWARDED_REQUEST", "OriginBusy", "StreamedBody", "Verifier", "archive_body",
-           "archive_kind", "archive_response", "blocking", "disposition", "finally_run", "open_origin", "partial_file",
-           "pumped", "slug", "verified_file"]
+           "archive_kind", "archive_response", "blocking", "disposition", "finally_run", "header_text", "open_origin",
+           "partial_file", "pumped", "slug", "verified_file"]

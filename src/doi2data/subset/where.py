@@ -12,7 +12,7 @@ closures that can only compare values::
              | operand ["not"] "in" "(" literal ("," literal)* ")"
              | operand "like" STRING                           -- shell glob, for strings
     op      := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
-    operand := NAME | NUMBER | STRING | "-" operand
+    operand := "-"* (NAME | NUMBER | STRING)
 
 Semantics: names are datanames (``omega``, ``chi``, ``file``, ``frame``...; unknown names are an
 error listing the known ones). Numbers compare as floats, ``==``/``!=`` with an absolute
@@ -130,10 +130,17 @@ class _Parser:
         return self.compare()
 
     def operand(self) -> Callable[[Row], Any]:
+        minus = 0
+        while self.eat("op", "-"):  # counted, not recursed: "- - - ... x" must not exhaust the stack
+            minus += 1
+        inner = self._term()
+        if not minus:
+            return inner
+        twice = minus % 2 == 0  # -(-v): an int again for a bool, as negating twice always gave
+        return lambda row: (-(-v) if twice else -v) if isinstance(v := inner(row), (int, float)) else None
+
+    def _term(self) -> Callable[[Row], Any]:
         tok = self.tok
-        if self.eat("op", "-"):
-            inner = self.operand()
-            return lambda row: -v if isinstance(v := inner(row), (int, float)) else None
         if self.eat("num") or self.eat("str"):
             value = tok.value
             return lambda row: value
