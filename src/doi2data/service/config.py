@@ -82,7 +82,7 @@ class GatewayConfig:
     #: HDF5 slices are bounded by what they read, not only by what they return: chunks one slice
     #: may touch, the decompressed size of one chunk, and stored bytes fetched (metadata + data).
     max_slice_chunks: int = 4096
-    max_slice_chunk_bytes: int = 64 << 20
+    max_slice_chunk_bytes: int = 128 << 20
     max_slice_read: int = 512 << 20
 
     def to_env(self) -> str:

@@ -19,6 +19,11 @@ json     ``application/json``      ``{"shape", "dtype", "data"}`` for small slab
 =======  ========================  =============================================================
 
 Every answer has an exact ``Content-Length`` and ``X-Doi2data-Shape``/``-Dtype``/``-Selection``.
+
+A slab is bounded by what it *reads*, not only by its size (``max_slice_bytes``): chunks touched
+(``max_slice_chunks``), one chunk's decompressed size (``max_slice_chunk_bytes``) and bytes fetched,
+metadata included (``max_slice_read``) - :class:`~doi2data.subset.hdf5remote.ReadLimits`; passing
+one is a 413 problem before the bytes are fetched.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from starlette.responses import JSONResponse, Response
 from ..errors import TransferError, UsageError
 from ..model import FileEntry, Manifest
 from ..subset.hdf5extract import extract_hdf5
-from ..subset.hdf5remote import H5Files, _h5py, read_axes, resolve
+from ..subset.hdf5remote import H5Files, ReadLimits, _h5py, read_axes, resolve
 from ..subset.spec import DatasetSpec, describe, parse_dataset, parse_slices
 from .negotiate import _parse, _quality
 from .origin import local_bytes
@@ -124,11 +129,17 @@ def _open(hf: H5Files, manifest: Manifest, entry: FileEntry, spec: DatasetSpec, 
     return found, axes
 
 
+def read_limits(gw: Gateway) -> ReadLimits:
+    cfg = gw.config
+    return ReadLimits(max_chunks=cfg.max_slice_chunks, max_chunk_bytes=cfg.max_slice_chunk_bytes,
+                      max_read=cfg.max_slice_read)
+
+
 def read_slab(gw: Gateway, manifest: Manifest, entry: FileEntry, spec: DatasetSpec) -> Slab:
     """Worker thread: the slab's values (numpy)."""
     import numpy as np
 
-    with H5Files(manifest, gw.subsets.reader(gw.sync_client)) as hf:
+    with H5Files(manifest, gw.subsets.reader(gw.sync_client), limits=read_limits(gw)) as hf, hf.guard():
         found, axes = _open(hf, manifest, entry, spec, gw.config.max_slice_bytes)
         values = np.ascontiguousarray(read_axes(hf, found.file, found.obj, axes))
         return Slab(values, f"{spec.path}{describe(axes)}", tuple(values.shape), values.dtype.str)
@@ -136,7 +147,7 @@ def read_slab(gw: Gateway, manifest: Manifest, entry: FileEntry, spec: DatasetSp
 
 def write_slab(gw: Gateway, manifest: Manifest, entry: FileEntry, spec: DatasetSpec, dest: Path, name: str) -> Slab:
     """Worker thread: the slab as a new HDF5 file ``dest/name`` (``get --hdf5``'s output)."""
-    with H5Files(manifest, gw.subsets.reader(gw.sync_client)) as hf:
+    with H5Files(manifest, gw.subsets.reader(gw.sync_client), limits=read_limits(gw)) as hf, hf.guard():
         found, axes = _open(hf, manifest, entry, spec, gw.config.max_slice_bytes)
         selection = describe(axes)
         extract_hdf5(manifest, dest=dest, file=entry.path, dataset=f"{spec.path}[{selection[1:-1]}]", output=name,

@@ -8,6 +8,9 @@ stored chunks are copied **raw** (``write_direct_chunk``): same compression, no 
 plugin needed. Otherwise the values are decoded (:mod:`.hdf5remote`) and written with the
 source's creation properties, chunks clamped to the new shape; a virtual dataset is written as a
 plain chunked, gzip-compressed dataset.
+
+Reads are bounded (:class:`~.hdf5remote.ReadLimits`: chunks touched, one chunk's decompressed size,
+bytes fetched); a raw copy holds at most 256 MiB of stored chunks in memory at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from .. import __version__
 from ..errors import UsageError
 from ..model import Manifest
 from .common import SubsetReport, Written, atomic_path, find_entry
-from .hdf5remote import H5Files, Resolved, _attrs, _h5py, chunk_plan, fetch_chunks, read_axes, resolve
+from .hdf5remote import (H5Files, ReadLimits, Resolved, _attrs, _h5py, chunk_batches, chunk_plan, fetch_chunks,
+                         read_axes, resolve)
 from .ranges import RangeReader
 from .spec import describe, parse_dataset, parse_slices, split_spec
 
@@ -35,39 +39,44 @@ def _target(manifest: Manifest, spec: str | None, file: str | None, dataset: str
 
 def extract_hdf5(manifest: Manifest, spec: str | None = None, dest: str | Path = ".", *, file: str | None = None,
                  dataset: str | None = None, frames: Sequence[int] | None = None, output: str | None = None,
-                 reader: RangeReader | None = None, files: H5Files | None = None) -> SubsetReport:
+                 reader: RangeReader | None = None, files: H5Files | None = None,
+                 limits: ReadLimits | None = None) -> SubsetReport:
     """Write ``dataset[selection]`` of the remote HDF5 ``file`` into a new file under ``dest``.
 
     ``spec`` is ``FILE:/path[slices]`` (or give ``file`` and ``dataset``); ``frames`` replaces the
     first axis by a list of indices (frames chosen by ``--where``). ``output`` is the local name
-    (default ``<file stem>.<dataset name>.<selection>.h5`` beside the source's folder).
+    (default ``<file stem>.<dataset name>.<selection>.h5`` beside the source's folder). ``limits``
+    bound what is read (``files`` carry their own); passing one raises
+    :class:`~doi2data.errors.LimitExceeded` and leaves no output file.
     """
     name, target = _target(manifest, spec, file, dataset)
     own = reader is None
     rd = reader or RangeReader()
-    hf = files or H5Files(manifest, rd)
+    hf = files or H5Files(manifest, rd, limits=limits or ReadLimits())
     report = SubsetReport(Path(dest))
     before = (rd.requests, rd.bytes_received)
     try:
         entry = find_entry(manifest, name)
-        ds_spec = parse_dataset(target)
-        found = resolve(hf, entry, ds_spec.path)
-        h5py = _h5py()
-        if not isinstance(found.obj, h5py.Dataset):
-            raise UsageError(f"{ds_spec.path} in {entry.path} is a group, not a dataset")
-        ds = found.obj
-        axes: list[Sequence[int]] = list(parse_slices(ds_spec.slices, ds.shape))
-        if frames is not None:
-            chosen = sorted({int(i) for i in frames})
-            if not chosen or chosen[0] < 0 or chosen[-1] >= (ds.shape[0] if ds.shape else 0):
-                raise UsageError(f"frame indices out of range for {ds_spec.path} {ds.shape}")
-            axes[0] = tuple(chosen)
-        local = output or _default_name(entry.path, ds_spec.path, "frames" if frames is not None else describe(axes))
-        with atomic_path(report.dest, local) as part:
-            with h5py.File(part, "w") as out:
-                _write(out, hf, found, ds_spec.path, axes, manifest, entry.path)
-        size = Path(report.dest, local).stat().st_size
-        report.written.append(Written(entry.path, f"{ds_spec.path}{describe(axes)}", local, size))
+        with hf.guard():
+            ds_spec = parse_dataset(target)
+            found = resolve(hf, entry, ds_spec.path)
+            h5py = _h5py()
+            if not isinstance(found.obj, h5py.Dataset):
+                raise UsageError(f"{ds_spec.path} in {entry.path} is a group, not a dataset")
+            ds = found.obj
+            axes: list[Sequence[int]] = list(parse_slices(ds_spec.slices, ds.shape))
+            if frames is not None:
+                chosen = sorted({int(i) for i in frames})
+                if not chosen or chosen[0] < 0 or chosen[-1] >= (ds.shape[0] if ds.shape else 0):
+                    raise UsageError(f"frame indices out of range for {ds_spec.path} {ds.shape}")
+                axes[0] = tuple(chosen)
+            chosen_text = "frames" if frames is not None else describe(axes)
+            local = output or _default_name(entry.path, ds_spec.path, chosen_text)
+            with atomic_path(report.dest, local) as part:
+                with h5py.File(part, "w") as out:
+                    _write(out, hf, found, ds_spec.path, axes, manifest, entry.path)
+            size = Path(report.dest, local).stat().st_size
+            report.written.append(Written(entry.path, f"{ds_spec.path}{describe(axes)}", local, size))
     finally:
         report.requests = rd.requests - before[0]
         report.bytes_received = rd.bytes_received - before[1]
@@ -78,12 +87,13 @@ def extract_hdf5(manifest: Manifest, spec: str | None = None, dest: str | Path =
     return report
 
 
-def read_hdf5(manifest: Manifest, file: str, dataset: str, *, reader: RangeReader | None = None) -> Any:
+def read_hdf5(manifest: Manifest, file: str, dataset: str, *, reader: RangeReader | None = None,
+              limits: ReadLimits | None = None) -> Any:
     """``dataset`` (``/path[slices]``) of the remote ``file`` as a numpy array (for the gateway)."""
     own = reader is None
     rd = reader or RangeReader()
     try:
-        with H5Files(manifest, rd) as hf:
+        with H5Files(manifest, rd, limits=limits or ReadLimits()) as hf, hf.guard():
             ds_spec = parse_dataset(dataset)
             found = resolve(hf, find_entry(manifest, file), ds_spec.path)
             if not isinstance(found.obj, _h5py().Dataset):
@@ -106,7 +116,7 @@ def list_hdf5(manifest: Manifest, file: str, *, reader: RangeReader | None = Non
     rd = reader or RangeReader()
     rows: list[dict[str, Any]] = []
     try:
-        with H5Files(manifest, rd) as hf:
+        with H5Files(manifest, rd) as hf, hf.guard():
             root = hf.open(find_entry(manifest, file)).h5
             stack = [("", root)]
             while stack and len(rows) < limit:
@@ -170,13 +180,14 @@ def _write(out: Any, hf: H5Files, found: Resolved, path: str, axes: Sequence[Seq
     parent = out.require_group(str(PurePosixPath(path).parent))
     name = PurePosixPath(path).name.encode()
     if _raw_ok(ds, axes):
-        chunks = fetch_chunks(hf.reader, found.file, chunk_plan(ds, axes))
+        plan = chunk_plan(ds, axes, hf.budget)
         maxdims = tuple(h5py.h5s.UNLIMITED if m is None or n < c else n
                         for m, n, c in zip(ds.maxshape, shape, ds.chunks))
         did = h5py.h5d.create(parent.id, name, ds.id.get_type(), h5py.h5s.create_simple(shape, maxdims),
                               dcpl=ds.id.get_create_plist())
-        for offset, mask, data in chunks:
-            did.write_direct_chunk(tuple(_position(a, o) for a, o in zip(axes, offset)), data, mask)
+        for batch in chunk_batches(plan):  # stored bytes in memory: one batch at a time
+            for offset, mask, data in fetch_chunks(hf.reader, found.file, batch, hf.budget):
+                did.write_direct_chunk(tuple(_position(a, o) for a, o in zip(axes, offset)), data, mask)
         written = h5py.Dataset(did)
     else:
         values = read_axes(hf, found.file, ds, axes)

@@ -18,16 +18,28 @@ datasets through one crashed the process. So:
 
 h5py and numpy are imported lazily (the ``subsets`` extra); ``hdf5plugin`` is imported when a
 dataset uses a filter libhdf5 does not ship (EIGER's bitshuffle/LZ4).
+
+Bounded by what they read (issue 16), not only by what they return: ``slice=:,0,0`` on a
+1000x256x256 stack read 65.8 MB for a 1 KB answer, and one 512 MiB gzip chunk cost 525 MiB of
+RSS. Every :class:`H5Files` carries a :class:`ReadBudget` (:class:`ReadLimits`): chunks touched
+(counted before the chunk index is walked), the decompressed size of one chunk (its shape times
+the item size, checked before it is fetched), and stored bytes fetched - metadata pages through
+the :class:`~.rangefile.RangeFile` and data ranges alike, charged before each request. Passing
+one raises :class:`~doi2data.errors.LimitExceeded` (also when libhdf5 was the caller and turned
+it into an ``OSError``: :meth:`H5Files.guard`).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import TransferError, UsageError
+from ..errors import LimitExceeded, TransferError, UsageError
 from ..model import FileEntry, Manifest
 from .common import entry_url, sibling
 from .rangefile import RangeFile
@@ -45,6 +57,57 @@ def _h5py() -> Any:
     except ImportError as exc:  # pragma: no cover - the extra is installed in tests
         raise UsageError("HDF5 subsets need h5py: pip install 'doi2data[subsets]'") from exc
     return h5py
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one HDF5 request may read. The defaults suit the CLI (a user asking for their data);
+    the gateway passes tighter ones from its config (``max_slice_chunks``, ``max_slice_chunk_bytes``,
+    ``max_slice_read``)."""
+
+    max_chunks: int = 100_000  # chunks touched, over every dataset and VDS source of the request
+    max_chunk_bytes: int = 256 << 20  # decompressed size of one chunk (chunk shape x item size)
+    max_read: int | None = 16 << 30  # stored bytes fetched: metadata and data (None: no bound)
+
+
+class ReadBudget:
+    """What one request has read so far, against its :class:`ReadLimits` (thread-safe: chunk
+    ranges are fetched on reader threads). The first refusal is kept in ``exceeded``."""
+
+    def __init__(self, limits: ReadLimits) -> None:
+        self.limits = limits
+        self.read = 0
+        self.chunks = 0
+        self.exceeded: LimitExceeded | None = None
+        self._lock = threading.Lock()
+
+    def charge(self, nbytes: int, what: str = "metadata") -> None:
+        """Count ``nbytes`` about to be fetched; refuse when the total would pass ``max_read``."""
+        with self._lock:
+            self.read += nbytes
+            total = self.read
+        cap = self.limits.max_read
+        if cap is not None and total > cap:
+            self._fail(f"reading {what} would bring the bytes fetched to {total:,}, over the limit of {cap:,} "
+                       "(ask for a smaller selection)")
+
+    def touch(self, name: str, chunks: int, chunk_bytes: int) -> None:
+        """Count ``chunks`` chunks of ``chunk_bytes`` (decompressed) each, before their index is read."""
+        if chunk_bytes > self.limits.max_chunk_bytes:
+            self._fail(f"{name}: one chunk is {chunk_bytes:,} bytes decompressed, over the limit of "
+                       f"{self.limits.max_chunk_bytes:,}")
+        with self._lock:
+            self.chunks += chunks
+            total = self.chunks
+        if total > self.limits.max_chunks:
+            self._fail(f"{name}: the selection touches {total:,} chunks, over the limit of "
+                       f"{self.limits.max_chunks:,} (ask for a smaller selection)")
+
+    def _fail(self, message: str) -> None:
+        exc = LimitExceeded(message)
+        if self.exceeded is None:
+            self.exceeded = exc
+        raise exc
 
 
 @dataclass
@@ -66,20 +129,38 @@ class H5Files:
     page: int = 8192
     first: int = 16384
     opened: dict[str, RemoteFile] = field(default_factory=dict)
+    limits: ReadLimits = field(default_factory=ReadLimits)
+    budget: ReadBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = ReadBudget(self.limits)
 
     def open(self, entry: FileEntry) -> RemoteFile:
         if entry.path not in self.opened:
             h5py = _h5py()
             url = entry_url(entry)
             size = entry.size if entry.size is not None else self.reader.tail(url, 1)[1]
-            raw = RangeFile(self.reader, url, size, page=self.page)
+            raw = RangeFile(self.reader, url, size, page=self.page, charge=self.budget.charge)
             raw.prefetch(0, self.first)  # superblock, root group and usually the top-level objects
             try:
                 handle = h5py.File(raw, "r")
             except OSError as exc:
+                if self.budget.exceeded is not None:
+                    raise self.budget.exceeded from exc
                 raise TransferError(f"{entry.path} is not a readable HDF5 file: {exc}", url=url) from exc
             self.opened[entry.path] = RemoteFile(entry, url, raw, handle)
         return self.opened[entry.path]
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Re-raise a refused read as :class:`~doi2data.errors.LimitExceeded` when libhdf5 (which
+        made the read through the file object) reported it as an ``OSError`` or worse."""
+        try:
+            yield
+        except Exception as exc:
+            if self.budget.exceeded is not None and exc is not self.budget.exceeded:
+                raise self.budget.exceeded from exc
+            raise
 
     def close(self) -> None:
         for remote in self.opened.values():
@@ -157,9 +238,9 @@ def read_axes(files: H5Files, remote: RemoteFile, ds: Any, axes: Sequence[Axis],
     if dcpl.get_external_count():
         raise UsageError(f"{ds.name} keeps its data in external raw files: not supported (would read as fill)")
     if layout == h5py.h5d.CHUNKED:
-        return _chunked(files.reader, remote, ds, axes)
+        return _chunked(files.reader, remote, ds, axes, files.budget)
     if layout == h5py.h5d.CONTIGUOUS and ds.dtype.kind in "biufc" and ds.dtype.fields is None:
-        return _contiguous(files.reader, remote, ds, axes)
+        return _contiguous(files.reader, remote, ds, axes, files.budget)
     return np.asarray(_take(ds, axes))  # compact (already in the header) or exotic types
 
 
@@ -196,9 +277,12 @@ def _take(ds: Any, axes: Sequence[Axis]) -> Any:
     return out
 
 
-def _fetch(reader: RangeReader, url: str, spans: list[tuple[int, int]], gap: int = 4096) -> dict[int, bytes]:
-    """Bytes for each ``(offset, end)`` span, fetched as coalesced ranges in parallel."""
+def _fetch(reader: RangeReader, url: str, spans: list[tuple[int, int]], gap: int = 4096,
+           budget: ReadBudget | None = None) -> dict[int, bytes]:
+    """Bytes for each ``(offset, end)`` span, fetched as coalesced ranges in parallel (charged first)."""
     merged = coalesce(spans, gap)
+    if budget is not None:
+        budget.charge(sum(hi - lo for lo, hi in merged), "the data")
     blobs = dict(zip(merged, reader.map(lambda r: reader.read(url, r[0], r[1]), merged)))
     out: dict[int, bytes] = {}
     for start, end in spans:
@@ -207,10 +291,18 @@ def _fetch(reader: RangeReader, url: str, spans: list[tuple[int, int]], gap: int
     return out
 
 
-def chunk_plan(ds: Any, axes: Sequence[Axis]) -> list[tuple[tuple[int, ...], Any]]:
-    """``(chunk offset, StoreInfo or None)`` for every chunk the selection touches."""
+def chunk_plan(ds: Any, axes: Sequence[Axis], budget: ReadBudget | None = None) -> list[
+        tuple[tuple[int, ...], Any]]:
+    """``(chunk offset, StoreInfo or None)`` for every chunk the selection touches.
+
+    With a ``budget``, the chunk count and one chunk's decompressed size are checked before the
+    chunk index is read.
+    """
     chunk = ds.chunks
     touched = [sorted({i // c for i in a}) for a, c in zip(axes, chunk)]
+    if budget is not None:
+        budget.touch(ds.name or "dataset", math.prod(len(t) for t in touched),
+                     math.prod(chunk) * ds.dtype.itemsize)
     plan = []
     for index in itertools.product(*touched):
         offset = tuple(i * c for i, c in zip(index, chunk))
@@ -219,17 +311,35 @@ def chunk_plan(ds: Any, axes: Sequence[Axis]) -> list[tuple[tuple[int, ...], Any
     return plan
 
 
-def fetch_chunks(reader: RangeReader, remote: RemoteFile, plan: list[tuple[tuple[int, ...], Any]]) -> list[
-        tuple[tuple[int, ...], int, bytes]]:
+def fetch_chunks(reader: RangeReader, remote: RemoteFile, plan: list[tuple[tuple[int, ...], Any]],
+                 budget: ReadBudget | None = None) -> list[tuple[tuple[int, ...], int, bytes]]:
     """``(offset, filter_mask, stored bytes)`` for the allocated chunks of ``plan``."""
     stored = [(off, info) for off, info in plan if info is not None]
-    blobs = _fetch(reader, remote.url, [(i.byte_offset, i.byte_offset + i.size) for _, i in stored])
+    blobs = _fetch(reader, remote.url, [(i.byte_offset, i.byte_offset + i.size) for _, i in stored], budget=budget)
     return [(off, info.filter_mask, blobs[info.byte_offset]) for off, info in stored]
 
 
-def _chunked(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence[Axis]) -> Any:
+def chunk_batches(plan: list[tuple[tuple[int, ...], Any]], limit: int = 256 << 20) -> Iterator[
+        list[tuple[tuple[int, ...], Any]]]:
+    """``plan`` in pieces of at most ``limit`` stored bytes (at least one chunk each), so a raw copy
+    holds one piece in memory at a time, not the whole selection."""
+    batch: list[tuple[tuple[int, ...], Any]] = []
+    held = 0
+    for item in plan:
+        size = item[1].size if item[1] is not None else 0
+        if batch and held + size > limit:
+            yield batch
+            batch, held = [], 0
+        batch.append(item)
+        held += size
+    if batch:
+        yield batch
+
+
+def _chunked(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence[Axis],
+             budget: ReadBudget | None = None) -> Any:
     h5py = _h5py()
-    chunks = fetch_chunks(reader, remote, chunk_plan(ds, axes))
+    chunks = fetch_chunks(reader, remote, chunk_plan(ds, axes, budget), budget)
     _plugins(ds)
     scratch = h5py.File(f"doi2data-scratch-{next(_scratch_names)}.h5", "w", driver="core", backing_store=False)
     try:
@@ -258,7 +368,8 @@ def _plugins(ds: Any) -> None:
             pass
 
 
-def _contiguous(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence[Axis]) -> Any:
+def _contiguous(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence[Axis],
+                budget: ReadBudget | None = None) -> Any:
     """Byte runs of a contiguous dataset: trailing whole dimensions make each run longer."""
     np = _numpy()
     shape, item = ds.shape, ds.dtype.itemsize
@@ -267,7 +378,7 @@ def _contiguous(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence
     if base is None or out.size == 0:
         return out
     if not shape:  # a scalar: one tiny range
-        data = _fetch(reader, remote.url, [(base, base + item)])[base]
+        data = _fetch(reader, remote.url, [(base, base + item)], budget=budget)[base]
         return np.frombuffer(data, dtype=ds.dtype).reshape(())
     k = len(shape) - 1
     while k > 0 and len(axes[k]) == shape[k]:
@@ -280,7 +391,7 @@ def _contiguous(reader: RangeReader, remote: RemoteFile, ds: Any, axes: Sequence
         for first, stop, pos in _runs(axes[k]):
             start = base + (flat + first * strides[k]) * item
             pieces.append((tuple(p for p, _ in lead), pos, stop - first, start, start + (stop - first) * tail * item))
-    blobs = _fetch(reader, remote.url, [(s, e) for *_, s, e in pieces], gap=64 * 1024)
+    blobs = _fetch(reader, remote.url, [(s, e) for *_, s, e in pieces], gap=64 * 1024, budget=budget)
     for lead_pos, pos, count, start, _ in pieces:
         block = np.frombuffer(blobs[start], dtype=ds.dtype).reshape((count, *shape[k + 1:]))
         out[(*lead_pos, slice(pos, pos + count))] = block
@@ -325,4 +436,5 @@ def _box(space: Any, shape: Sequence[int]) -> list[tuple[int, int]]:
     raise UsageError("virtual dataset with irregular mappings is not supported")
 
 
-__all__ = ["H5Files", "RemoteFile", "Resolved", "chunk_plan", "fetch_chunks", "read_axes", "resolve"]
+__all__ = ["H5Files", "ReadBudget", "ReadLimits", "RemoteFile", "Resolved", "chunk_batches", "chunk_plan",
+           "fetch_chunks", "read_axes", "resolve"]

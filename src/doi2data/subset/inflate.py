@@ -130,7 +130,8 @@ class Inflater:
         if len(self._head) < 4 + size:
             return b""
         try:
-            filters = [lzma._decode_filter_properties(lzma.FILTER_LZMA1, self._head[4:4 + size])]  # type: ignore[attr-defined]  # noqa: SLF001
+            decode = lzma._decode_filter_properties  # type: ignore[attr-defined]  # as zipfile does
+            filters = [decode(lzma.FILTER_LZMA1, self._head[4:4 + size])]
             self._decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
         except (lzma.LZMAError, ValueError) as exc:
             raise VerificationError(f"{self.what}: bad LZMA properties ({exc})") from exc

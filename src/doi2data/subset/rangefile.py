@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import io
+from collections.abc import Callable
 
 from .ranges import RangeReader
 
@@ -21,11 +22,16 @@ class RangeFile(io.RawIOBase):
     Fetched bytes live in a sparse, merged interval cache; a read of missing bytes fetches each
     gap in one request, widened to ``page`` alignment (never past bytes already held). For
     metadata parsers only: data should be read by explicit ranges, not through here.
+
+    ``charge(n)``, when given, is called before each fetch of ``n`` bytes and may refuse it by
+    raising (the HDF5 read budget: hostile metadata cannot make the parser fetch without bound).
     """
 
-    def __init__(self, reader: RangeReader, url: str, size: int, *, page: int = 4096) -> None:
+    def __init__(self, reader: RangeReader, url: str, size: int, *, page: int = 4096,
+                 charge: Callable[[int], None] | None = None) -> None:
         super().__init__()
         self.reader, self.url, self.size, self.page = reader, url, size, max(1, page)
+        self.charge = charge
         self._starts: list[int] = []
         self._blocks: list[bytes] = []
         self._pos = 0
@@ -56,6 +62,8 @@ class RangeFile(io.RawIOBase):
     def prefetch(self, start: int, end: int) -> None:
         """Make sure ``[start, end)`` is held (one request per gap)."""
         for lo, hi in self._gaps(max(0, start), min(end, self.size)):
+            if self.charge is not None:
+                self.charge(hi - lo)
             self._store(lo, self.reader.read(self.url, lo, hi))
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -66,6 +74,8 @@ class RangeFile(io.RawIOBase):
         for lo, hi in self._gaps(start, end):
             lo2 = max(self._held_end_before(lo), lo - lo % self.page)
             hi2 = min(self._held_start_after(hi), -(-hi // self.page) * self.page, self.size)
+            if self.charge is not None:
+                self.charge(hi2 - lo2)
             self._store(lo2, self.reader.read(self.url, lo2, hi2))
         data = self._slice(start, end)
         buffer[:len(data)] = data
