@@ -187,3 +187,17 @@ def test_cli_reports_unchecked_for_a_dataset_without_checksums(cli, net: FakeInt
     assert run.code == 0 and "0 verified, 1 unchecked" in run.err, run.err
     run = cli("verify", GUBBIO.doi, "pg")
     assert run.code == 0 and "0 ok, 0 bad, 1 unchecked" in run.err and "UNCHECKED" in run.err, run.err
+
+
+# --- adapters hand malformed values on instead of dropping them -----------------------------------
+def test_adapters_pass_malformed_values_to_the_model() -> None:
+    from doi2data.adapters import invenio, mendeley, schemaorg
+
+    assert FileEntry("a", 1, invenio._checksums("1234")).bad_checksums == {"md5": "1234"}  # migration shape: bare md5
+    assert FileEntry("a", 1, invenio._checksums("md5:1234")).bad_checksums == {"md5": "1234"}
+    assert dict(FileEntry("a", 1, invenio._checksums(MD5.upper())).checksums) == {"md5": MD5}
+    entry = mendeley._file_entry({"filename": "x.csv", "content_details": {"sha256_hash": "abc", "size": 3,
+                                                                    "download_url": "https://h.test/x"}}, "")
+    assert entry.bad_checksums == {"sha256": "abc"} and not entry.checksums
+    found = schemaorg._entry({"contentUrl": "https://h.test/y", "name": "y", "md5": "nothex"}, "https://h.test/")
+    assert found is not None and found.bad_checksums == {"md5": "nothex"}

@@ -18,6 +18,20 @@ natural way to name one. ``RecordRef.version`` (``--version``) is a convenience 
 record page shows (``metadata.version``, ``v`` prefix ignored), else, for a number N, the N-th
 version (``versions.index``, or the legacy ``relations.version[0].index`` + 1); that hit is the
 listing (it is a full record). The manifest names the chosen version's own DOI.
+
+Rules as of 2026 (checked 2026-12-06):
+
+* File ``status``: InvenioRDM's files endpoint reports each entry's ``status`` (``completed`` in
+  every recording, e.g. ``record-4924875-files-endpoint-rdm.json``; ``pending`` while an upload or a
+  remote fetch is unfinished). Where a status is given and is not ``completed``, the file is listed
+  ``offline`` with a note and a warning, and never fetched (its content is not there yet); the
+  legacy-compatible record serializer gives no status, so inline files are taken as they are.
+* ``/versions`` is a records *search*: 30 requests/minute for everyone and at most 25 hits per page
+  for anonymous clients (a larger ``size`` is refused with 400) since 2025-11-14
+  (blog.zenodo.org/2025/11/25/2025-11-14-search-api-updates, developers.zenodo.org#rate-limiting;
+  peers hit both: zen4R #203, boutiques #722, software-citation-station #104/#107). Pages of
+  :data:`VERSIONS_PAGE`, each request paced by :data:`doi2data.transfer.limits.SEARCH_GATE` on top
+  of the host's own rate.
 """
 
 from __future__ import annotations
@@ -31,12 +45,13 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import Http
-from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest, parse_prefixed_checksum
+from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
 from ._versions import version_missing
 from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
 from ._json import size as _size
+from ..transfer.limits import SEARCH_GATE
 
 ZENODO_HOSTS = {"zenodo.org": "zenodo.org", "www.zenodo.org": "zenodo.org", "sandbox.zenodo.org": "sandbox.zenodo.org"}
 #: InvenioRDM instances known to serve ``/api/records/<id>`` (any path shape is trusted there).
@@ -89,8 +104,7 @@ def _checksums(value: Any) -> dict[str, str]:
     """``"md5:<hex>"``, or the migration shape's bare md5 hex."""
     if not isinstance(value, str) or ":" in value:
         return parse_prefixed_checksum(value) if isinstance(value, str) else {}
-    digest = normalize_digest("md5", value)
-    return {"md5": digest} if digest else {}
+    return {"md5": value}  # FileEntry normalises it, or keeps a malformed one aside to report it
 
 
 
@@ -141,6 +155,9 @@ def _file_entry(raw: Any, fallback_key: str | None, api_base: str, record_id: st
         fallback = content_url(api_base, record_id, key)
         urls = [fallback, *urls] if migrated else [*urls, fallback]
     mimetype = raw.get("mimetype")
+    status = raw.get("status")
+    if access == "open" and isinstance(status, str) and status.strip().lower() != "completed":
+        access, note = "offline", f"not available yet: the repository reports its status as {status.strip()[:40]!r}"
     return FileEntry(
         path=key,
         size=_size(raw.get("filesize") if migrated and "size" not in raw else raw.get("size")),
@@ -174,6 +191,8 @@ def _files(entries: Iterable[tuple[Any, str | None]], api_base: str, record_id: 
             warnings.append(f"duplicate file key {entry.path!r} listed twice; kept the first")
             continue
         seen[entry.path] = entry
+    if unfinished := sum(1 for f in seen.values() if f.access == "offline"):
+        warnings.append(f"{unfinished} file(s) not available yet (status other than 'completed'): listed, not fetched")
     return tuple(sorted(seen.values(), key=lambda f: f.path)), warnings
 
 
@@ -367,7 +386,8 @@ class InvenioAdapter:
                 if ds.access == "open":
                     raise
                 listing = Manifest(ds)
-            files = tuple(replace(f, access=ds.access, note=ds.note) for f in listing.files)
+            files = tuple(f if ds.access == "open" else replace(f, access=ds.access, note=ds.note)
+                          for f in listing.files)
             warnings = [w for w in warnings if w != _unlisted_warning(ds)] + list(listing.warnings)
             if not files and ds.access != "open":
                 warnings.append(_unlisted_warning(ds))
@@ -389,8 +409,8 @@ class InvenioAdapter:
         return replace(manifest, dataset=ds, warnings=tuple(warnings))
 
 
-VERSIONS_PAGE = 100
-MAX_VERSION_PAGES = 50
+VERSIONS_PAGE = 25       # Zenodo's most for anonymous searches since 2025-11 (more is a 400)
+MAX_VERSION_PAGES = 200
 
 
 def version_label(hit: Mapping[str, Any]) -> tuple[str | None, int | None]:
@@ -434,6 +454,7 @@ async def _pick_version(doc: Any, ref: RecordRef, http: Http) -> tuple[Mapping[s
     for _ in range(MAX_VERSION_PAGES):
         if not url:
             break
+        await SEARCH_GATE.token(urlsplit(url).hostname or "")
         page = await http.get_json(url, params=params, what=what)
         found = _map(_map(page).get("hits")).get("hits")
         hits += [h for h in (found if isinstance(found, list) else []) if isinstance(h, Mapping)]

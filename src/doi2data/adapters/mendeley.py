@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 from .. import __version__
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import PROJECT_URL, Http
-from ..model import Access, Dataset, FileEntry, Manifest, normalize_digest
+from ..model import Access, Dataset, FileEntry, Manifest
 from ._json import http_url as _http_url
 from ._json import mapping as _map
 from ._json import mappings as _dicts
@@ -107,7 +107,6 @@ def _file_entry(raw: Mapping[str, Any], folder: str) -> FileEntry:
     size = _size(raw.get("size"))
     size = _size(details.get("size")) if size is None else size
     digest = _str(details.get("sha256_hash"))
-    sha256 = normalize_digest("sha256", digest) if digest else None
     url = _http_url(details.get("download_url"))
     status = _str(raw.get("status"))
     access: Access = "open"
@@ -117,7 +116,7 @@ def _file_entry(raw: Mapping[str, Any], folder: str) -> FileEntry:
     elif url is None:
         access, note = "offline", "Mendeley Data gives no download URL for this file"
     return FileEntry(path=f"{folder}/{name}" if folder else name, size=size,
-                     checksums={"sha256": sha256} if sha256 else {}, urls=(url,) if url else (),
+                     checksums={"sha256": digest} if digest else {}, urls=(url,) if url else (),
                      media_type=_str(details.get("content_type")), access=access, note=note)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from ..http import Http
-from ..model import Access, Dataset, Discovery, FileEntry, Manifest, normalize_digest
+from ..model import Access, Dataset, Discovery, FileEntry, Manifest
 from .base import LandingPage, NoMatch, RecordRef, Resolved
 from .contenturl import generic_dataset, host_of, path_from_url
 
@@ -145,8 +145,8 @@ def _entry(raw: Any, base: str | None) -> FileEntry | None:
     checksums = {}
     for algo in _DIGESTS:
         value = _text(raw.get(algo)) or _text(raw.get(f"schema:{algo}"))
-        if value and (digest := normalize_digest(algo, value)):
-            checksums[algo] = digest
+        if value:
+            checksums[algo] = value  # FileEntry normalises it, or keeps a malformed one aside to report it
     free = raw.get("isAccessibleForFree")
     access: Access = "restricted" if free is False or (isinstance(free, str) and free.lower() == "false") else "open"
     return FileEntry(path=name or path_from_url(url), size=_size(raw.get("contentSize")), checksums=checksums,
