@@ -233,3 +233,36 @@ def test_gateway_answers_bombs_with_4xx_problems(gateway: str, net: FakeInternet
         r = http.get(path, params={"file": "bombs.zip", "extract": "ok.txt"})
         assert r.status_code == 200 and r.content == b"a plain member after the bombs\n"
         assert http.get("/healthz").status_code == 200
+
+
+def test_concatenated_streams_and_every_tar_compression_are_read() -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    from doi2data.subset.inflate import inflate_stream, sniff
+
+    def pieces(blob: bytes) -> Iterator[bytes]:
+        return (blob[i:i + 1000] for i in range(0, len(blob), 1000))
+
+    plain = b"".join(bytes([i % 251]) * 3000 for i in range(200))
+    half = len(plain) // 2
+    for blob in (gzip.compress(plain[:half]) + gzip.compress(plain[half:]),  # pigz
+                 bz2.compress(plain[:half]) + bz2.compress(plain[half:]),  # pbzip2
+                 lzma.compress(plain[:half]) + lzma.compress(plain[half:]),  # xz -T
+                 lzma.compress(plain, format=lzma.FORMAT_ALONE), plain):
+        assert b"".join(inflate_stream(pieces(blob), what="t")) == plain, sniff(blob)
+
+
+def test_an_extended_tar_header_too_big_to_hold_is_refused() -> None:
+    import io
+    import tarfile
+
+    from doi2data.subset.tarstream import MAX_HEADER, _BoundedInfo
+
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, 512 << 20  # tarfile would read all 512 MiB into memory
+    blob = info.tobuf(format=tarfile.USTAR_FORMAT) + bytes(4096)
+    with pytest.raises(LimitExceeded, match=f"at most {MAX_HEADER:,}"):
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r|", tarinfo=_BoundedInfo) as archive:
+            archive.next()
