@@ -138,6 +138,21 @@ def test_declared_length_past_the_limit_is_refused_before_reading() -> None:
     assert streams[0].pulled == 0
 
 
+def test_head_and_304_announce_the_resource_length_not_a_body() -> None:
+    big = {"content-length": str(5 * 1024**3), "content-type": "application/octet-stream"}
+
+    async def go(method: str, status: int) -> int:
+        handler, _ = serve(b"", big, status=status)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            response = await Http(client, max_attempts=1, body_limit=MiB).request(method, "https://files.test/x.h5")
+            return response.status_code
+
+    assert asyncio.run(go("HEAD", 200)) == 200  # a 5 GiB file's HEAD is not a 5 GiB body
+    assert asyncio.run(go("GET", 304)) == 304
+    with pytest.raises(ResponseTooLarge):
+        asyncio.run(go("GET", 200))
+
+
 def test_default_limit_is_generous_for_listings() -> None:
     assert API_BODY_LIMIT == 256 * MiB
     big = json.dumps({"files": [{"key": f"{i:08d}.cbf", "size": i, "checksum": "md5:" + "0" * 32}

@@ -286,7 +286,7 @@ class BodyReader:
         self.size = self.raw = 0
         self.full = False
         length = response.headers.get("content-length", "")
-        if not truncate and length.isdigit() and int(length) > limit:
+        if not truncate and length.isdigit() and int(length) > limit and _has_body(response):
             raise self._too_large()
 
     def _too_large(self) -> ResponseTooLarge:
@@ -345,6 +345,15 @@ class BodyReader:
 
     def body(self) -> bytes:
         return b"".join(self._parts)
+
+
+def _has_body(response: httpx.Response) -> bool:
+    """False when ``Content-Length`` describes the resource, not this message (HEAD, 204, 304)."""
+    try:
+        method = response.request.method
+    except RuntimeError:  # a response built by hand, without its request
+        method = "GET"
+    return method != "HEAD" and response.status_code >= 200 and response.status_code not in (204, 304)
 
 
 def _already_read(response: httpx.Response, reader: BodyReader) -> bool:
