@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,10 +23,13 @@ from .model import Manifest
 from .resolver import build_manifest
 from .select import select
 from .transfer.engine import DownloadReport, Engine, ProgressSink, TransferOptions
+from .transfer.signing import UrlSigner
 from .transfer.limits import TOKEN_RATES, HostLimiter
 
 T = TypeVar("T")
 Patterns = Sequence[str] | str | None
+#: ``--guestbook`` answers: ``KEY=VALUE[,KEY=VALUE]`` / ``@FILE`` strings, or a mapping (Dataverse guestbooks)
+GuestbookAnswers = Sequence[str] | str | Mapping[str, str] | None
 
 
 def _token_hosts(credentials: Credentials) -> list[str]:
@@ -96,6 +99,7 @@ async def adownload(
     min_size: int | str | None = None,
     max_size: int | str | None = None,
     version: str | None = None,
+    guestbook: GuestbookAnswers = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -107,6 +111,7 @@ async def adownload(
     if version is not None and isinstance(identifier, Manifest):
         raise UsageError("version= applies to an identifier; a manifest is already listed at one version")
     opts = options or TransferOptions(jobs=jobs)
+    answers = _guestbook_answers(guestbook)  # bad answers fail before any request
     credentials = Credentials.parse(tokens)
     # one politeness budget for API calls and files (the published authenticated rates where a token is given)
     limiter = HostLimiter(opts.per_host, opts.rates, authenticated=_token_hosts(credentials))
@@ -118,7 +123,9 @@ async def adownload(
             manifest = await build_manifest(identifier, http, version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
         manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
-        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter)
+        signer = _url_signer(manifest, http, answers)
+        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter,
+                        signer=signer)
         report = await engine.run(manifest)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))
@@ -158,6 +165,34 @@ async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: fl
     return prepared
 
 
+def _guestbook_answers(guestbook: GuestbookAnswers) -> dict[str, str]:
+    """``guestbook=`` (``["name=…,email=…", "@answers.json"]`` or a mapping) -> answers, checked."""
+    from .adapters.dataverse_guestbook import parse_answers
+
+    return parse_answers(guestbook)
+
+
+def _url_signer(manifest: Manifest, http: Http, answers: dict[str, str]) -> UrlSigner | None:
+    """The listing adapter's optional ``url_signer`` hook: per-file URLs handed out at download time
+    (Dataverse guestbook responses, :mod:`doi2data.transfer.signing`); ``None`` for the others."""
+    from .adapters import KNOWN_ADAPTERS, find_adapter, load
+    from .adapters.base import Resolved
+    from .errors import UnsupportedRepository
+
+    found = manifest.discovery.adapter if manifest.discovery is not None else None
+    if found is not None and found in KNOWN_ADAPTERS:
+        adapter = load(found)
+    else:
+        ds = manifest.dataset
+        try:
+            adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
+        except UnsupportedRepository:
+            return None
+    hook = getattr(adapter, "url_signer", None)
+    signer: UrlSigner | None = hook(manifest, http, answers) if hook is not None else None
+    return signer
+
+
 def download(
     identifier: str | Identifier | Manifest,
     dest: str | Path = ".",
@@ -176,6 +211,7 @@ def download(
     min_size: int | str | None = None,
     max_size: int | str | None = None,
     version: str | None = None,
+    guestbook: GuestbookAnswers = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -186,7 +222,7 @@ def download(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
                   raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                   restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
-                  min_size=min_size, max_size=max_size, version=version)
+                  min_size=min_size, max_size=max_size, version=version, guestbook=guestbook)
     )
 
 

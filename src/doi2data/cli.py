@@ -123,6 +123,8 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
               help="request-rate limit for a host (HOST=0: none); Zenodo defaults to its guest limits")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
               help="API token sent only to HOST (also DOI2DATA_TOKENS); HOST=Header:VALUE for other headers")
+@click.option("--guestbook", multiple=True, metavar="KEY=VALUE,…|@FILE",
+              help="answers to a Dataverse dataset's guestbook (name=…,email=…,q1=…), one response per file")
 @version_option
 @click.option("--attempts", default=5, show_default=True, type=click.IntRange(1, 100), help="tries per file")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
@@ -142,6 +144,7 @@ def get_command(
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
     token: Sequence[str], dataset_version: str | None, attempts: int, timeout: float, as_json: bool, quiet: bool,
     explain: bool, restore: bool, restore_timeout: float, rebuild_state: bool = False,
+    guestbook: Sequence[str] = (),
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
@@ -167,7 +170,8 @@ def get_command(
         source = _resolve_explained(identifier, True, tokens=token, version=dataset_version)
     run_get(source, target, include=include, exclude=exclude, options=options, tokens=token,
             as_json=as_json, quiet=quiet, restore=restore, restore_timeout=restore_timeout,
-            regex=regex, min_size=min_size, max_size=max_size, version=None if explain else dataset_version)
+            regex=regex, min_size=min_size, max_size=max_size, version=None if explain else dataset_version,
+            guestbook=guestbook)
 
 
 def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_specs: Sequence[str],
@@ -235,6 +239,7 @@ def run_get(
     options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
     restore: bool = True, restore_timeout: float = 3600.0, regex: Sequence[str] = (),
     min_size: str | None = None, max_size: str | None = None, version: str | None = None,
+    guestbook: Sequence[str] = (),
 ) -> DownloadReport:
     progress: ProgressSink | None
     if as_json:
@@ -248,7 +253,8 @@ def run_get(
                           raise_on_failure=False, options=options, tokens=tokens, restore=restore,
                           restore_timeout=restore_timeout,
                           restore_progress=None if quiet else lambda message: click.echo(message, err=True),
-                          regex=regex, min_size=min_size, max_size=max_size, version=version)
+                          regex=regex, min_size=min_size, max_size=max_size, version=version,
+                          guestbook=guestbook or None)
     finally:
         if isinstance(progress, RichProgress):
             progress.stop()
@@ -287,8 +293,10 @@ def _load_command_modules() -> None:
 _load_command_modules()
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int, details: Sequence[str] = ()) -> None:
     click.echo(f"doi2data: error: {message}", err=True)
+    for line in details:  # e.g. a guestbook's questions still to answer, one per line
+        click.echo(f"  {line}", err=True)
     sys.exit(code)
 
 
@@ -309,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> Any:
     except Doi2DataError as exc:
         if debug:
             raise
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code,
+              tuple(str(d) for d in getattr(exc, "details", ())))
     except OSError as exc:  # disk full, permissions: still one line
         if debug:
             raise

@@ -15,6 +15,10 @@
   the ones that do (``/versions?excludeFiles=true``, one more request, only on that error).
 * Shapes: ``data.latestVersion`` (``/api/datasets/…``), a bare version (``…/versions/<v>``), the
   ``dataverse_json`` export (``datasetVersion``) and the 4.0 lower-case ``datafile``.
+* Guestbooks (Dataverse 6.10+, checked 2026-12-06): a dataset whose version JSON carries a
+  ``guestbookId`` answers a plain file download with 400 until a guestbook response is submitted;
+  the listing says so, and ``get`` submits one response per file through
+  :mod:`.dataverse_guestbook` (sources there), downloading through the signed URL it returns.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
@@ -36,6 +40,9 @@ from .base import RecordRef, Resolved
 from ._json import mapping as _map
 from ._json import text as _str
 from ._json import size as _size
+
+if TYPE_CHECKING:
+    from ..transfer.signing import UrlSigner
 
 #: Installations whose display name we know (any other host still works by URL shape).
 KNOWN_HOSTS: dict[str, str] = {
@@ -65,6 +72,8 @@ _ORIGINAL_EXT = {
     "application/x-rlang-transport": ".RData",
 }
 RESTRICTED_NOTE = "restricted: needs an API token with access (request access on the landing page)"
+GUESTBOOK_WARNING = ("downloads need a guestbook response (Dataverse guestbook {gid}): "
+                     "get --guestbook name=…,email=…,q1=… (a missing answer is listed before any download)")
 DRAFT_WARNING = "this is an unpublished DRAFT version"
 
 
@@ -274,6 +283,8 @@ def _parse(doc: Any, api_base: str, file_pid: str | None, today: date | None) ->
     dataset, warnings = _dataset(ds_doc, ver, api_base), []
     if _str(ver.get("versionState")) == "DRAFT":
         warnings.append(DRAFT_WARNING)
+    if (gid := _str(ver.get("guestbookId"))) and gid.isdecimal():
+        warnings.append(GUESTBOOK_WARNING.format(gid=gid[:12]))
     seen: dict[str, FileEntry] = {}
     for raw in raw_files:
         entry = file_entry(raw, api_base, today)
@@ -378,6 +389,12 @@ class DataverseAdapter:
         if resolved.metadata is not None:
             ds = ds.merged(resolved.metadata)
         return replace(manifest, dataset=replace(ds, doi=resolved.doi or ds.doi, repository=ref.repository))
+
+    def url_signer(self, manifest: Manifest, http: Http, answers: Mapping[str, str]) -> UrlSigner | None:
+        """The run's source of signed file URLs when the dataset has a guestbook (Dataverse 6.10+)."""
+        from .dataverse_guestbook import url_signer
+
+        return url_signer(manifest, http, answers)
 
 
 async def _latest_published(base: str, pid: str, what: str, http: Http, draft: Manifest) -> Manifest:

@@ -38,6 +38,7 @@ from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
 from .verify import recheck, why_unchecked
 from .limits import HostLimiter, Window
+from .signing import UrlSigner
 from .smallfiles import SmallFiles
 from .state import StateStore
 
@@ -135,6 +136,7 @@ class Engine:
         credentials: Credentials | None = None,
         progress: ProgressSink | None = None,
         limiter: HostLimiter | None = None,
+        signer: UrlSigner | None = None,
     ) -> None:
         self.client = client  # blocking client shared by the worker threads; None: one per thread
         self.dest = dest
@@ -142,6 +144,7 @@ class Engine:
         self.credentials = credentials or Credentials()
         self.progress: ProgressSink = progress or NullProgress()
         self.limiter = limiter or HostLimiter(self.options.per_host, self.options.rates)
+        self.signer = signer  # per-file URLs a repository hands out at download time (signing.py)
 
     async def run(self, manifest: Manifest) -> DownloadReport:
         self.dest.mkdir(parents=True, exist_ok=True)
@@ -151,6 +154,8 @@ class Engine:
             jobs = self._plan(manifest, report)
             pending = [j for j in jobs if not self._already_verified(j, store, report)]
             self._check_space(pending, store)
+            if self.signer is not None and pending:  # e.g. a guestbook's answers, checked before any byte
+                await self.signer.prepare([j.entry for j in pending])
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
             report.results.extend(await self._run_jobs(pending, store))
         finally:
@@ -185,7 +190,7 @@ class Engine:
         try:
             fetcher = FileFetcher(clients, store, self.limiter, self.credentials,
                                   FetchSettings(opts.segments, opts.min_segment, opts.max_attempts, opts.max_wait),
-                                  advance, executor)
+                                  advance, executor, signer=self.signer)
             small = SmallFiles(fetcher, committer)
             gate = asyncio.Semaphore(max(1, opts.jobs))
 

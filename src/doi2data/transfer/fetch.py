@@ -32,6 +32,7 @@ from .disk import Writeback
 from .hashing import HashPipe, MultiHasher, hash_file, mismatches, piped
 from .limits import HostLimiter
 from .segments import SegmentedFetch
+from .signing import UrlSigner
 from .state import StateStore
 
 BLOCK = 1 << 20  # bytes gathered per write, hash update and progress call
@@ -51,6 +52,7 @@ class FileFetcher:
         settings: FetchSettings,
         advance: Callable[[str, int], None],
         executor: Executor,
+        signer: UrlSigner | None = None,
     ) -> None:
         self.client = client  # the calling worker thread's client
         self.store = store
@@ -59,6 +61,7 @@ class FileFetcher:
         self.settings = settings
         self.advance = advance  # thread-safe: called from worker threads
         self.executor = executor
+        self.signer = signer  # sends a covered manifest URL's per-file URL instead (signing.py)
         self._made_dirs: set[Path] = set()  # destination folders known to exist
 
     # entry point ---------------------------------------------------------------------------
@@ -66,10 +69,13 @@ class FileFetcher:
         """One attempt from ``url``; returns bytes received. Raises Retry or TransferError."""
         size = job.entry.size
         info = self.store.partial(job.local)
+        one = self.signer is not None and self.signer.covers(url)  # a per-file URL: one request, no pieces
+        if one and self.store.segments(job.local):
+            self.store.drop_partial(job.local)  # pieces cannot go on through a one-request URL
         segments = self.store.segments(job.local) if info and info.url == url else []
         if segments:
             return await SegmentedFetch(self).run(job, url, info, segments)
-        if size is not None and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
+        if size is not None and not one and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
             return await SegmentedFetch(self).run(job, url, None, [])
         return await self._single(job, url)
 
@@ -86,6 +92,8 @@ class FileFetcher:
         this request spends."""
         # identity: ranges and checksums refer to the stored bytes, never to a compressed form
         headers = {"Accept-Encoding": "identity", **headers}
+        if self.signer is not None and self.signer.covers(url):
+            url = self.signer.sign(url)  # the URL the repository handed out for this file, this run
         try:
             response = send_sync(self.client(), "GET", url, headers=headers, credentials=self.credentials, stream=True)
         except httpx.TransportError as exc:
