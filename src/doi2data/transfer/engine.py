@@ -36,11 +36,11 @@ from ..model import FileEntry, Manifest
 from ..paths import inside_many, plan_paths
 from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
-from .verify import recheck, why_unchecked
 from .limits import HostLimiter, Window
 from .signing import UrlSigner
 from .smallfiles import SmallFiles
 from .state import StateStore
+from .verify import recheck, why_unchecked
 
 Status = Literal["downloaded", "present", "skipped", "failed"]
 SMALL_FILE = 1 << 20  # files up to this size travel in batches (see smallfiles.py)
