@@ -203,7 +203,7 @@ def gateway(internet: FakeInternet) -> Iterator[str]:
     from doi2data.service.testing import GatewayServer
 
     config = GatewayConfig(cache_url="memory:", allow_hosts=tuple(internet.hosts), rate=0, access_log=None,
-                           origin_rates=("zenodo.org=0",), max_archive_size=256 << 20)
+                           origin_rates=("zenodo.org=0",), max_archive_size=256 << 20, max_list_members=1000)
     with internet.activated():
         server = GatewayServer(create_app(config)).start()
     yield server.url
@@ -233,6 +233,24 @@ def test_gateway_answers_bombs_with_4xx_problems(gateway: str, net: FakeInternet
         r = http.get(path, params={"file": "bombs.zip", "extract": "ok.txt"})
         assert r.status_code == 200 and r.content == b"a plain member after the bombs\n"
         assert http.get("/healthz").status_code == 200
+
+
+def test_gateway_listings_are_capped_in_members(gateway: str, net: FakeInternet) -> None:
+    with httpx.Client(base_url=gateway, trust_env=False, timeout=30) as http:
+        for name in ("many.zip", "many.tar.gz"):
+            r = http.get(f"/{BOMB_DOI}", params={"file": name, "list": "members"})
+            assert r.status_code == 413 and "more than 1,000 members" in problem(r)["detail"], name
+        r = http.get(f"/{BOMB_DOI}", params={"file": "clash.tar", "list": "members"})
+        assert r.status_code == 200 and [m["name"] for m in r.json()["members"]] == ["f", "f/g.txt", "ok.txt"]
+
+
+def test_a_zip_directory_past_its_byte_limit_is_refused_before_it_is_fetched(manifest: Manifest,
+                                                                             reader: RangeReader) -> None:
+    entry = common.find_entry(manifest, "many.zip")
+    with pytest.raises(LimitExceeded, match="central directory needs more than 100,000 bytes"):
+        list_zip_members(entry, reader=reader, cache=False, max_directory=100_000)
+    assert reader.bytes_received <= 64 * 1024  # the tail only
+    assert len(list_zip_members(entry, reader=reader, cache=False).members) == 3000
 
 
 def test_concatenated_streams_and_every_tar_compression_are_read() -> None:

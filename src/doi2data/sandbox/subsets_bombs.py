@@ -10,6 +10,8 @@ to make a reader spend memory or CPU it should refuse to spend.
 * ``bomb.tar.bz2`` (~5 KB) - a tar whose one member holds 4 GiB of zeros, then ``after.txt``.
 * ``bomb.tar.gz`` - the same shape in gzip (~4 MB for 4 GiB: gzip's ratio tops out at ~1032:1).
 * ``clash.tar`` - ``f`` (a file), then ``f/g.txt``, then ``ok.txt``: names that collide on disk.
+* ``many.zip`` and ``many.tar.gz`` - 3,000 empty members each (a central directory past the
+  64 KiB tail; listings that outgrow a small member cap).
 * ``stack.h5`` (with h5py) - ``/stack`` 1000x64x64 uint8, one chunk per frame, uncompressed (a
   1x1x1000 answer touches 1000 chunks and 4 MB); ``/big`` one gzip chunk of 512 MiB nominal size
   (about 0.5 MB stored).
@@ -140,6 +142,25 @@ def clash_tar() -> bytes:
     return buffer.getvalue()
 
 
+MANY = 3000
+
+
+@lru_cache(maxsize=1)
+def many_zip() -> bytes:
+    return _zip([(f"m/{i:05d}.txt", 0, b"", 0, 0, None) for i in range(MANY)])
+
+
+@lru_cache(maxsize=1)
+def many_tar_gz() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for i in range(MANY):
+            info = tarfile.TarInfo(f"m/{i:05d}.txt")
+            info.mtime = 1700000000
+            tar.addfile(info)
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
 @lru_cache(maxsize=1)
 def stack_h5() -> bytes:
     """``/stack`` (1000 frames of 64x64, a chunk each) and ``/big`` (one 512 MiB gzip chunk)."""
@@ -160,12 +181,14 @@ def bomb_records() -> list[Record]:
     files = [FileSpec("bombs.zip", mimetype="application/zip", data=bombs_zip()),
              FileSpec("bomb.tar.bz2", mimetype="application/x-bzip2", data=bomb_tar_bz2()),
              FileSpec("bomb.tar.gz", mimetype="application/gzip", data=bomb_tar_gz()),
-             FileSpec("clash.tar", mimetype="application/x-tar", data=clash_tar())]
+             FileSpec("clash.tar", mimetype="application/x-tar", data=clash_tar()),
+             FileSpec("many.zip", mimetype="application/zip", data=many_zip()),
+             FileSpec("many.tar.gz", mimetype="application/gzip", data=many_tar_gz())]
     if importlib.util.find_spec("h5py") is not None:
         files.append(FileSpec("stack.h5", mimetype="application/x-hdf5", data=stack_h5()))
     return [Record(BOMB_RECID, "7000665", "Sandbox hostile archives and HDF5 (decompression bombs)",
                    files=tuple(files), creators=(Creator("Mallory", "M."),), publication_date="2024-06-01")]
 
 
-__all__ = ["BOMB_DOI", "BOMB_RECID", "HUGE_SIZE", "LIAR_SIZE", "TAR_MEMBER_SIZE", "bomb_records", "bomb_tar_bz2",
-           "bomb_tar_gz", "bombs_zip", "clash_tar", "stack_h5"]
+__all__ = ["BOMB_DOI", "BOMB_RECID", "HUGE_SIZE", "LIAR_SIZE", "MANY", "TAR_MEMBER_SIZE", "bomb_records",
+           "bomb_tar_bz2", "bomb_tar_gz", "bombs_zip", "clash_tar", "many_tar_gz", "many_zip", "stack_h5"]

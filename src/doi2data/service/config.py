@@ -84,6 +84,8 @@ class GatewayConfig:
     max_slice_chunks: int = 4096
     max_slice_chunk_bytes: int = 128 << 20
     max_slice_read: int = 512 << 20
+    #: Most members a ``?list=members`` answer may hold (zip or tar; 413 beyond: use ``ls --inside``).
+    max_list_members: int = 100_000
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

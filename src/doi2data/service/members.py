@@ -24,6 +24,7 @@ from __future__ import annotations
 import mimetypes
 import tarfile
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -64,7 +65,7 @@ async def member_response(request: Request, gw: Gateway, entry: FileEntry, op: s
     limits = inflate_limits(gw)
     if op == "list-members":
         body = await blocking(_zip_listing if kind == "zip" else _tar_listing, reader, entry, limits,
-                              executor=gw.subsets.executor)
+                              gw.config.max_list_members, executor=gw.subsets.executor)
         return JSONResponse(body, headers=headers)
     name = params["extract"].strip().lstrip("/")
     produce = _zip_member(reader, entry, name, limits) if kind == "zip" else _tar_member(reader, entry, name, limits)
@@ -90,15 +91,27 @@ def inflate_limits(gw: Gateway) -> InflateLimits:
                          max_cpu=cfg.max_inflate_seconds)
 
 
-def _zip_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits) -> dict[str, Any]:
+def _too_many(entry: FileEntry, most: int) -> TooLarge:
+    return TooLarge(f"{entry.path!r} has more than {most:,} members, the most a listing may hold here "
+                    "(`doi2data ls --inside` lists any number)")
+
+
+def _zip_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits, most: int) -> dict[str, Any]:
     listing = list_zip_members(entry, reader=reader)
+    if len(listing.members) > most:
+        raise _too_many(entry, most)
     return {"file": entry.path, "size": listing.size, "format": "zip",
             "members": [m.to_json() for m in listing.members],
             "requests": listing.requests, "bytes_received": listing.bytes_received}
 
 
-def _tar_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits) -> dict[str, Any]:
-    rows = [TarMember.of(info).to_json() for info, _ in tar_members(entry, reader, limits)]
+def _tar_listing(reader: RangeReader, entry: FileEntry, limits: InflateLimits, most: int) -> dict[str, Any]:
+    rows = []
+    with closing(tar_members(entry, reader, limits)) as members:
+        for info, _ in members:
+            if len(rows) == most:  # stop streaming here: a header per 512 bytes adds up
+                raise _too_many(entry, most)
+            rows.append(TarMember.of(info).to_json())
     return {"file": entry.path, "size": entry.size, "format": "tar", "members": rows, "requests": reader.requests,
             "bytes_received": reader.bytes_received}
 

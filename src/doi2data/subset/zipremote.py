@@ -43,9 +43,13 @@ from .rangefile import RangeFile
 from .ranges import RangeReader
 
 TAIL = 64 * 1024
+#: Most bytes read for a listing (the central directory is parsed in memory, ~10x its size as
+#: Python objects): 64 MiB holds ~700,000 members.
+MAX_DIRECTORY = 64 << 20
 _METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
 _CACHE: OrderedDict[tuple[str, int, str], ZipListing] = OrderedDict()
 _CACHE_SIZE = 16
+_CACHE_MEMBERS = 50_000  # bigger listings are not kept (16 of them could hold gigabytes)
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,13 @@ class ZipListing:
                 "bytes_received": self.bytes_received}
 
 
-def list_zip_members(entry: FileEntry, *, reader: RangeReader | None = None, cache: bool = True) -> ZipListing:
-    """Read the central directory of the zip ``entry`` with ranged reads (ZIP64 included)."""
+def list_zip_members(entry: FileEntry, *, reader: RangeReader | None = None, cache: bool = True,
+                     max_directory: int = MAX_DIRECTORY) -> ZipListing:
+    """Read the central directory of the zip ``entry`` with ranged reads (ZIP64 included).
+
+    A directory needing more than ``max_directory`` bytes is refused
+    (:class:`~doi2data.errors.LimitExceeded`) before those bytes are fetched.
+    """
     url = entry_url(entry)
     key = (url, entry.size or -1, next(iter(sorted(entry.checksums.items())), ("", ""))[1])
     if cache and key in _CACHE:
@@ -135,7 +144,15 @@ def list_zip_members(entry: FileEntry, *, reader: RangeReader | None = None, cac
     try:
         before = (rd.requests, rd.bytes_received)
         tail, size = rd.tail(url, TAIL, entry.size)
-        rf = RangeFile(rd, url, size, page=TAIL)
+        fetched = [len(tail)]
+
+        def charge(nbytes: int) -> None:
+            fetched[0] += nbytes
+            if fetched[0] > max_directory:
+                raise LimitExceeded(f"{entry.path}: its central directory needs more than {max_directory:,} bytes "
+                                    "(too many members to list)", url=url)
+
+        rf = RangeFile(rd, url, size, page=TAIL, charge=charge)
         rf.hold(size - len(tail), tail)
         try:
             archive = zipfile.ZipFile(rf)
@@ -153,7 +170,7 @@ def list_zip_members(entry: FileEntry, *, reader: RangeReader | None = None, cac
     finally:
         if own:
             rd.close()
-    if cache:
+    if cache and len(listing.members) <= _CACHE_MEMBERS:
         _CACHE[key] = listing
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
