@@ -201,3 +201,35 @@ def test_adapters_pass_malformed_values_to_the_model() -> None:
     assert entry.bad_checksums == {"sha256": "abc"} and not entry.checksums
     found = schemaorg._entry({"contentUrl": "https://h.test/y", "name": "y", "md5": "nothex"}, "https://h.test/")
     assert found is not None and found.bad_checksums == {"md5": "nothex"}
+
+
+class RangeServer(Server):
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request.headers.get("range", ""))
+        rng = request.headers.get("range")
+        if not rng:
+            return httpx.Response(200, content=BODY, headers={"Accept-Ranges": "bytes", "ETag": '"e"'})
+        first, _, last = rng.split("=")[1].partition("-")
+        start, end = int(first), int(last) if last else len(BODY) - 1
+        return httpx.Response(206, content=BODY[start:end + 1], headers={
+            "ETag": '"e"', "Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{len(BODY)}"})
+
+
+@pytest.mark.parametrize("algo,digest", [("sha3_512", hashlib.sha3_512(BODY).hexdigest()),
+                                         ("blake2s", hashlib.blake2s(BODY).hexdigest()),
+                                         ("sha3_256", "0" * 64)])
+def test_segmented_downloads_hash_sha3_and_blake2(tmp_path: Path, algo: str, digest: str) -> None:
+    server = RangeServer()
+
+    async def go() -> DownloadReport:
+        with httpx.Client(transport=httpx.MockTransport(server)) as client:
+            options = TransferOptions(max_wait=1, segments=4, min_segment=256)
+            return await Engine(client, tmp_path, options=options).run(
+                Manifest(Dataset("10.1/x"), (_entry("seg.bin", {algo: digest}),)))
+
+    report = asyncio.run(go())
+    assert sum(1 for r in server.requests if r.startswith("bytes=")) >= 2  # really cut in pieces
+    if digest == "0" * 64:
+        assert algo in report.failed["seg.bin"]
+    else:
+        assert report.results[0].checked == (algo,) and not report.unchecked
