@@ -294,3 +294,11 @@ def test_fts3_status_body_is_bounded(net: FakeInternet) -> None:
             fts3.status("https://fts3-pilot.cern.ch", "job-1")
     finally:
         net.add_site("fts3-pilot.cern.ch", original)
+
+
+def test_cli_reports_a_refused_bomb_in_one_line_with_exit_6(cli: Any, hostile_zenodo: dict[str, Any]) -> None:
+    hostile_zenodo.update(body=gz(zeros_gz(64 * MiB)),
+                          headers={"content-type": "application/json", "content-encoding": "gzip, gzip"})
+    run = cli("ls", DOI)
+    assert run.code == 6, run.err
+    assert "more than one Content-Encoding" in run.err and "Traceback" not in run.err
