@@ -480,6 +480,78 @@ def test_list_files_of_a_version_uses_the_versions_link() -> None:
     m = _run(handler, ref, _resolved(f"{Z}/records/42", doi="10.5281/zenodo.42"))
     assert [f.path for f in m.files] == ["old.txt"] and m.dataset.doi == "10.5281/zenodo.40"
     assert any("version 1.0 is record 40" in w for w in m.warnings) and len(seen) == 2
-    assert "size=100" in seen[1]
+    assert "size=25" in seen[1]  # Zenodo's most per page for anonymous searches since 2025-11 (100 is a 400)
     with pytest.raises(RecordNotFound, match=r"no version 9 \(available: 2\.0 \(record 42\), 1\.0 \(record 40\)\)"):
         _run(handler, RecordRef("invenio", Z, "42", "Zenodo", version="9"), _resolved(f"{Z}/records/42"))
+
+
+# --- Zenodo as of 2026 (issue 13 item 7): unfinished files, /versions as a rate-limited search ----
+def test_files_not_completed_are_listed_offline_not_fetched() -> None:
+    doc = {"enabled": True, "links": {"self": f"{Z}/api/records/42/files"}, "entries": [
+        {"key": "done.csv", "size": 3, "checksum": f"md5:{MD5}", "status": "completed",
+         "links": {"content": f"{Z}/api/records/42/files/done.csv/content"}},
+        {"key": "coming.h5", "size": 9, "status": "pending", "transfer": {"type": "F"},
+         "links": {"content": f"{Z}/api/records/42/files/coming.h5/content"}},
+        {"key": "legacy.txt", "size": 1, "checksum": f"md5:{MD5}"}]}  # no status reported: taken as it is
+    m = parse_record(doc, Z, record_id="42")
+    got = {f.path: (f.access, f.note) for f in m.files}
+    assert got["done.csv"] == ("open", None) and got["legacy.txt"] == ("open", None)
+    assert got["coming.h5"][0] == "offline" and "'pending'" in (got["coming.h5"][1] or "")
+    assert any("1 file(s) not available yet" in w for w in m.warnings)
+
+
+def _zenodo_state(net: Any) -> Any:
+    from doi2data.sandbox.sites import zenodo as site
+
+    st_ = site.state(net.world)
+    st_.reset()
+    return st_
+
+
+def test_pending_file_in_the_sandbox_is_reported_and_skipped(cli: Any, net: Any, tmp_path: Any) -> None:
+    zen = _zenodo_state(net)
+    rec = net.world.record("1215979")
+    pending = rec.files[0].key
+    zen.pending = {"1215979": {pending: "pending"}}
+    try:
+        listed = cli("ls", "10.5281/zenodo.1215979", "--json")
+        assert listed.code == 0, listed.err
+        files = {f["path"]: f for f in json.loads(listed.out)["files"]}
+        assert files[pending]["access"] == "offline" and "not available yet" in files[pending]["note"]
+        assert all(f["access"] == "open" for p, f in files.items() if p != pending)
+        net.clear_log()
+        run = cli("get", "10.5281/zenodo.1215979", str(tmp_path / "out"))
+        got = {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+               if p.is_file() and ".doi2data" not in p.parts}
+        assert got == {f.key for f in rec.files if f.key != pending}, run.err
+        assert not any(pending in unquote(r.path) and r.path.endswith("/content") for r in net.log)
+        assert "not available yet" in run.out + run.err
+    finally:
+        zen.reset()
+
+
+def test_versions_pages_of_25_and_the_search_rate(net: Any, monkeypatch: Any) -> None:
+    import time
+
+    import doi2data
+    from doi2data.adapters import invenio
+    from doi2data.transfer import limits
+
+    zen = _zenodo_state(net)
+    with httpx.Client() as client:  # the emulator refuses what Zenodo refuses since 2025-11
+        assert client.get(f"{Z}/api/records/1215979/versions", params={"size": "100"}).status_code == 400
+    time.sleep(1.1)
+    zen.reset()
+    monkeypatch.setattr(invenio, "VERSIONS_PAGE", 1)  # one hit per page: every lookup pages
+    monkeypatch.setattr(limits.SEARCH_GATE, "rates", {"zenodo.org": limits.Window(2, 1.0)})
+    zen.search_limit = (2, 1.0)  # the emulator counts a sliding window, as a strict server would
+    try:
+        began = time.monotonic()
+        for _ in range(3):
+            m = doi2data.resolve("10.5281/zenodo.1215979", version="1.0")
+            assert m.dataset.doi == "10.5281/zenodo.1215900"
+        took = time.monotonic() - began
+        assert len(zen.searches) == 6 and zen.throttled == 0 and zen.too_large == 0
+        assert took >= 1.9  # 6 searches at 2 per second: paced, not refused
+    finally:
+        zen.reset()

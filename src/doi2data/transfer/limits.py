@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -156,29 +157,35 @@ class EndpointGate:
     """Process-wide pacing of search endpoints (:data:`SEARCH_RATES`), on top of the run's
     :class:`HostLimiter`: the service counts them per client, whatever run sends them.
 
-    Loop-free (a thread lock around sync buckets), so it works from any event loop or thread.
+    A sliding log, not a token bucket: a bucket of N tokens refilled at N per T lets 2N requests
+    through in the first T, which a server counting "30 per minute" refuses. Here request k starts
+    no sooner than T (plus a small margin for network jitter) after request k-N, so no window of T
+    ever holds more than N. Loop-free (a thread lock, reservations in time), so it serves any event
+    loop or thread.
     """
 
     def __init__(self, rates: Mapping[str, Window] | None = None) -> None:
         self.rates = dict(SEARCH_RATES if rates is None else rates)
-        self._buckets: dict[str, TokenBucket] = {}
+        self._logs: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def _reserve(self, host: str) -> float:
-        """Take a token now (the bucket may go negative) and say how long to wait for it."""
+        """Book the next start time for ``host`` and say how long to wait for it."""
         window = self.rates.get(host.lower())
         if window is None:
             return 0.0
         with self._lock:
-            bucket = self._buckets.get(host.lower())
-            if bucket is None or bucket.capacity != window.requests or bucket.rate != window.requests / window.seconds:
-                bucket = self._buckets[host.lower()] = TokenBucket(window)
-            delay = bucket.wait_time()
-            bucket.take()
-            return delay
+            now = time.monotonic()
+            log = self._logs.get(host.lower())
+            if log is None or log.maxlen != window.requests:
+                log = self._logs[host.lower()] = deque(log or (), maxlen=max(1, window.requests))
+            margin = max(0.05, 0.02 * window.seconds)
+            start = now if len(log) < (log.maxlen or 1) else max(now, log[0] + window.seconds + margin)
+            log.append(start)
+            return start - now
 
     async def token(self, host: str) -> None:
-        """Wait until a search request to ``host`` is within its published rate."""
+        """Wait until a search request to ``host`` keeps within its published rate."""
         delay = self._reserve(host)
         if delay > 0:
             await asyncio.sleep(delay)

@@ -5,6 +5,15 @@ and schema.org JSON-LD; ``/record/<id>`` -> 301; ``/api/records/<id>`` in the re
 concept id 301s to the latest version); ``/files``, ``/files/<key>``, ``/files/<key>/content``;
 legacy ``/api/files/<bucket>/<key>``. Keys arrive raw (``/`` kept) or ``%2F``-encoded - uvicorn
 decodes both to the same path. API responses carry ``X-RateLimit-*`` like the recordings.
+
+As of 2026 (checked 2026-12-06; sources in :mod:`doi2data.adapters.invenio`): ``/versions`` is a
+records search: pages of ``size`` hits (default 10; more than :data:`GUEST_PAGE_MAX` without a
+token is a 400, as Zenodo answers since 2025-11-14), and :class:`ZenodoState` (see :func:`state`)
+can cap search requests per window (``search_limit``, off unless a test sets it; Zenodo: 30/min)
+with a 429 and ``X-RateLimit-*``/``Retry-After``. ``state.pending`` marks files whose upload or
+remote fetch is unfinished: the record then lists its files through ``/files`` only (as records
+whose entries are not inline do), where those entries carry ``status: pending`` and no checksum,
+and their content is a 404 until they complete.
 """
 
 from __future__ import annotations
@@ -27,6 +36,45 @@ from .common import Entity, EntityResponse, html_response, json_response, redire
 from .zenodo_json import BASE, error_json, files_entry, files_json, key_url, record_json, versions_json
 
 HOSTS = ("zenodo.org",)
+GUEST_PAGE_MAX = 25
+
+
+class ZenodoState:
+    """Settings tests change: unfinished files, the search rate (kept on the world)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.pending: dict[str, dict[str, str]] = {}   # recid -> {key: status}
+        self.search_limit: tuple[int, float] | None = None  # (requests, seconds) for /versions
+        self.searches: list[float] = []
+        self.throttled = 0
+        self.too_large = 0
+
+    def search(self) -> Response | None:
+        """Count one search request; a 429 past ``search_limit`` in the sliding window."""
+        now = time.time()
+        self.searches.append(now)
+        if self.search_limit is None:
+            return None
+        count, seconds = self.search_limit
+        recent = [t for t in self.searches if t > now - seconds]
+        if len(recent) <= count:
+            return None
+        self.throttled += 1
+        wait = max(1, int(seconds))
+        return json_response(error_json(429, f"{count} per {seconds:g} second"), 429, headers={
+            "x-ratelimit-limit": str(count), "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": str(int(now) + wait), "retry-after": str(wait)})
+
+
+def state(world: World) -> ZenodoState:
+    found = getattr(world, "_zenodo_state", None)
+    if not isinstance(found, ZenodoState):
+        found = ZenodoState()
+        world._zenodo_state = found  # type: ignore[attr-defined]
+    return found
 NO_PID = "The persistent identifier does not exist."
 FORBIDDEN = ("You don't have the permission to access the requested resource. "
              "It is either read-protected or not readable by the server.")
@@ -104,6 +152,7 @@ def zip_archive(world: World, rec: Record) -> bytes:
 
 def make_app(world: World) -> Any:
     """The zenodo.org site, wrapped so API responses carry rate-limit headers."""
+    st = state(world)
 
     def lookup(recid: str, suffix: str = "", api: bool = True) -> Record | Response:
         rec = world.record(recid)
@@ -121,11 +170,18 @@ def make_app(world: World) -> Any:
             return _not_found(f"Record '{rec.recid}' has no file '{key}'.")
         if rec.access != "open":
             return json_response(error_json(403, FORBIDDEN), 403)
+        if key in st.pending.get(rec.recid, {}):
+            return _not_found(f"File '{key}' of record '{rec.recid}' is not available yet.")
         return EntityResponse(_entity(world, rec, spec, site_flags(request.scope).change))
 
     async def api_record(request: Request) -> Response:
         found = lookup(request.path_params["recid"])
-        return found if isinstance(found, Response) else json_response(record_json(world, found))
+        if isinstance(found, Response):
+            return found
+        doc = record_json(world, found)
+        if found.recid in st.pending and isinstance(doc.get("files"), list):
+            doc["files"] = {"enabled": True, "count": len(found.files)}  # entries only via /files
+        return json_response(doc)
 
     async def api_files(request: Request) -> Response:
         found = lookup(request.path_params["recid"], "/files")
@@ -133,7 +189,7 @@ def make_app(world: World) -> Any:
             return found
         if found.access != "open":
             return json_response(error_json(403, FORBIDDEN), 403)
-        return json_response(files_json(world, found))
+        return json_response(files_json(world, found, st.pending.get(found.recid)))
 
     async def api_file(request: Request) -> Response:
         key = request.path_params["key"]
@@ -178,7 +234,19 @@ def make_app(world: World) -> Any:
 
     async def versions(request: Request) -> Response:
         found = lookup(request.path_params["recid"], "/versions")
-        return found if isinstance(found, Response) else json_response(versions_json(world, found))
+        if isinstance(found, Response):
+            return found
+        if (limited := st.search()) is not None:
+            return limited
+        try:
+            page = max(1, int(request.query_params.get("page") or 1))
+            size = max(1, int(request.query_params.get("size") or 10))
+        except ValueError:
+            return json_response(error_json(400, "Invalid pagination parameters."), 400)
+        if size > GUEST_PAGE_MAX and "authorization" not in request.headers:
+            st.too_large += 1
+            return json_response(error_json(400, f"Page size cannot be greater than {GUEST_PAGE_MAX}."), 400)
+        return json_response(versions_json(world, found, page, size))
 
     async def latest(request: Request) -> Response:
         rid = request.path_params["recid"]
@@ -263,4 +331,5 @@ def make_www_app(world: World) -> Any:
 
 WWW_HOSTS = ("www.zenodo.org",)
 
-__all__ = ["HOSTS", "WWW_HOSTS", "RateLimitHeaders", "landing_page", "make_app", "make_www_app"]
+__all__ = ["GUEST_PAGE_MAX", "HOSTS", "WWW_HOSTS", "RateLimitHeaders", "ZenodoState", "landing_page", "make_app",
+           "make_www_app", "state"]

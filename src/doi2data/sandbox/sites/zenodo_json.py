@@ -155,27 +155,42 @@ def _legacy_record(world: World, rec: Record) -> dict[str, Any]:
     }
 
 
-def files_entry(world: World, rec: Record, spec: FileSpec) -> dict[str, Any]:
+def files_entry(world: World, rec: Record, spec: FileSpec, status: str = "completed") -> dict[str, Any]:
+    """One files-endpoint entry; ``status`` other than ``completed``: an upload or remote fetch
+    (``transfer.type`` ``F``) not finished yet, which has no checksum yet either."""
     base = f"{BASE}/api/records/{rec.recid}/files/{key_url(spec.key)}"
-    return {"created": rec.created, "updated": _modified(rec), "mimetype": spec.mimetype,
-            "version_id": spec.file_id[:-4] + "0001", "file_id": spec.file_id, "bucket_id": rec.bucket,
-            "metadata": None, "access": {"hidden": False}, "links": {"self": base, "content": f"{base}/content"},
-            "key": spec.key, "transfer": {"type": "L"}, "status": "completed",
-            "checksum": f"md5:{world.digest(spec)}", "size": spec.size, "storage_class": "L"}
+    done = status == "completed"
+    entry = {"created": rec.created, "updated": _modified(rec), "mimetype": spec.mimetype,
+             "version_id": spec.file_id[:-4] + "0001", "file_id": spec.file_id, "bucket_id": rec.bucket,
+             "metadata": None, "access": {"hidden": False}, "links": {"self": base, "content": f"{base}/content"},
+             "key": spec.key, "transfer": {"type": "L" if done else "F"}, "status": status,
+             "checksum": f"md5:{world.digest(spec)}", "size": spec.size, "storage_class": "L"}
+    if not done:
+        entry.pop("checksum")
+    return entry
 
 
-def files_json(world: World, rec: Record) -> dict[str, Any]:
-    """``GET /api/records/<id>/files`` (InvenioRDM files endpoint: ``entries`` is a list)."""
+def files_json(world: World, rec: Record, pending: dict[str, str] | None = None) -> dict[str, Any]:
+    """``GET /api/records/<id>/files`` (InvenioRDM files endpoint: ``entries`` is a list);
+    ``pending`` maps keys to a status other than ``completed``."""
     api = f"{BASE}/api/records/{rec.recid}"
+    states = pending or {}
     return {"enabled": True, "links": {"self": f"{api}/files", "archive": f"{api}/files-archive"},
-            "entries": [files_entry(world, rec, f) for f in rec.files], "default_preview": None, "order": []}
+            "entries": [files_entry(world, rec, f, states.get(f.key, "completed")) for f in rec.files],
+            "default_preview": None, "order": []}
 
 
-def versions_json(world: World, rec: Record) -> dict[str, Any]:
-    hits = [record_json(world, v) for v in reversed(world.versions(rec.concept_recid))]
+def versions_json(world: World, rec: Record, page: int = 1, size: int = 10) -> dict[str, Any]:
+    """A ``/versions`` search page (newest first) with ``links.next`` while more remain."""
+    every = list(reversed(world.versions(rec.concept_recid)))
+    hits = [record_json(world, v) for v in every[(page - 1) * size:page * size]]
     api = f"{BASE}/api/records/{rec.recid}/versions"
-    return {"hits": {"hits": hits, "total": len(hits)}, "sortBy": "version",
-            "links": {"self": f"{api}?page=1&size=10&sort=version"}}
+    links = {"self": f"{api}?page={page}&size={size}&sort=version"}
+    if page * size < len(every):
+        links["next"] = f"{api}?page={page + 1}&size={size}&sort=version"
+    if page > 1:
+        links["prev"] = f"{api}?page={page - 1}&size={size}&sort=version"
+    return {"hits": {"hits": hits, "total": len(every)}, "sortBy": "version", "links": links}
 
 
 def error_json(status: int, message: str) -> dict[str, Any]:
