@@ -312,3 +312,16 @@ def test_published_rates_for_dryad() -> None:
     assert account.rates["datadryad.org"] == TOKEN_RATES["datadryad.org"] == (Window(240, 60.0),)
     mine = HostLimiter(rates={**DEFAULT_RATES, "datadryad.org": (Window(5, 1.0),)}, authenticated=["datadryad.org"])
     assert mine.rates["datadryad.org"] == (Window(5, 1.0),)  # --rate wins over the published limits
+
+
+def test_dryad_throttle_headers_are_understood(net: FakeInternet, dryad: Any) -> None:
+    from doi2data.http import retry_after_seconds
+
+    dryad.anonymous_limit = 1
+    with httpx.Client() as client:
+        url = f"https://datadryad.org/api/v2/versions/{DRYAD_DATASET.versions[-1].id}/files"
+        assert client.get(url).status_code == 200
+        limited = client.get(url)
+    assert limited.status_code == 429 and limited.headers["ratelimit-remaining"] == "0"
+    wait = retry_after_seconds(limited.headers)  # Rack::Attack sends RateLimit-Reset (epoch), no Retry-After
+    assert wait is not None and 0 <= wait <= 60

@@ -122,7 +122,8 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @click.option("--rate", multiple=True, metavar="HOST=N/SECONDS",
               help="request-rate limit for a host (HOST=0: none); Zenodo defaults to its guest limits")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN",
-              help="API token sent only to HOST (also DOI2DATA_TOKENS); HOST=Header:VALUE for other headers")
+              help="API token sent only to HOST (also DOI2DATA_TOKENS, ~/.config/doi2data/tokens); HOST=Header:VALUE "
+                   "for other headers; datadryad.org=CLIENT_ID:SECRET for a Dryad API account")
 @click.option("--guestbook", multiple=True, metavar="KEY=VALUE,…|@FILE",
               help="answers to a Dataverse dataset's guestbook (name=…,email=…,q1=…), one response per file")
 @version_option

@@ -549,7 +549,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
             parsed = None
         if parsed is not None:
             return max(0.0, parsed.timestamp() - now)
-    reset = headers.get("x-ratelimit-reset")
+    reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")  # Dryad's Rack::Attack: no X-
     if reset:
         try:
             number = float(reset.strip())

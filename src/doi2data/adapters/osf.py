@@ -79,7 +79,7 @@ async def _get_json(http: Http, url: str, what: str, params: Mapping[str, str] |
     raise_for_status(response, what=what)
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
         raise RepositoryError(f"{what} at {response.url} is not valid JSON", url=str(response.url)) from exc
 
 
