@@ -1,0 +1,1 @@
+"""Live conformance tests (a package, so its conftest does not shadow tests/conftest.py)."""
