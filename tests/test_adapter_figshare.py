@@ -339,6 +339,8 @@ def test_sandbox_bot_challenge_falls_over_to_the_api_download_endpoint(net: Any,
     mirror = [r for r in net.log if r.host == "api.figshare.com" and r.path.startswith("/v2/file/download/")]
     assert {r.status for r in mirror} == {302} and len(mirror) == 2
     assert all(any("challenge" in why for why in r.retries) for r in report.results)
+    api_times = sorted(r.time for r in net.log if r.host == "api.figshare.com")  # one request per second
+    assert len(api_times) >= 4 and all(b - a >= 0.9 for a, b in zip(api_times, api_times[1:]))
     net.clear_log()
     again = doi2data.download(_landing(MANY), tmp_path / "d", include=sorted(wanted))
     assert again.count("present") == 2 and not any(r.path.startswith("/v2/file/") for r in net.log)
@@ -348,3 +350,25 @@ def test_sandbox_www_ndownloader_is_always_challenged(net: Any) -> None:
     with httpx.Client() as client:
         r = client.get("https://figshare.com/ndownloader/files/40000021")
     assert (r.status_code, r.content, r.headers.get("x-amzn-waf-action")) == (202, b"", "challenge")
+
+
+def test_sandbox_resume_through_the_mirror_next_run(net: Any, tmp_path: Any) -> None:
+    """A large file broken off on the mirror is resumed from its part file by the next run (the
+    challenged URL first, then the mirror: resume and verification as for any URL)."""
+    import doi2data
+    from doi2data.sandbox import Quirk
+    from doi2data.sandbox.general import FIGSHARE_STORAGE
+    from doi2data.sandbox.sites.figshare import MANY
+    from doi2data.transfer.engine import TransferOptions
+
+    big = next(f for f in MANY.versions[-1].files if f.spec.size > 500_000)
+    net.add_quirk(Quirk(host=FIGSHARE_STORAGE, path=f"*/{big.id}/*", kind="reset", after_bytes=400_000, times=1))
+    first = doi2data.download(_landing(MANY), tmp_path / "m", include=big.spec.key, raise_on_failure=False,
+                              options=TransferOptions(max_attempts=2))
+    assert list(first.failed) == [big.spec.key]
+    net.clear_log()
+    second = doi2data.download(_landing(MANY), tmp_path / "m", include=big.spec.key)
+    assert second.count("downloaded") == 1
+    assert (tmp_path / "m" / big.spec.key).read_bytes() == net.world.read(big.spec)
+    stored = [r for r in net.log if r.host == FIGSHARE_STORAGE]
+    assert len(stored) == 1 and stored[0].status == 206 and stored[0].headers["range"].startswith("bytes=400000-")

@@ -50,10 +50,12 @@ def _many_files(version: int, count: int, first_id: int) -> tuple[FsFile, ...]:
                                                seed=f"fs:many:{version}:{i}")) for i in range(count))
 
 
-#: More than ten files in each version (12 in v1, 14 in v2): the record lists ten, ``/files`` the rest.
+#: More than ten files in each version (12 in v1, 15 in v2): the record lists ten, ``/files`` the rest.
 MANY = FsArticle(30000005, "Sandbox wave tank runs", FIGSHARE_ARTICLES[0].creators, versions=(
     FsVersion(1, "2023-04-02T08:00:00Z", _many_files(1, 12, 40000500)),
-    FsVersion(2, "2024-02-11T08:00:00Z", _many_files(2, 14, 40000600))))
+    FsVersion(2, "2024-02-11T08:00:00Z", (*_many_files(2, 14, 40000600),
+                                          FsFile(40000690, FileSpec("runs/full_run.bin", 700_001,
+                                                                    seed="fs:many:2:full"))))))
 #: Its files endpoint ignores ``page``/``page_size``: every page holds all 13 files.
 UNPAGED = FsArticle(30000006, "Sandbox buoy logs", FIGSHARE_ARTICLES[0].creators, versions=(
     FsVersion(1, "2024-05-05T08:00:00Z", tuple(
