@@ -121,9 +121,9 @@ class ClientCredentials:
         except (httpx.HTTPError, OSError, ValueError) as exc:
             self._transient(f"could not get a token from {self.token_url} ({_clean(exc) or type(exc).__name__})")
             return
-        if status in (400, 401, 403):
-            why = _clean(doc.get("error_description") or doc.get("error") or "") if isinstance(doc, dict) else ""
-            self.failure = f"{self.host} refused the API account (HTTP {status}{': ' + why if why else ''})"
+        if status in (400, 401, 403):  # RFC 6749 §5.2: ``error`` is a short code such as invalid_client
+            why = _clean(doc.get("error") or doc.get("error_description") or "", 60) if isinstance(doc, dict) else ""
+            self.failure = f"{self.host} refused the API account (HTTP {status}{' ' + why if why else ''})"
             return
         token = doc.get("access_token") if status == 200 and isinstance(doc, dict) else None
         kind = doc.get("token_type", "Bearer") if isinstance(doc, dict) else None
