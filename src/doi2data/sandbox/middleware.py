@@ -139,6 +139,7 @@ class _Shaper:
         self.sent = 0
         self.corrupt: list[int] = []
         self.cuts: list[Quirk] = []
+        self.extra = 0  # bytes sent after the body (``extra``)
         self.rate: float | None = None
         self.paced_from: float | None = None
         self.paced_bytes = 0
@@ -148,6 +149,9 @@ class _Shaper:
             self.record.status = message["status"]
             self._arm(message["status"], {k.decode("latin-1").lower(): v.decode("latin-1")
                                           for k, v in message.get("headers", [])})
+            if self.extra:  # a longer body than announced: no length at all (chunked)
+                message = {**message, "headers": [(k, v) for k, v in message.get("headers", [])
+                                                  if k.lower() != b"content-length"]}
             await self._send(message)
         elif message["type"] == "http.response.body":
             await self._body(message.get("body", b""), message.get("more_body", False))
@@ -166,12 +170,15 @@ class _Shaper:
         for entry in self.candidates:
             q = entry.quirk
             if q.kind == "corrupt":
-                target = q.offset - base
+                target = q.offset - base if q.offset >= 0 else self.registry.offset(entry, length) if length else 0
                 if 0 <= target and (length is None or target < length) and self.registry.consume(entry):
                     self.corrupt.append(target)
             elif q.kind == "slow":
                 if length != 0 and self.registry.consume(entry):
                     self.rate = min(self.rate or q.rate, q.rate)
+            elif q.kind == "extra":
+                if q.after_bytes > 0 and self.registry.consume(entry):
+                    self.extra += q.after_bytes
             elif (length is None or q.after_bytes < length) and self.registry.consume(entry):
                 self.cuts.append(q)
         self.cuts.sort(key=lambda q: q.after_bytes)
@@ -187,7 +194,14 @@ class _Shaper:
                 await self.wait(quirk.seconds)
             else:
                 raise _Cut(quirk.kind)
-        await self._emit(body, more)
+        if more or not self.extra:
+            await self._emit(body, more)
+            return
+        await self._emit(body, True)
+        while self.extra:  # the bytes past the end, in pieces, until sent or the client goes away
+            piece = min(self.extra, 1 << 16)
+            self.extra -= piece
+            await self._emit(b"\xa5" * piece, bool(self.extra))
 
     async def _emit(self, data: bytes, more: bool) -> None:
         if data and self.corrupt:

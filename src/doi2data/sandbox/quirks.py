@@ -6,19 +6,24 @@ traffic middleware (:mod:`doi2data.sandbox.middleware`) decides *when*, per requ
 
 ``times`` counts only the requests a quirk actually affects: request-level kinds (``status``,
 ``latency``, ``no-range``, ``change``) count every matching request; body-level kinds (``reset``,
-``truncate``, ``corrupt``, ``slow``, ``stall``) count only 2xx GET responses whose body they
-really alter (e.g. ``corrupt`` only when the response covers ``offset``).
+``truncate``, ``corrupt``, ``slow``, ``stall``, ``extra``) count only 2xx GET responses whose
+body they really alter (e.g. ``corrupt`` only when the response covers ``offset``).
+
+``probability`` < 1 makes any kind strike at random (each matching request draws, from a
+generator seeded by ``seed`` so a run can be repeated): flaky paths, e.g. 10 % of responses with
+one random byte flipped (``kind="corrupt", offset=-1, probability=0.1``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import itertools
+import random
 import threading
 from dataclasses import dataclass, field
 
 REQUEST_KINDS = frozenset({"status", "latency", "no-range", "change"})
-BODY_KINDS = frozenset({"reset", "truncate", "corrupt", "slow", "stall"})
+BODY_KINDS = frozenset({"reset", "truncate", "corrupt", "slow", "stall", "extra"})
 KINDS = REQUEST_KINDS | BODY_KINDS
 
 
@@ -35,7 +40,10 @@ class Quirk:
     * ``reset``: send the headers and ``after_bytes`` body bytes, then abort the TCP connection (RST).
     * ``truncate``: advertise the full ``Content-Length``, send ``after_bytes``, then close cleanly.
     * ``corrupt``: flip one byte at ``offset`` of the *resource* (206 bodies are located by
-      ``Content-Range``, so the same file byte is corrupt however it is fetched).
+      ``Content-Range``, so the same file byte is corrupt however it is fetched); ``offset`` < 0:
+      a random byte of the response body (a different one each time).
+    * ``extra``: send ``after_bytes`` more bytes after the body, with no ``Content-Length`` (a
+      chunked body running past the file's size, as a broken server or a hostile one would).
     * ``slow``: send the body at ``rate`` bytes per second.
     * ``stall``: send ``after_bytes``, then hang ``seconds`` before continuing.
     """
@@ -51,10 +59,14 @@ class Quirk:
     offset: int = 0
     rate: float = 64 * 1024
     seconds: float = 1.0
+    probability: float = 1.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown quirk kind {self.kind!r}; expected one of {sorted(KINDS)}")
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError("probability must be between 0 and 1")
         if self.times is not None and self.times < 0:
             raise ValueError("times must be >= 0 or None")
         if self.kind == "slow" and self.rate <= 0:
@@ -73,6 +85,11 @@ class QuirkEntry:
     handle: int
     quirk: Quirk
     remaining: int | None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def strikes(self) -> bool:
+        """Whether this request is hit (always, unless the quirk has a ``probability``)."""
+        return self.quirk.probability >= 1.0 or self.rng.random() < self.quirk.probability
 
 
 class QuirkRegistry:
@@ -85,7 +102,7 @@ class QuirkRegistry:
 
     def add(self, quirk: Quirk) -> int:
         with self._lock:
-            entry = QuirkEntry(next(self._ids), quirk, quirk.times)
+            entry = QuirkEntry(next(self._ids), quirk, quirk.times, random.Random(quirk.seed))
             self._entries.append(entry)
             return entry.handle
 
@@ -118,19 +135,24 @@ class QuirkRegistry:
                     continue
                 if q.kind in BODY_KINDS:
                     body.append(entry)
-                elif q.kind == "latency" or q.kind not in seen:
+                elif (q.kind == "latency" or q.kind not in seen) and entry.strikes():
                     seen.add(q.kind)
                     request.append(q)
                     self._count(entry)
         return request, body
 
     def consume(self, entry: QuirkEntry) -> bool:
-        """Count one use of a body-level quirk; False if it ran out meanwhile."""
+        """Count one use of a body-level quirk; False if it ran out meanwhile (or does not strike)."""
         with self._lock:
-            if entry.remaining == 0:
+            if entry.remaining == 0 or not entry.strikes():
                 return False
             self._count(entry)
             return True
+
+    def offset(self, entry: QuirkEntry, length: int) -> int:
+        """A random byte of a body of ``length`` bytes, drawn from the quirk's seeded generator."""
+        with self._lock:
+            return entry.rng.randrange(length)
 
     def _count(self, entry: QuirkEntry) -> None:
         if entry.remaining is not None:

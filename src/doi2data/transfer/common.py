@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,20 @@ class Changed(Retry):
     """The file changed on the server (or ranges stopped working): the whole file restarts."""
 
 
+class Overlong(Changed):
+    """A body ran past the bytes it should carry: a wrong copy, never written past its size.
+
+    ``declared``: the length the server announced (``Content-Length``) when that was already too
+    long - the same announcement twice says the listed size is wrong, not the transfer.
+    """
+
+    def __init__(self, limit: int, declared: int | None = None) -> None:
+        said = f"announced {declared} bytes" if declared is not None else "sent more bytes"
+        super().__init__(f"verification failed: the server {said} where {limit} were due (cut there)")
+        self.limit = limit
+        self.declared = declared
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     segments: int = 4
@@ -47,6 +62,35 @@ class Job:
     local: str
     final: Path
     bad_copies: int = 0
+    wrong: list[str] = field(default_factory=list)  # fingerprints of the wrong copies received
+
+
+def capped(response: httpx.Response, chunks: Iterable[bytes], limit: int | None) -> Iterable[bytes]:
+    """``chunks`` of ``response``'s body, stopped at the first byte past ``limit`` (``Overlong``).
+
+    A ``Content-Length`` over the limit is refused before any byte is read. With a plain
+    ``Content-Length`` at or under it the HTTP layer (h11) never yields more, so the chunks pass
+    as they are (no cost per chunk on the hot path); only a body of unannounced length
+    (chunked, or content-encoded) is counted chunk by chunk.
+    """
+    if limit is None:
+        return chunks
+    declared = response.headers.get("content-length", "")
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    if declared.isdigit() and not encoded:
+        if int(declared) > limit:
+            raise Overlong(limit, int(declared))
+        return chunks
+    return _counted(chunks, limit)
+
+
+def _counted(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    got = 0
+    for chunk in chunks:
+        got += len(chunk)
+        if got > limit:
+            raise Overlong(limit)
+        yield chunk
 
 
 def host_of(url: str) -> str:
@@ -96,5 +140,5 @@ def range_start(response: httpx.Response) -> int | None:
     return int(first) if first.isdigit() else None
 
 
-__all__ = ["RESUME_FROM", "Aborted", "Changed", "FetchSettings", "Job", "Retry", "expected_digests", "host_of", "partial_info",
-           "range_start", "truncate"]
+__all__ = ["RESUME_FROM", "Aborted", "Changed", "FetchSettings", "Job", "Overlong", "Retry", "capped", "expected_digests",
+           "host_of", "partial_info", "range_start", "truncate"]

@@ -300,9 +300,10 @@ class Engine:
                 return result("downloaded")
             except Retry as exc:
                 retries.append(exc.reason)
-                delay = backoff_delay(attempt - 1) if exc.delay is None else exc.delay
-                if delay > self.options.max_wait:
-                    return result("failed", f"{exc.reason} (server asks to wait {delay:.0f} s)")
+                if exc.delay is not None and exc.delay > self.options.max_wait:
+                    return result("failed", f"{exc.reason} (server asks to wait {exc.delay:.0f} s)")
+                # our own backoff never ends a file: it waits at most --max-wait
+                delay = min(backoff_delay(attempt - 1), self.options.max_wait) if exc.delay is None else exc.delay
                 if attempt < self.options.max_attempts:
                     await asyncio.sleep(delay)
             except TransferError as exc:

@@ -20,14 +20,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 
 from ..errors import TransferError, VerificationError
 from ..http import RETRY_STATUSES, Credentials, coalesced, retry_after_seconds, send_sync, translate_transport_error
 from ..model import FileEntry
-from .common import RESUME_FROM, Aborted, FetchSettings, Job, Retry, expected_digests, host_of, partial_info, range_start
+from .common import (RESUME_FROM, Aborted, FetchSettings, Job, Overlong, Retry, capped, expected_digests, host_of,
+                     partial_info, range_start)
 from .disk import Writeback
 from .hashing import HashPipe, MultiHasher, hash_file, mismatches, piped
 from .limits import HostLimiter
@@ -73,11 +74,14 @@ class FileFetcher:
         if one and self.store.segments(job.local):
             self.store.drop_partial(job.local)  # pieces cannot go on through a one-request URL
         segments = self.store.segments(job.local) if info and info.url == url else []
-        if segments:
-            return await SegmentedFetch(self).run(job, url, info, segments)
-        if size is not None and not one and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
-            return await SegmentedFetch(self).run(job, url, None, [])
-        return await self._single(job, url)
+        try:
+            if segments:
+                return await SegmentedFetch(self).run(job, url, info, segments)
+            if size is not None and not one and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
+                return await SegmentedFetch(self).run(job, url, None, [])
+            return await self._single(job, url)
+        except Overlong as exc:  # raised once every piece has stopped: nothing writes to the part any more
+            self.overlong(job, exc)
 
     # plumbing ------------------------------------------------------------------------------
     async def thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -125,10 +129,10 @@ class FileFetcher:
 
     async def stream_into(self, response: httpx.Response, part: Path, offset: int, local: str,
                            hasher: MultiHasher | HashPipe | None, on_written: Callable[[int], None] | None = None,
-                           *, truncate: bool = False) -> int:
+                           *, truncate: bool = False, limit: int | None = None) -> int:
         """Write the body at ``offset`` of ``part`` in a worker thread; return bytes written."""
         return await self.in_thread(self._drain, response, part, offset, local, hasher, on_written,
-                                     truncate=truncate)
+                                     truncate=truncate, limit=limit)
 
     async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, abort, **kwargs)`` in a worker; if this task is cancelled, set ``abort``
@@ -147,10 +151,16 @@ class FileFetcher:
 
     def _drain(self, response: httpx.Response, part: Path, offset: int, local: str,
                hasher: MultiHasher | HashPipe | None,
-               on_written: Callable[[int], None] | None, abort: threading.Event, *, truncate: bool = False) -> int:
+               on_written: Callable[[int], None] | None, abort: threading.Event, *, truncate: bool = False,
+               limit: int | None = None) -> int:
         """Worker thread: copy the body into the file, with its own descriptor (``truncate``: cut
-        the file at ``offset`` first, dropping any stale tail)."""
-        chunks = response.iter_bytes()  # as they arrive (httpx's re-chunking cost ~1 ms of CPU per MB)
+        the file at ``offset`` first, dropping any stale tail). A body longer than ``limit`` raises
+        :class:`Overlong` at its first extra byte; nothing past ``offset + limit`` is written."""
+        try:  # chunks as they arrive (httpx's re-chunking cost ~1 ms of CPU per MB)
+            chunks = capped(response, response.iter_bytes(), limit)
+        except Overlong:
+            response.close()
+            raise
         received = 0
         fresh = truncate and offset == 0
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0), 0o644)
@@ -198,7 +208,8 @@ class FileFetcher:
                            None if entry.size is None else entry.size - offset)
             try:
                 received = 0 if response.status_code == 416 else \
-                    self._drain(response, part, offset, job.local, hasher, None, abort, truncate=True)
+                    self._drain(response, part, offset, job.local, hasher, None, abort, truncate=True,
+                                limit=None if entry.size is None else entry.size - offset)
                 digests = hasher.digests()
             finally:
                 if isinstance(hasher, HashPipe):
@@ -241,7 +252,7 @@ class FileFetcher:
         self.place(job, part, digests)
 
     def check(self, job: Job, size: int, expected: dict[str, str], digests: dict[str, str]) -> None:
-        """Size and digests against the manifest: Retry (short, or a first wrong copy) or VerificationError."""
+        """Size and digests against the manifest: Retry (short, or a wrong copy) or VerificationError."""
         entry = job.entry
         if entry.size is not None and size < entry.size:
             raise Retry(f"body ended early at byte {size} of {entry.size}")  # keep the part: resume
@@ -249,11 +260,33 @@ class FileFetcher:
         problems.extend(mismatches(expected, digests))
         if problems:
             self.store.drop_partial(job.local)  # wrong bytes are never resumed from
-            job.bad_copies += 1
-            message = f"verification failed: {'; '.join(problems)}"
-            if job.bad_copies < 2:
-                raise Retry(message)  # one fresh attempt: corruption in transit is often transient
-            raise VerificationError(message, url=entry.url)
+            fingerprint = f"{size}:" + ",".join(f"{k}={v}" for k, v in sorted(digests.items()))
+            self.wrong_copy(job, fingerprint, f"verification failed: {'; '.join(problems)}",
+                            f"the repository's checksum looks wrong: {'; '.join(problems)}, the same on two downloads")
+
+    def overlong(self, job: Job, exc: Overlong) -> NoReturn:
+        """A body that ran past its size: a wrong copy (its partial record and part file go)."""
+        self.store.drop_partial(job.local)
+        declared = None if exc.declared is None else f"length {exc.declared}"
+        self.wrong_copy(job, declared, exc.reason,
+                        f"the repository's listed size looks wrong: {job.entry.size} bytes listed, the server "
+                        f"announced {exc.declared} where {exc.limit} were due, the same on two downloads")
+
+    @staticmethod
+    def wrong_copy(job: Job, fingerprint: str | None, message: str, repository_wrong: str) -> NoReturn:
+        """Tell a wrong repository checksum from corruption in transit.
+
+        The same wrong copy twice (same size and digests, or the same announced length) means the
+        listing is what is wrong: VerificationError now, no more attempts spent on it. A wrong copy
+        unlike any before (or of unknown content, such as a body cut short of its extra bytes) is
+        taken for corruption in transit: a Retry, so the caller tries again within ``--attempts``.
+        """
+        job.bad_copies += 1
+        if fingerprint is not None and fingerprint in job.wrong:
+            raise VerificationError(repository_wrong, url=job.entry.url)
+        if fingerprint is not None:
+            job.wrong.append(fingerprint)
+        raise Retry(message)
 
     def place(self, job: Job, part: Path, digests: dict[str, str]) -> None:
         """A verified part file under its final name, recorded as verified."""

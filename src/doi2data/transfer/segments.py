@@ -111,7 +111,8 @@ class SegmentedFetch:
                         self.f.store.set_partial(job.local, partial_info(url, response, entry))
                         hasher = piped(MultiHasher(expected), entry.size)
                         try:
-                            received = await self.f.stream_into(response, part, 0, job.local, hasher, truncate=True)
+                            received = await self.f.stream_into(response, part, 0, job.local, hasher, truncate=True,
+                                                                limit=entry.size)
                             digests = await self.f.thread(hasher.digests)
                         finally:
                             if isinstance(hasher, HashPipe):
@@ -191,18 +192,14 @@ class SegmentedFetch:
                 progress["recorded"] = written
 
         part = self.f.store.part_path(job.local)
-        try:
-            await self.f.stream_into(response, part, seg.start + seg.done, job.local, None, record)
+        try:  # a piece longer than asked stops at its first extra byte (Overlong: the file restarts)
+            await self.f.stream_into(response, part, seg.start + seg.done, job.local, None, record, limit=remaining)
         finally:  # record exactly what reached the disk, also when the stream broke
             written = progress["written"]
             moved[0] += written
             self.f.store.segment_done(job.local, seg.idx, seg.done + min(written, remaining))
         if written < remaining:
             raise Retry(f"segment {seg.idx} ended early ({written} of {remaining} bytes)")
-        if written > remaining:
-            self.f.store.set_segments(job.local, [])
-            self.f.store.set_partial(job.local, PartialInfo(str(response.url), None, None, job.entry.size))
-            raise Changed(f"segment {seg.idx} got more bytes than asked: restarting the file")
 
 
 __all__ = ["PIECES_PER_LANE", "SegmentedFetch", "split"]

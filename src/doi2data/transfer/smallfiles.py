@@ -26,7 +26,7 @@ import httpx
 
 from ..errors import TransferError
 from ..http import translate_transport_error
-from .common import RESUME_FROM, Aborted, Job, Retry, expected_digests, host_of, partial_info
+from .common import RESUME_FROM, Aborted, Job, Overlong, Retry, capped, expected_digests, host_of, partial_info
 from .disk import write_file
 from .hashing import MultiHasher
 
@@ -91,6 +91,8 @@ class SmallFiles:
             self.f.accept(response, 0, entry)
             expected = expected_digests(entry, response)
             body, broken = self._read_all(response, entry.size, job.local, abort)
+        except Overlong as exc:
+            self.f.overlong(job, exc)  # never held past its size; raises Retry or VerificationError
         finally:
             response.close()
         if broken is not None:
@@ -111,18 +113,17 @@ class SmallFiles:
 
     def _read_all(self, response: httpx.Response, size: int | None, local: str, abort: threading.Event
                   ) -> tuple[bytes, Retry | None]:
-        """The body in memory, and the Retry for a stream that broke (with what arrived before)."""
+        """The body in memory, and the Retry for a stream that broke (with what arrived before).
+        A body longer than ``size`` raises :class:`Overlong` at its first extra byte."""
         parts: list[bytes] = []
         got = 0
         broken: Retry | None = None
         try:
-            for chunk in response.iter_bytes():
+            for chunk in capped(response, response.iter_bytes(), size):
                 if abort.is_set():
                     raise Aborted()
                 parts.append(chunk)
                 got += len(chunk)
-                if size is not None and got > size:
-                    break  # longer than listed: no need for the rest to know it is wrong
         except httpx.TransportError as exc:
             broken = Retry(str(translate_transport_error(exc, str(response.url))))
             broken.__cause__ = exc
