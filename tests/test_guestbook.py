@@ -176,3 +176,12 @@ def test_older_installation_and_datasets_without_a_guestbook_are_unchanged(net: 
 def test_listing_says_a_guestbook_is_needed(net: FakeInternet) -> None:
     manifest = doi2data.resolve(GB_URL)
     assert any("guestbook 61" in w and "--guestbook" in w for w in manifest.warnings)
+
+
+def test_a_file_pid_finds_its_datasets_guestbook(net: FakeInternet, tmp_path: Path) -> None:
+    url = "https://dataverse.harvard.edu/file.xhtml?persistentId=doi:10.7910/DVN/GB7Q2X/SND4QZ"
+    with pytest.raises(GuestbookRequired):
+        doi2data.download(url, tmp_path / "f")
+    report = doi2data.download(url, tmp_path / "f", guestbook=ANSWERS)
+    assert report.count("downloaded") == 1 and [r.path for r in posts(net)] == ["/api/access/datafile/9000311"]
+    assert_files(net, tmp_path / "f", {BIG})

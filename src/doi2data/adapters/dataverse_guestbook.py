@@ -297,13 +297,18 @@ class GuestbookSigner:
         if not any(u in self.files for e in entries for u in e.urls[:1]):
             return
         ds = self.dataset
-        version = ds.version
-        if not self.base or not (ds.record_id or "").isdecimal() or not version:
-            return  # a single file PID: the dataset (and its guestbook) is not known here
-        spec = ":draft" if version == "DRAFT" else version
-        what = f"Dataverse dataset {ds.doi or ds.record_id}"
-        url = (f"{self.base}/api/datasets/{ds.record_id}/versions/{quote(spec, safe=':')}"
-               "?excludeFiles=true&excludeMetadataBlocks=true")
+        flags = "excludeFiles=true&excludeMetadataBlocks=true"
+        if ds.version and (ds.record_id or "").isdecimal():  # a dataset (version) listing
+            spec = ":draft" if ds.version == "DRAFT" else ds.version
+            what = f"Dataverse dataset {ds.doi or ds.record_id}"
+            url = f"{self.base}/api/datasets/{ds.record_id}/versions/{quote(spec, safe=':')}?{flags}"
+        else:  # one file by its PID, minted as <dataset DOI>/<file id>: the dataset is the parent
+            parent = (ds.doi or "").rstrip("/").rpartition("/")[0]
+            if not self.base or parent.count("/") < 1:
+                return
+            spec, what = ":latest-published", f"Dataverse dataset {parent}"
+            url = (f"{self.base}/api/datasets/:persistentId/versions/:latest-published"
+                   f"?persistentId=doi:{quote(parent, safe='/:')}&{flags}")
         try:
             gid = guestbook_id(await self.http.get_json(url, what=f"{what} version {spec}"))
         except Doi2DataError:

@@ -106,7 +106,8 @@ GUESTBOOK_DATASET = DvDataset(
     versions=(DvVersion(1, 0, "2025-11-03", (
         DvFile(9000310, FileSpec("README.txt", mimetype="text/plain", seed="dv:gb:readme",
                                  data=b"Coastal survey 2025. Downloads ask for a guestbook response.\n")),
-        DvFile(9000311, FileSpec("data/soundings.bin", 3_000_017, "application/octet-stream", seed="dv:gb:big")),
+        DvFile(9000311, FileSpec("data/soundings.bin", 3_000_017, "application/octet-stream", seed="dv:gb:big"),
+               "10.7910/DVN/GB7Q2X/SND4QZ"),
         DvFile(9000312, FileSpec("data/stations.csv", mimetype="text/csv", seed="dv:gb:stations",
                                  data=b"station,lat,lon\nst01,41.5,-70.6\nst02,41.7,-70.2\n"), tabular=True),
     ), id=700301),))
