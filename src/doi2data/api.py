@@ -216,7 +216,9 @@ def download(
     """Download every selected file of a dataset into ``dest`` and return the report.
 
     Raises :class:`~doi2data.errors.DownloadIncomplete` (with ``.failures``) when any file
-    failed, unless ``raise_on_failure=False``. ``version``: as in :func:`resolve`.
+    failed, unless ``raise_on_failure=False``. ``version``: as in :func:`resolve`. ``guestbook``: answers
+    for a Dataverse dataset's guestbook (``["name=…,email=…,q1=…"]``, ``["@answers.json"]`` or a mapping),
+    checked before any byte; one response per file is submitted just before its download.
     """
     return _run(
         adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
