@@ -38,6 +38,7 @@ character, transitions memoised per state).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -92,7 +93,9 @@ def _parse(pattern: str) -> tuple[list[Token], bool, bool]:
                 raise UsageError(f"invalid pattern {pattern!r}: empty character class")
             source = f"[{cls.replace(chr(92), chr(92) * 2)}]"
             try:
-                out.append(("cls", (source, re.compile(source, re.DOTALL))))
+                with warnings.catch_warnings():  # "possible nested set" and friends: the class means what it did
+                    warnings.simplefilter("ignore", FutureWarning)
+                    out.append(("cls", (source, re.compile(source, re.DOTALL))))
             except re.error as exc:
                 raise UsageError(f"invalid pattern {pattern!r}: {exc}") from exc
             i = end + 1
@@ -254,7 +257,9 @@ def compile_glob(pattern: str) -> Glob:
     tokens, anchored, directory = _parse(pattern)
     tokens = _collapse(([] if anchored else [(_GSLASH, None)]) + tokens)
     if _linear_for_re(tokens):
-        return Glob(pattern, re.compile(_regex(tokens, directory), re.DOTALL), None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return Glob(pattern, re.compile(_regex(tokens, directory), re.DOTALL), None)
     return Glob(pattern, None, _Automaton(tokens, directory))
 
 

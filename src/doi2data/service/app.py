@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -41,6 +42,7 @@ from .dataset import _identifier, dataset_endpoint
 from .manifests import ManifestService, Resolve
 from .openapi import CDN_ASSETS, document, swagger_assets
 from .pages import HERE, PAGE_HEADERS, environment, render_home
+from .problems import http_problem
 from .safety import (ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver, forget_cookies,
                      pin_connections)
 from .signposting import dataset_path
@@ -244,7 +246,7 @@ def create_app(config: GatewayConfig | None = None, *, store: Store | None = Non
     if (assets := swagger_assets()) is not None:
         routes.append(Mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets"))
     routes.append(Route("/{identifier:path}", dataset_endpoint, methods=["GET"]))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_problem})
     app.state.gateway = gateway
     wrapped = AccessLog(app, logger, gateway.client_of)
     wrapped.gateway = gateway  # type: ignore[attr-defined]

@@ -120,6 +120,15 @@ def problem(status: int, title: str, detail: str | None = None, *, kind: str | N
                     headers=headers)
 
 
+async def http_problem(request: Any, exc: Any) -> Response:
+    """Starlette's own errors (no such route: a path with a newline; a method not allowed) as problems too."""
+    status = int(getattr(exc, "status_code", 500))
+    title = "Not found" if status == 404 else "Method not allowed" if status == 405 else "HTTP error"
+    headers = dict(getattr(exc, "headers", None) or {})
+    return problem(status, title, str(getattr(exc, "detail", "") or title), instance=request.url.path,
+                   headers=headers or None)
+
+
 def from_error(exc: Doi2DataError, instance: str | None = None) -> Response:
     """Translate one error of the tree: status from ``http_status``, title from the class."""
     kind = _slug(type(exc).__name__)
@@ -150,5 +159,6 @@ __all__ = [
     "TooLarge",
     "TooManyRequests",
     "from_error",
+    "http_problem",
     "problem",
 ]

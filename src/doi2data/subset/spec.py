@@ -52,16 +52,18 @@ class DatasetSpec:
     slices: str | None = None
 
 
-_DATASET = re.compile(r"^(?P<path>[^\[\]]+?)\s*(?:\[(?P<slices>[^\[\]]*)\])?\s*$")
-
-
 def parse_dataset(text: str) -> DatasetSpec:
-    """``"/entry/data/data[10:20]"`` -> ``DatasetSpec("/entry/data/data", "10:20")``."""
-    match = _DATASET.match(text.strip())
-    if not match:
-        raise UsageError(f"bad dataset {text!r}: expected /path/to/dataset[start:stop, ...]")
-    path = "/" + match["path"].strip().strip("/")
-    return DatasetSpec(path, match["slices"])
+    """``"/entry/data/data[10:20]"`` -> ``DatasetSpec("/entry/data/data", "10:20")``.
+
+    Split by hand, not by a regex: ``path\\s*[...]`` as one pattern backtracks in O(n^3) over
+    spaces (2,000 took 14 s). A NUL cannot be in an HDF5 name (libhdf5 reads C strings).
+    """
+    body, slices = text.strip(), None
+    if body.endswith("]") and (start := body.rfind("[")) != -1:
+        body, slices = body[:start], body[start + 1 : -1]
+    if not body.strip() or any(c in body or c in (slices or "") for c in "[]\x00"):
+        raise UsageError(f"bad dataset {text[:200]!r}: expected /path/to/dataset[start:stop, ...]")
+    return DatasetSpec("/" + body.strip().strip("/"), slices)
 
 
 def parse_slices(text: str | None, shape: Sequence[int]) -> tuple[Axis, ...]:
