@@ -30,7 +30,7 @@ from typing import Literal, Protocol
 
 import httpx
 
-from ..errors import InsufficientSpace, TransferError
+from ..errors import InsufficientSpace, TransferError, UnsafePath
 from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
 from ..paths import inside_many, plan_paths
@@ -152,7 +152,7 @@ class Engine:
         store = self._store = StateStore(self.dest)
         try:
             jobs = self._plan(manifest, report)
-            pending = [j for j in jobs if not self._already_verified(j, store, report)]
+            pending = [j for j in jobs if not self._already_verified_or_failed(j, store, report)]
             self._check_space(pending, store)
             if self.signer is not None and pending:  # e.g. a guestbook's answers, checked before any byte
                 await self.signer.prepare([j.entry for j in pending])
@@ -237,8 +237,40 @@ class Engine:
                 report.results.append(FileResult(entry.path, plan.local, "skipped", reason="no download URL"))
             else:
                 wanted.append((entry, plan.local))
-        finals = inside_many(self.dest, [local for _, local in wanted])
-        return [Job(entry, local, final) for (entry, local), final in zip(wanted, finals)]
+        jobs: list[Job] = []
+        for (entry, local), final in zip(wanted, self._finals([local for _, local in wanted])):
+            if isinstance(final, Path):
+                jobs.append(Job(entry, local, final))
+            else:  # this name cannot be written here: it fails alone, the run goes on
+                report.results.append(FileResult(entry.path, local, "failed", reason=final))
+        return jobs
+
+    def _finals(self, locals_: list[str]) -> list[Path | str]:
+        """Each file's final path, or why it cannot have one: it would land outside DEST (through a
+        symlinked folder already there) or is longer than the file system takes (ENAMETOOLONG)."""
+        try:
+            finals: list[Path | str] = list(inside_many(self.dest, locals_))
+        except UnsafePath:  # one bad name: judge them one by one (the rare path, so no batching)
+            finals = []
+            for local in locals_:
+                try:
+                    finals.append(inside_many(self.dest, [local])[0])
+                except UnsafePath as exc:
+                    finals.append(str(exc))
+        limit = path_max(self.dest)
+        for i, final in enumerate(finals):
+            if isinstance(final, Path) and len(os.fsencode(final)) >= limit:
+                finals[i] = f"path too long for the file system ({len(os.fsencode(final))} bytes, at most {limit - 1})"
+        return finals
+
+    def _already_verified_or_failed(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
+        """:meth:`_already_verified`, with a name the file system refuses failed alone."""
+        try:
+            return self._already_verified(job, store, report)
+        except OSError as exc:
+            report.results.append(FileResult(job.entry.path, job.local, "failed",
+                                             reason=f"cannot use {job.local}: {exc.strerror or exc}"))
+            return True
 
     def _may_try(self, entry: FileEntry) -> bool:
         """A restricted file is attempted when the user gave a token for its host (a 403 then
@@ -311,8 +343,18 @@ class Engine:
                     return result("failed", str(exc))
                 retries.append(f"{exc} at {urls[0]}; trying the next URL")
                 urls.pop(0)  # this URL is gone or refused: try the next mirror
+            except OSError as exc:  # the name cannot be written here (a file where a folder goes, ...)
+                return result("failed", f"could not write {job.local}: {exc.strerror or exc}")
         last = retries[-1] if retries else "failed"
         return result("failed", f"{last} (after {attempt} attempts)")
+
+
+def path_max(folder: Path) -> int:
+    """The longest path (in bytes, with its NUL) the file system under ``folder`` takes."""
+    try:
+        return int(os.pathconf(folder, "PC_PATH_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 4096  # Linux's PATH_MAX
 
 
 def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from: int | None
