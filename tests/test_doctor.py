@@ -120,3 +120,22 @@ def test_conformance_runner_on_the_sandbox(net: FakeInternet) -> None:
     assert row.adapter == "psi" and row.files and row.smallest and row.verified == "downloaded"
     wrong = run_case(Case("PSI", psi.doi, "zenodo", files=1))
     assert not wrong.ok and any("route" in p for p in wrong.problems)
+
+
+def test_conformance_downloads_from_dryad_only_with_an_account(net: FakeInternet, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live runner reads accounts as every command does (here: the tokens file), else skips the get."""
+    from doi2data.sandbox.general import DRYAD_DATASET
+    from doi2data.sandbox.sites import dryad as site
+
+    case = Case("Dryad", DRYAD_DATASET.doi, "dryad", checksums=False, needs_token_for_download="datadryad.org")
+    monkeypatch.delenv("DOI2DATA_TOKENS", raising=False)
+    monkeypatch.setenv("DOI2DATA_TOKENS_FILE", str(tmp_path / "absent"))
+    row = run_case(case)
+    assert row.ok and row.verified == "needs --token datadryad.org=…" and row.smallest is None
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"datadryad.org={site.CLIENT_ID}:{site.CLIENT_SECRET}\n")
+    tokens.chmod(0o600)
+    monkeypatch.setenv("DOI2DATA_TOKENS_FILE", str(tokens))
+    row = run_case(case)
+    assert row.ok and row.verified == "downloaded", row.problems

@@ -121,10 +121,11 @@ def check_manifest(case: Case, files: Sequence[tuple[str, bool, bool]], adapter:
 
 def run_case(case: Case, *, tokens: Sequence[str] = (), dest: Path | None = None) -> Row:
     """``ls`` the DOI, then ``get`` its smallest open file; every failure is a finding, not a raise."""
-    import os
+    import httpx
 
     from .api import download, resolve
     from .errors import Doi2DataError
+    from .http import Credentials
 
     row = Row(case.repository, case.doi)
     start = time.monotonic()
@@ -139,8 +140,9 @@ def run_case(case: Case, *, tokens: Sequence[str] = (), dest: Path | None = None
                                              for f in manifest.files], row.adapter)
         candidates = [f for f in manifest.files if f.access == "open" and f.size is not None]
         account = case.needs_token_for_download
-        has_account = account is not None and (
-            any(t.split("=", 1)[0] == account for t in tokens) or account in os.environ.get("DOI2DATA_TOKENS", ""))
+        # --token, DOI2DATA_TOKENS and the tokens file, read as every command reads them
+        has_account = account is not None and \
+            Credentials.parse(tokens).credential_for(httpx.URL(f"https://{account}/")) is not None
         if case.download and candidates and (account is None or has_account):
             smallest = min(candidates, key=lambda f: f.size or 0)
             row.smallest = smallest.path
