@@ -233,3 +233,23 @@ def test_segmented_downloads_hash_sha3_and_blake2(tmp_path: Path, algo: str, dig
         assert algo in report.failed["seg.bin"]
     else:
         assert report.results[0].checked == (algo,) and not report.unchecked
+
+
+def test_more_adapters_pass_malformed_values_to_the_model() -> None:
+    from doi2data.adapters import dataverse, dryad, figshare, osf
+
+    assert dataverse._checksums({"checksum": {"type": "MD5", "value": "1234"}}) == {"md5": "1234"}
+    assert dataverse._checksums({"checksum": {"type": "SHA3-256", "value": "AB" * 32}}) == {"sha3_256": "ab" * 32}
+    assert dataverse._checksums({"md5": MD5.upper()}) == {"md5": MD5}
+    assert FileEntry("a", 1, dryad._checksums({"digestType": "md5", "digest": "xyz"})).bad_checksums == {"md5": "xyz"}
+    assert dryad._checksums({"digestType": "blake3", "digest": "ab" * 32}) == {"blake3": "ab" * 32}
+    entry = figshare._file_entry({"name": "f", "id": 1, "size": 1, "computed_md5": "", "supplied_md5": "12",
+                                  "download_url": "https://h.test/f"}, {}, "open", None)
+    assert entry.bad_checksums == {"md5": "12"}
+    entry = figshare._file_entry({"name": "f", "id": 1, "size": 1, "computed_md5": "12", "supplied_md5": MD5,
+                                  "download_url": "https://h.test/f"}, {}, "open", None)
+    assert dict(entry.checksums) == {"md5": MD5} and not entry.bad_checksums
+    item = {"links": {"download": "https://h.test/o"}}
+    attrs = {"kind": "file", "name": "o", "materialized_path": "/o", "size": 1,
+             "extra": {"hashes": {"md5": "nope", "sha256": None}}}
+    assert osf._file(item, attrs).bad_checksums == {"md5": "nope"}

@@ -144,11 +144,11 @@ def _checksums(df: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     ck = _map(df.get("checksum"))
     kind, value = _str(ck.get("type")), _str(ck.get("value"))
-    if kind and value and (algo := normalize_algorithm(kind)) in HASH_ALGORITHMS:
-        if digest := normalize_digest(algo, value):
-            out[algo] = digest
-    if (md5 := _str(df.get("md5"))) and (digest := normalize_digest("md5", md5)):
-        out.setdefault("md5", digest)
+    if kind and value and (algo := normalize_algorithm(kind)) != "unf":  # a UNF fingerprints values, not bytes
+        # an unknown or malformed one is kept for FileEntry to report
+        out[algo] = (normalize_digest(algo, value) if algo in HASH_ALGORITHMS else None) or value
+    if md5 := _str(df.get("md5")):
+        out.setdefault("md5", normalize_digest("md5", md5) or md5)
     return out
 
 

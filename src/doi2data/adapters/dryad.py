@@ -150,10 +150,10 @@ def parse_versions(doc: Any, api_base: str = DRYAD) -> tuple[list[tuple[int, str
 
 def _checksums(raw: Mapping[str, Any]) -> dict[str, str]:
     kind, digest = _str(raw.get("digestType")), _str(raw.get("digest"))
-    if not kind or not digest or (algo := normalize_algorithm(kind)) not in HASH_ALGORITHMS:
+    if not kind or not digest:
         return {}
-    value = normalize_digest(algo, digest)
-    return {algo: value} if value else {}
+    algo = normalize_algorithm(kind)  # an unknown or malformed one is kept for FileEntry to report
+    return {algo: (normalize_digest(algo, digest) if algo in HASH_ALGORITHMS else None) or digest}
 
 
 def _file_entry(raw: Any, api_base: str, access: Access, note: str | None) -> FileEntry | None:

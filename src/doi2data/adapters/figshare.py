@@ -110,10 +110,9 @@ def _file_entry(raw: Any, folders: Mapping[str, Any], access: Access, note: str 
         return FileEntry(path=path, size=_size(raw.get("size")) or None, urls=(url,) if url else (), media_type=media,
                          access="external" if access == "open" else access,
                          note=f"{note}; {LINK_ONLY_NOTE}" if note else LINK_ONLY_NOTE)
-    md5 = None
-    for key in ("computed_md5", "supplied_md5"):
-        if md5 is None and (value := _str(raw.get(key))):
-            md5 = normalize_digest("md5", value)
+    given = [value for key in ("computed_md5", "supplied_md5") if (value := _str(raw.get(key)))]
+    # the first well-formed one; else the malformed one, which FileEntry keeps aside and reports
+    md5 = next((digest for value in given if (digest := normalize_digest("md5", value))), given[0] if given else None)
     return FileEntry(path=path, size=_size(raw.get("size")), checksums={"md5": md5} if md5 else {},
                      urls=urls, media_type=media, access=access, note=note)
 

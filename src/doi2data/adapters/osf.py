@@ -37,7 +37,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RecordNotFound, RepositoryError
 from ..http import Http, raise_for_status, retry_after_seconds
-from ..model import Dataset, FileEntry, Manifest, normalize_digest
+from ..model import Dataset, FileEntry, Manifest
 from .base import RecordRef, Resolved
 from ._json import http_url as _http_url
 from ._json import mapping as _map
@@ -101,7 +101,7 @@ def _file(item: Mapping[str, Any], attrs: Mapping[str, Any]) -> FileEntry:
     if not path:
         raise RepositoryError("OSF file has no name")
     hashes = _map(_map(attrs.get("extra")).get("hashes"))
-    checksums = {a: d for a in ("md5", "sha256") if (v := _str(hashes.get(a))) and (d := normalize_digest(a, v))}
+    checksums = {a: v for a in ("md5", "sha256") if (v := _str(hashes.get(a)))}  # FileEntry checks them
     size = attrs.get("size")
     links = _map(item.get("links"))  # osf.io/download/… redirects to WaterButler, whose own URL is the mirror
     urls = [u for key in ("download", "upload") if (u := _http_url(links.get(key)))]
