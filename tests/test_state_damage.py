@@ -132,3 +132,24 @@ def test_cli_get_rebuild_state_rehashes_instead_of_downloading(cli, net: FakeInt
     assert run.code == 0, run.err
     summary = json.loads(run.out.splitlines()[-1])
     assert summary["bytes"] == 0 and summary["present"] > 0 and _content_gets(net) == []
+
+
+def test_cli_verify_on_a_locked_state_exits_11(net: FakeInternet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import doi2data
+    from doi2data.cli import main
+
+    dest = tmp_path / "l"
+    doi2data.download(DOI, dest, include="README.json")
+    monkeypatch.setattr(state_mod, "LOCK_TIMEOUT", 0.2)
+    holder = sqlite3.connect(dest / ".doi2data" / "state.sqlite", isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(["verify", DOI, str(dest), "--include", "README.json"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert exited.value.code == 11 and "locked by another process" in err and "Traceback" not in err
