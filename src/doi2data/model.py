@@ -128,6 +128,21 @@ def split_checksums(raw: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -
     return good, bad
 
 
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+def _none() -> Mapping[str, str]:
+    return _NONE
+
+
+def _canonical(checksums: dict[str, Any]) -> bool:
+    """Every value already lower-case hex of its algorithm's length (what adapters usually pass)."""
+    for name, value in checksums.items():
+        if type(value) is not str or _HEX_LENGTHS.get(name) != len(value) or not _HEX.fullmatch(value):
+            return False
+    return True
+
+
 def _frozen_mapping(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value or {}))
 
@@ -149,12 +164,18 @@ class FileEntry:
     access: Access = "open"
     note: str | None = None
     #: checksums the repository gave that cannot be digests (``md5: "1234"``): shown, never used
-    bad_checksums: Mapping[str, str] = field(default_factory=dict)
+    bad_checksums: Mapping[str, str] = field(default_factory=_none)
 
     def __post_init__(self) -> None:
-        good, bad = split_checksums(self.checksums)
-        object.__setattr__(self, "checksums", _frozen_mapping(good))
-        object.__setattr__(self, "bad_checksums", _frozen_mapping({**dict(self.bad_checksums), **bad}))
+        given = self.checksums
+        if isinstance(given, dict) and not self.bad_checksums and _canonical(given):
+            object.__setattr__(self, "checksums", MappingProxyType(dict(given)))  # the usual case: no work
+            object.__setattr__(self, "bad_checksums", _NONE)
+        else:
+            good, bad = split_checksums(given)
+            object.__setattr__(self, "checksums", _frozen_mapping(good))
+            object.__setattr__(self, "bad_checksums", _frozen_mapping({**dict(self.bad_checksums), **bad}) if
+                               bad or self.bad_checksums else _NONE)
         object.__setattr__(self, "urls", tuple(self.urls))
         if self.access not in ACCESS_VALUES:
             raise ValueError(f"access must be one of {ACCESS_VALUES}, not {self.access!r}")
