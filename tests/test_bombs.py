@@ -195,6 +195,17 @@ def test_tar_name_collisions_fail_or_rename_one_member_only(tmp_path: Path, mani
     assert (tmp_path / "b" / "ok.txt").read_bytes() == b"fine\n"
 
 
+def test_a_gnu_sparse_member_is_listed_not_expanded(tmp_path: Path, manifest: Manifest, reader: RangeReader) -> None:
+    entry = common.find_entry(manifest, "sparse.tar")
+    report, _ = bounded(lambda: extract_tar_members(entry, tmp_path, reader=reader))
+    assert not isinstance(report, Exception), report
+    assert [w.part for w in report.written] == ["after.txt"] and not report.failed
+    assert any("sparse 'holes.bin'" in m for m in report.messages)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["after.txt"]  # not 1 GiB of zeros
+    kinds = {m.name: m.kind for m in list_tar_members(entry, reader=reader)}
+    assert kinds == {"holes.bin": "sparse", "after.txt": "file"}
+
+
 # -- the gateway ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def gateway(internet: FakeInternet) -> Iterator[str]:
@@ -230,6 +241,8 @@ def test_gateway_answers_bombs_with_4xx_problems(gateway: str, net: FakeInternet
         r = http.get(path, params={"file": "bomb.tar.gz", "extract": "after.txt"})
         assert r.status_code == 413
         assert time.monotonic() - start < 30
+        r = http.get(path, params={"file": "sparse.tar", "extract": "holes.bin"})  # would stream 1 GiB of zeros
+        assert r.status_code == 400 and "is a sparse" in problem(r)["detail"]
         r = http.get(path, params={"file": "bombs.zip", "extract": "ok.txt"})
         assert r.status_code == 200 and r.content == b"a plain member after the bombs\n"
         assert http.get("/healthz").status_code == 200

@@ -10,6 +10,8 @@ to make a reader spend memory or CPU it should refuse to spend.
 * ``bomb.tar.bz2`` (~5 KB) - a tar whose one member holds 4 GiB of zeros, then ``after.txt``.
 * ``bomb.tar.gz`` - the same shape in gzip (~4 MB for 4 GiB: gzip's ratio tops out at ~1032:1).
 * ``clash.tar`` - ``f`` (a file), then ``f/g.txt``, then ``ok.txt``: names that collide on disk.
+* ``sparse.tar`` (3 KB) - a GNU sparse member that ``tarfile`` expands to 1 GiB (holes as zeros)
+  from 512 stored bytes, then ``after.txt``.
 * ``many.zip`` and ``many.tar.gz`` - 3,000 empty members each (a central directory past the
   64 KiB tail; listings that outgrow a small member cap).
 * ``stack.h5`` (with h5py) - ``/stack`` 1000x64x64 uint8, one chunk per frame, uncompressed (a
@@ -142,6 +144,19 @@ def clash_tar() -> bytes:
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=1)
+def sparse_tar() -> bytes:
+    """A GNU sparse header (type ``S``) whose one data block sits at the end of a 1 GiB file."""
+    head = bytearray(_tar_head("holes.bin", 512))
+    head[156:157] = tarfile.GNUTYPE_SPARSE
+    head[386:398] = tarfile.itn((1 << 30) - 512, 12, tarfile.GNU_FORMAT)  # offset of the data
+    head[398:410] = tarfile.itn(512, 12, tarfile.GNU_FORMAT)  # its length
+    head[483:495] = tarfile.itn(1 << 30, 12, tarfile.GNU_FORMAT)  # the expanded size
+    head[148:156] = b" " * 8
+    head[148:156] = b"%06o\0 " % sum(head)
+    return bytes(head) + b"D" * 512 + _tar_tail()
+
+
 MANY = 3000
 
 
@@ -182,6 +197,7 @@ def bomb_records() -> list[Record]:
              FileSpec("bomb.tar.bz2", mimetype="application/x-bzip2", data=bomb_tar_bz2()),
              FileSpec("bomb.tar.gz", mimetype="application/gzip", data=bomb_tar_gz()),
              FileSpec("clash.tar", mimetype="application/x-tar", data=clash_tar()),
+             FileSpec("sparse.tar", mimetype="application/x-tar", data=sparse_tar()),
              FileSpec("many.zip", mimetype="application/zip", data=many_zip()),
              FileSpec("many.tar.gz", mimetype="application/gzip", data=many_tar_gz())]
     if importlib.util.find_spec("h5py") is not None:
@@ -191,4 +207,5 @@ def bomb_records() -> list[Record]:
 
 
 __all__ = ["BOMB_DOI", "BOMB_RECID", "HUGE_SIZE", "LIAR_SIZE", "MANY", "TAR_MEMBER_SIZE", "bomb_records",
-           "bomb_tar_bz2", "bomb_tar_gz", "bombs_zip", "clash_tar", "many_tar_gz", "many_zip", "stack_h5"]
+           "bomb_tar_bz2", "bomb_tar_gz", "bombs_zip", "clash_tar", "many_tar_gz", "many_zip", "sparse_tar",
+           "stack_h5"]
