@@ -77,7 +77,10 @@ class FileFetcher:
         try:
             if segments:
                 return await SegmentedFetch(self).run(job, url, info, segments)
-            if size is not None and not one and self.settings.segments > 1 and size >= 2 * self.settings.min_segment:
+            # after a wrong copy, one stream: a server (or cache) that mangles range answers cannot
+            # then pass for a wrong checksum, and a flaky path risks one response per copy, not 32
+            if size is not None and not one and not job.bad_copies and self.settings.segments > 1 \
+                    and size >= 2 * self.settings.min_segment:
                 return await SegmentedFetch(self).run(job, url, None, [])
             return await self._single(job, url)
         except Overlong as exc:  # raised once every piece has stopped: nothing writes to the part any more
