@@ -312,3 +312,18 @@ def test_after_a_wrong_segmented_copy_the_file_comes_in_one_stream(tmp_path: Pat
     assert report.count("downloaded") == 1 and (tmp_path / "dir/f.bin").read_bytes() == DATA
     assert len(report.results[0].retries) == 1 and "md5" in report.results[0].retries[0]
     assert "range" not in server.requests[-1].headers  # the second copy: one whole stream
+
+
+def test_random_quirks_strike_at_their_rate_and_repeat_with_their_seed() -> None:
+    from doi2data.sandbox.quirks import QuirkRegistry
+
+    def draws(seed: int) -> list[bool]:
+        registry = QuirkRegistry()
+        registry.add(Quirk(kind="corrupt", offset=-1, probability=0.1, seed=seed))
+        _, [entry] = registry.match("zenodo.org", "/x", "GET")
+        return [registry.consume(entry) for _ in range(10_000)]
+
+    first = draws(7)
+    assert 850 < sum(first) < 1150 and draws(7) == first and draws(8) != first
+    with pytest.raises(ValueError):
+        Quirk(kind="corrupt", probability=1.5)
