@@ -156,6 +156,18 @@ def test_cli_get_extract_reports_the_bombs_and_exits_1(cli, tmp_path: Path) -> N
     assert (tmp_path / "z" / "ok.txt").read_bytes() == b"a plain member after the bombs\n"
 
 
+def test_cli_ls_inside_a_tar_bomb_and_the_ratio_override(  # type: ignore[no-untyped-def]
+        cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from doi2data.subset.actions import RATIO_ENV, inflate_limits
+
+    run = cli("ls", BOMB_DOI, "--inside", "bomb.tar.bz2")
+    assert run.code == 1 and "decompression bomb" in run.err and "Traceback" not in run.err
+    run = cli("ls", BOMB_DOI, "--inside", "bomb.tar.bz2", env={RATIO_ENV: "lots"})
+    assert run.code == 2 and RATIO_ENV in run.err
+    monkeypatch.setenv(RATIO_ENV, "5000")
+    assert inflate_limits().max_ratio == 5000
+
+
 # -- tar ----------------------------------------------------------------------------------------
 def test_tar_bz2_bomb_listing_stops_within_its_budget(manifest: Manifest, reader: RangeReader) -> None:
     entry = common.find_entry(manifest, "bomb.tar.bz2")

@@ -8,6 +8,7 @@ the library they describe, so the gateway can reuse the same JSON.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,24 @@ from .ranges import RangeReader
 from .spec import resolve_spec
 
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+RATIO_ENV = "DOI2DATA_MAX_INFLATE_RATIO"
+
+
+def inflate_limits() -> Any:
+    """The CLI's decompression bounds: the defaults, with the ratio cap from ``$DOI2DATA_MAX_INFLATE_RATIO``
+    (for the rare honest archive that compresses better than 1,100:1 past its first 64 MiB)."""
+    from .inflate import InflateLimits
+
+    raw = os.environ.get(RATIO_ENV, "").strip()
+    if not raw:
+        return InflateLimits()
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = 0.0
+    if not ratio > 0 or ratio == float("inf"):
+        raise UsageError(f"{RATIO_ENV}={raw!r}: expected a positive number (inflated bytes per compressed byte)")
+    return InflateLimits(max_ratio=ratio)
 
 
 def _reader(tokens: Sequence[str], rates: Any) -> RangeReader:
@@ -44,7 +63,8 @@ def ls_inside(manifest: Manifest, name: str, *, as_json: bool = False, tokens: S
             cost = (listing.requests, listing.bytes_received)
         elif entry.path.lower().endswith(ARCHIVES):
             before = reader.bytes_received
-            rows = [m.to_json() for m in list_tar_members(entry, reader=reader) if chooser.keeps(m.name, m.size)]
+            rows = [m.to_json() for m in list_tar_members(entry, reader=reader, limits=inflate_limits())
+                    if chooser.keeps(m.name, m.size)]
             cost = (reader.requests, reader.bytes_received - before)
         else:
             raise UsageError(f"{entry.path} is not an archive doi2data can look into (zip, tar, tar.gz...)")
@@ -71,14 +91,15 @@ def get_subsets(manifest: Manifest, dest: str | Path, *, extract: Sequence[str] 
     from .zipremote import extract_zip_members
 
     report = SubsetReport(Path(dest))
+    limits = inflate_limits() if extract else None
     with _reader(tokens, rates) as reader:
         for spec in extract:
             entry, pattern = resolve_spec(spec, manifest)
             low = entry.path.lower()
             if low.endswith(".zip"):
-                report.merge(extract_zip_members(entry, dest, pattern, reader=reader))
+                report.merge(extract_zip_members(entry, dest, pattern, reader=reader, limits=limits))
             elif low.endswith(ARCHIVES):
-                report.merge(extract_tar_members(entry, dest, pattern, reader=reader))
+                report.merge(extract_tar_members(entry, dest, pattern, reader=reader, limits=limits))
             else:
                 raise UsageError(f"--extract: {entry.path} is not a zip or tar archive")
         for spec in hdf5:
@@ -100,4 +121,4 @@ def report_text(report: SubsetReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["get_subsets", "ls_inside", "report_text"]
+__all__ = ["RATIO_ENV", "get_subsets", "inflate_limits", "ls_inside", "report_text"]
