@@ -118,10 +118,15 @@ SLICE = (st.lists(st.one_of(st.integers(-10**20, 10**20).map(str), st.just(":"),
 
 # -- through the gateway ----------------------------------------------------------------------------------
 
+ACCEPT = st.none() | st.sampled_from(["text/html", "application/json", "*/*", "application/metalink4+xml",
+                                      "application/linkset+json", "image/png", "text/html;q=0, */*;q=0.1"]) \
+    | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), min_size=1, max_size=40).map(str.strip)
+
+
 @examples(120)
-@given(ident=st.sampled_from([DOI, ZIPS, H5]), params=PARAMS)
-def test_query_parameters(http: httpx.Client, ident: str, params: list[tuple[str, str]]) -> None:
-    check(http, f"/{ident}", params)
+@given(ident=st.sampled_from([DOI, ZIPS, H5]), params=PARAMS, accept=ACCEPT)
+def test_query_parameters(http: httpx.Client, ident: str, params: list[tuple[str, str]], accept: str | None) -> None:
+    check(http, f"/{ident}", params, headers={"Accept": accept} if accept else None)
 
 
 @examples(60)
