@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .api import adownload, aresolve, download, resolve  # noqa: E402
+from .batch import adownload_many, download_many  # noqa: E402
 from .errors import Doi2DataError  # noqa: E402
 from .identifiers import Identifier, parse_identifier  # noqa: E402
 from .model import Dataset, FileEntry, Manifest  # noqa: E402
@@ -24,8 +25,10 @@ __all__ = [
     "Manifest",
     "__version__",
     "adownload",
+    "adownload_many",
     "aresolve",
     "download",
+    "download_many",
     "parse_identifier",
     "resolve",
 ]

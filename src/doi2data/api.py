@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,10 +40,69 @@ def _token_hosts(credentials: Credentials) -> list[str]:
     return [h for h in TOKEN_RATES if credentials.credential_for(httpx.URL(f"https://{h}/")) is not None]
 
 
+@dataclass(frozen=True)
+class Session:
+    """What every resolve and download of a batch shares: one HTTP client and one per-host limiter
+    (connections and the rate budget), on one event loop.
+
+    Why: a repository's published limits count every request a client sends it, so 100 Zenodo
+    DOIs in one run must draw on one bucket of 60/min, not on 100 fresh ones (see
+    :mod:`doi2data.transfer.limits`). Active while :func:`shared_session` is entered; each
+    dataset still gets its own :class:`~doi2data.transfer.engine.Engine` (its folder, its state).
+    """
+
+    client: httpx.AsyncClient
+    limiter: HostLimiter
+    loop: asyncio.AbstractEventLoop
+
+
+_SESSION: ContextVar[Session | None] = ContextVar("doi2data_session", default=None)
+
+
+@asynccontextmanager
+async def shared_session(options: TransferOptions | None = None, tokens: Sequence[str] = ()) -> AsyncIterator[Session]:
+    """Make :func:`aresolve` / :func:`adownload` (and the sync :func:`resolve` / :func:`download` called
+    from a worker thread of this loop, e.g. by the exporters) share one client and limiter."""
+    opts = options or TransferOptions()
+    credentials = Credentials.parse(tokens)
+    limiter = HostLimiter(opts.per_host, opts.rates, authenticated=_token_hosts(credentials))
+    async with make_client() as client:
+        session = Session(client, limiter, asyncio.get_running_loop())
+        mark = _SESSION.set(session)
+        try:
+            yield session
+        finally:
+            _SESSION.reset(mark)
+
+
+def _session() -> Session | None:
+    """The shared session, if one is active on the running loop."""
+    session = _SESSION.get()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return session if session is not None and session.loop is running else None
+
+
+@asynccontextmanager
+async def _client_and_limiter(limiter: Callable[[], HostLimiter]) -> AsyncIterator[tuple[httpx.AsyncClient, HostLimiter]]:
+    """The shared session's client and limiter, or a fresh pair for this one call."""
+    session = _session()
+    if session is not None:
+        yield session.client, session.limiter
+        return
+    async with make_client() as client:
+        yield client, limiter()
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    session = _SESSION.get()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        if session is not None and session.loop.is_running():  # a worker thread of a batch: its loop, its budget
+            return asyncio.run_coroutine_threadsafe(coro, session.loop).result()
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
@@ -56,9 +118,9 @@ async def aresolve(
     ``version`` picks a dataset version (see :func:`resolve`).
     """
     version = clean_version(version)
-    async with make_client() as client:
-        credentials = Credentials.parse(tokens)
-        http = Http(client, credentials=credentials, pace=HostLimiter(authenticated=_token_hosts(credentials)).token)
+    credentials = Credentials.parse(tokens)
+    async with _client_and_limiter(lambda: HostLimiter(authenticated=_token_hosts(credentials))) as (client, limiter):
+        http = Http(client, credentials=credentials, pace=limiter.token)
         manifest = await build_manifest(identifier, http, version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
 
@@ -113,9 +175,10 @@ async def adownload(
     opts = options or TransferOptions(jobs=jobs)
     answers = _guestbook_answers(guestbook)  # bad answers fail before any request
     credentials = Credentials.parse(tokens)
-    # one politeness budget for API calls and files (the published authenticated rates where a token is given)
-    limiter = HostLimiter(opts.per_host, opts.rates, authenticated=_token_hosts(credentials))
-    async with make_client() as client:
+    # one politeness budget for API calls and files (the published authenticated rates where a token is given),
+    # shared by every dataset of a batch (shared_session)
+    fresh = lambda: HostLimiter(opts.per_host, opts.rates, authenticated=_token_hosts(credentials))  # noqa: E731
+    async with _client_and_limiter(fresh) as (client, limiter):
         http = Http(client, credentials=credentials, pace=limiter.token)
         if isinstance(identifier, Manifest):
             manifest = identifier
@@ -228,4 +291,4 @@ def download(
     )
 
 
-__all__ = ["adownload", "aresolve", "download", "resolve"]
+__all__ = ["Session", "adownload", "aresolve", "download", "resolve", "shared_session"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,8 @@ import click
 
 from . import __version__
 from .api import download, resolve
+from .batch import MAX_IDENTIFIERS
+from .commands._from import from_options
 from .commands._options import PATTERN_HELP, filter_options, version_option
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
@@ -49,9 +50,9 @@ def _resolve_explained(identifier: str, explain: bool, **kwargs: Any) -> Manifes
 
 def _default_dest(identifier: str) -> Path:
     """``10.5281/zenodo.1`` -> ``./10.5281_zenodo.1``: never spray files into the working dir."""
-    ident = parse_identifier(identifier)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", ident.value if ident.scheme != "url" else ident.url.split("://", 1)[-1])
-    return Path(slug.strip("._") or "dataset")
+    from .batch import folder_name
+
+    return Path(folder_name(parse_identifier(identifier)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +66,7 @@ def cli() -> None:
 
 
 @cli.command("ls")
-@click.argument("identifier")
+@click.argument("identifier", required=False)
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON (same as --format json)")
 @click.option("-f", "--format", "fmt", metavar="NAME",
               help="json, ndjson, csv, metalink, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum")
@@ -75,12 +76,26 @@ def cli() -> None:
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @version_option
 @click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
-def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
+@from_options
+def ls_command(identifier: str | None, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
                regex: Sequence[str], min_size: str | None, max_size: str | None, inside: str | None,
-               token: Sequence[str], dataset_version: str | None, explain: bool) -> None:
-    """List the files of a dataset: path, size, checksum, access (or export the list)."""
+               token: Sequence[str], dataset_version: str | None, explain: bool, from_file: str | None = None,
+               max_identifiers: int = MAX_IDENTIFIERS) -> None:
+    """List the files of a dataset: path, size, checksum, access (or export the list).
+
+    With --from FILE: each dataset's listing in turn (--json: one manifest a line) and a summary.
+    """
     from .formats import FORMATS, render
 
+    if from_file is not None:
+        from .commands._from import ls_many, only_dest, read_list, refuse
+
+        refuse("ls", **{"--inside": inside, "--explain": explain, "--version": dataset_version, "IDENTIFIER": identifier,
+                        "--format (other than json)": fmt not in (None, "json")})
+        ls_many(read_list(from_file, max_identifiers), as_json=as_json or fmt == "json", tokens=token,
+                include=include, exclude=exclude, regex=regex, min_size=min_size, max_size=max_size)
+        return
+    identifier = _needed(identifier)
     if inside:
         from .subset.actions import ls_inside
 
@@ -103,7 +118,7 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 
 
 @cli.command("get")
-@click.argument("identifier")
+@click.argument("identifier", required=False)
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
 @filter_options
 @click.option("--extract", multiple=True, metavar="ARCHIVE:GLOB",
@@ -138,18 +153,21 @@ def ls_command(identifier: str, as_json: bool, fmt: str | None, include: Sequenc
 @click.option("--restore-timeout", default=3600.0, show_default=True, type=click.FloatRange(0, 7 * 86400),
               metavar="SECONDS", help="give up waiting for a restore after this long (exit 10; re-run later)")
 @click.option("--rebuild-state", is_flag=True, help=_REBUILD_HELP)
+@from_options
 def get_command(
-    identifier: str, dest: Path | None, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
+    identifier: str | None, dest: Path | None, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
     min_size: str | None, max_size: str | None, extract: Sequence[str], hdf5_specs: Sequence[str],
     where: str | None, jobs: int,
     per_host: int, segments: int, min_segment: str, max_total_size: str | None, rate: Sequence[str],
     token: Sequence[str], dataset_version: str | None, attempts: int, timeout: float, as_json: bool, quiet: bool,
     explain: bool, restore: bool, restore_timeout: float, rebuild_state: bool = False,
-    guestbook: Sequence[str] = (),
+    guestbook: Sequence[str] = (), from_file: str | None = None, max_identifiers: int = MAX_IDENTIFIERS,
 ) -> None:
     """Download a dataset into DEST (default: a folder named after the DOI), verified.
 
     Re-running resumes partial files and skips verified ones: no byte is fetched twice.
+    With --from FILE (get --from FILE [DEST]): every dataset listed, each into its own folder
+    under DEST (default: here), one rate budget for all, one summary; the exit code reflects every dataset.
     """
     rates = dict(DEFAULT_RATES)
     rates.update(parse_rate(r) for r in rate)
@@ -158,6 +176,18 @@ def get_command(
         max_total_size=parse_size(max_total_size) if max_total_size else None, max_attempts=attempts,
         rates=rates, timeout=timeout,
     )
+    if from_file is not None:
+        from .commands._from import get_many, only_dest, read_list, refuse
+
+        refuse("get", **{"--extract": extract, "--hdf5": hdf5_specs, "--where": where, "--explain": explain,
+                         "--version": dataset_version})
+        root = Path(only_dest(identifier, dest, "get"))
+        get_many(read_list(from_file, max_identifiers), root, options=options, tokens=token, as_json=as_json,
+                 quiet=quiet, rebuild_state=rebuild_state, include=include, exclude=exclude, regex=regex,
+                 min_size=min_size, max_size=max_size, restore=restore, restore_timeout=restore_timeout,
+                 guestbook=guestbook or None)
+        return
+    identifier = _needed(identifier)
     target = dest or _default_dest(identifier)
     if rebuild_state:
         _rebuild_state(target)
@@ -195,6 +225,13 @@ def _get_subsets(identifier: str, target: Path, *, extract: Sequence[str], hdf5_
         raise DownloadIncomplete(f"{len(report.failed)} part(s) failed", report.failed)
 
 
+def _needed(identifier: str | None) -> str:
+    """IDENTIFIER is optional only with --from."""
+    if identifier is None:
+        raise click.UsageError("Missing argument 'IDENTIFIER' (or --from FILE for many).")
+    return identifier
+
+
 def _rebuild_state(dest: Path) -> None:
     from .transfer.state import set_aside
 
@@ -204,19 +241,38 @@ def _rebuild_state(dest: Path) -> None:
 
 
 @cli.command("verify")
-@click.argument("identifier")
-@click.argument("dest", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("identifier", required=False)
+@click.argument("dest", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @filter_options
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @version_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
 @click.option("--rebuild-state", is_flag=True, help=_REBUILD_HELP)
-def verify_command(identifier: str, dest: Path, include: Sequence[str], exclude: Sequence[str], regex: Sequence[str],
-                   min_size: str | None, max_size: str | None, token: Sequence[str], dataset_version: str | None,
-                   as_json: bool, rebuild_state: bool = False) -> None:
-    """Re-check a downloaded tree: every file present, right size, every checksum (local only)."""
+@from_options
+def verify_command(identifier: str | None, dest: Path | None, include: Sequence[str], exclude: Sequence[str],
+                   regex: Sequence[str], min_size: str | None, max_size: str | None, token: Sequence[str],
+                   dataset_version: str | None, as_json: bool, rebuild_state: bool = False,
+                   from_file: str | None = None, max_identifiers: int = MAX_IDENTIFIERS) -> None:
+    """Re-check a downloaded tree: every file present, right size, every checksum (local only).
+
+    With --from FILE (verify --from FILE DEST): each dataset's folder under DEST, as `get --from` made them.
+    """
     from .transfer.verify import summary_line, verify_tree
 
+    if from_file is not None:
+        from .commands._from import only_dest, read_list, refuse, verify_many
+
+        refuse("verify", **{"--version": dataset_version})
+        root = only_dest(identifier, dest, "verify")
+        if root is None or not Path(root).is_dir():
+            raise UsageError(f"verify --from: DEST {str(root or '')[:200]!r} is not a folder")
+        verify_many(read_list(from_file, max_identifiers), Path(root), as_json=as_json, tokens=token,
+                    rebuild_state=rebuild_state, include=include, exclude=exclude, regex=regex, min_size=min_size,
+                    max_size=max_size)
+        return
+    identifier = _needed(identifier)
+    if dest is None:
+        raise click.UsageError("Missing argument 'DEST'.")
     if rebuild_state:
         _rebuild_state(dest)
     manifest = resolve(identifier, include=include, exclude=exclude, regex=regex, min_size=min_size,
