@@ -32,7 +32,7 @@ from .manifests import Entry
 from .negotiate import choose, negotiate
 from .pages import PAGE_HEADERS, render_home
 from .problems import NotFound, TooLarge, from_error, problem
-from .represent import body_for, cache_headers, etag_for, manifest_response
+from .represent import cache_headers, etag_for, manifest_response, rendered
 from .safety import check_query
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
 from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, blocking,
@@ -149,17 +149,17 @@ async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifi
                                  entry.manifest.dataset)
         if not chosen.files:
             raise NotFound(f"no file of {ident.value} matches {', '.join(query.file)}")
-        return _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, status=300)
-    return _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers)
+        return await _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, status=300)
+    return await _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers)
 
 
-def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, chosen: Manifest,
-              base: str, anchor: str, headers: dict[str, str], status: int = 200) -> Response:
+async def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, chosen: Manifest,
+                    base: str, anchor: str, headers: dict[str, str], status: int = 200) -> Response:
     choice = choose(request.headers.get("accept"), query.one.get("format"))
     filtered = chosen is not entry.manifest
     selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude])
-    body = body_for(choice, chosen, entry, ident, anchor, base, filtered,
-                    include=" ".join(query.include or query.file))
+    body = await rendered(choice, chosen, entry, ident, anchor, base, filtered,
+                          include=" ".join(query.include or query.file))
     headers = {**headers, **cache_headers(entry, request.state.cache, max_age=gw.manifests.remaining(entry),
                                           stale=gw.manifests.stale, age=gw.manifests.age(entry))}
     if choice.name == "html":

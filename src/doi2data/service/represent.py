@@ -2,11 +2,12 @@
 
 Why memoised: the cached fast path (an unfiltered manifest in memory) must not re-serialise or
 re-render anything, so each entry keeps its rendered bytes per representation and anchor;
-filtered views are rendered per request (they are cheap and rarely repeated).
+filtered views are rendered per request (rarely repeated), on a worker thread when large.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 
@@ -46,6 +47,22 @@ def body_for(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier
     return body
 
 
+#: A rendering of more files than this is made on a worker thread: a metalink of 20,000 files
+#: takes seconds of CPU, and on the event loop every other request (``/healthz`` too) would wait.
+OFF_LOOP_FILES = 500
+
+
+async def rendered(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
+                   filtered: bool, include: str = "") -> bytes:
+    """:func:`body_for`, off the event loop unless memoised or small."""
+    memo = entry.rendered.get(f"{choice.name}\0{anchor}") if not filtered else None
+    if memo is not None:
+        return memo
+    if len(manifest.files) <= OFF_LOOP_FILES:
+        return body_for(choice, manifest, entry, ident, anchor, base, filtered, include)
+    return await asyncio.to_thread(body_for, choice, manifest, entry, ident, anchor, base, filtered, include)
+
+
 def media_type(choice: Choice) -> str:
     media = choice.media_type
     if media.startswith(_TEXT) and "charset" not in media:
@@ -75,4 +92,4 @@ def manifest_response(body: bytes, choice: Choice, headers: dict[str, str], *, s
     return Response(body, status_code=status, headers=headers, media_type=media_type(choice))
 
 
-__all__ = ["body_for", "cache_headers", "etag_for", "manifest_response", "media_type"]
+__all__ = ["OFF_LOOP_FILES", "body_for", "cache_headers", "etag_for", "manifest_response", "media_type", "rendered"]
