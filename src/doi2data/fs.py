@@ -39,9 +39,9 @@ import httpx
 from fsspec.caching import BaseCache, register_cache
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from .errors import AccessDenied, IdentifierNotFound, VerificationError
+from .errors import AccessDenied, IdentifierNotFound, ResponseTooLarge, VerificationError
 from .formats._common import Placed, place
-from .http import Credentials, backoff_delay, make_sync_client, retry_after_seconds, send_sync
+from .http import Credentials, backoff_delay, make_sync_client, read_body_sync, retry_after_seconds, send_sync
 from .model import Manifest
 from .transfer.hashing import MultiHasher, mismatches
 
@@ -49,6 +49,8 @@ BLOCK_SIZE = 128 * 1024
 MAX_BLOCKS = 64
 MAX_READAHEAD = 16  # blocks
 ATTEMPTS = 4
+#: The most a whole-file read of unknown size holds in memory (``cat`` of a listed size reads that).
+WHOLE_READ_LIMIT = 1024 * 1024 * 1024
 
 
 class BlockCache(BaseCache):
@@ -96,6 +98,24 @@ class BlockCache(BaseCache):
 
 
 register_cache(BlockCache, clobber=True)
+
+
+def _read(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+    """At most ``limit`` bytes of a file body, as stored: we ask for identity, so an encoding sent
+    anyway is kept raw (the transfer engine does the same), never inflated."""
+    if response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity"):
+        return read_body_sync(response, limit, truncate=truncate)
+    out, got = [], 0
+    for chunk in response.iter_raw():
+        got += len(chunk)
+        if got > limit:
+            if not truncate:
+                raise ResponseTooLarge(f"{response.request.url} sent more than the {limit} bytes asked for",
+                                       url=str(response.request.url))
+            out.append(chunk[:len(chunk) - (got - limit)])
+            break
+        out.append(chunk)
+    return b"".join(out)
 
 
 class DoiFileSystem(AbstractFileSystem):
@@ -222,8 +242,14 @@ class DoiFileSystem(AbstractFileSystem):
         if client is not None:
             client.close()
 
-    def fetch(self, url: str, start: int | None = None, end: int | None = None) -> bytes:
-        """GET ``[start, end)`` of ``url`` (whole body when both are None), retrying transient errors."""
+    def fetch(self, url: str, start: int | None = None, end: int | None = None, *, size: int | None = None) -> bytes:
+        """GET ``[start, end)`` of ``url`` (whole body when both are None), retrying transient errors.
+
+        Bodies are read bounded (:func:`~doi2data.http.read_body_sync`: decoded under a budget, a
+        hostile ``Content-Encoding`` refused): a range answer may hold no more than was asked, a
+        server that ignores the range is read only up to ``end``, and a whole file no more than
+        its listed ``size`` (else :data:`WHOLE_READ_LIMIT`).
+        """
         headers = {"Accept-Encoding": "identity"}
         if start is not None and start < 0 and end is None:
             headers["Range"] = f"bytes={start}"  # suffix range: the last -start bytes
@@ -232,7 +258,12 @@ class DoiFileSystem(AbstractFileSystem):
             headers["Range"] = f"bytes={first}-" + (f"{end - 1}" if end is not None else "")
         for attempt in range(ATTEMPTS):
             try:
-                response = send_sync(self.client, "GET", url, headers=headers, credentials=self.credentials)
+                response = send_sync(self.client, "GET", url, headers=headers, credentials=self.credentials,
+                                     stream=True)
+                try:
+                    body = b"" if response.status_code >= 400 else self._bounded(response, start, end, size)
+                finally:
+                    response.close()
             except httpx.TransportError as exc:
                 if attempt == ATTEMPTS - 1:
                     raise OSError(f"reading {url}: {exc}") from exc
@@ -247,11 +278,22 @@ class DoiFileSystem(AbstractFileSystem):
                 return b""
             if response.status_code >= 400:
                 raise OSError(f"reading {url}: HTTP {response.status_code}")
-            body = response.content
             if "Range" in headers and response.status_code == 200:  # server ignored the range
                 body = body[start or 0:end] if (start or 0) >= 0 else body[start:]
             return body
         raise OSError(f"reading {url}: gave up")  # pragma: no cover
+
+    @staticmethod
+    def _bounded(response: httpx.Response, start: int | None, end: int | None, size: int | None) -> bytes:
+        """The body, never more than the request can need (see :meth:`fetch`)."""
+        if response.status_code == 206:
+            wanted = -start if start is not None and start < 0 and end is None else \
+                (end - (start or 0) if end is not None else None)
+            limit = wanted if wanted is not None else (size if size is not None else WHOLE_READ_LIMIT)
+            return _read(response, limit)
+        if end is not None and (start is None or start >= 0):  # range ignored: the head is enough
+            return _read(response, end, truncate=True)
+        return _read(response, size if size is not None else WHOLE_READ_LIMIT)
 
     def _readable(self, path: str) -> Placed:
         doi, placed = self._entry(path)
@@ -269,7 +311,7 @@ class DoiFileSystem(AbstractFileSystem):
             end = None if end is None else (min(end, size) if end >= 0 else max(0, size + end))
             if start is not None and start >= (end if end is not None else size):
                 return b""
-        data = self.fetch(entry.urls[0], start, end)
+        data = self.fetch(entry.urls[0], start, end, size=size)
         if (start in (None, 0)) and end is None and entry.checksums:
             hasher = MultiHasher(entry.checksums)
             hasher.update(data)
@@ -296,10 +338,14 @@ class DoiFile(AbstractBufferedFile):
     def __init__(self, fs: DoiFileSystem, path: str, placed: Placed, **kwargs: Any) -> None:
         self.url = placed.entry.urls[0]
         size = placed.entry.size
-        if size is None:  # learn it from one tiny ranged request
-            probe = send_sync(fs.client, "GET", self.url, headers={"Range": "bytes=0-0"}, credentials=fs.credentials)
+        if size is None:  # learn it from one tiny ranged request, its body never read
+            probe = send_sync(fs.client, "GET", self.url, headers={"Range": "bytes=0-0", "Accept-Encoding": "identity"},
+                              credentials=fs.credentials, stream=True)
+            probe.close()
             total = probe.headers.get("content-range", "").rpartition("/")[2]
-            size = int(total) if total.isdigit() else len(fs.fetch(self.url))
+            length = probe.headers.get("content-length", "")
+            ignored = probe.status_code == 200 and length.isdigit() and len(length) < 20
+            size = int(total) if total.isdigit() else int(length) if ignored else len(fs.fetch(self.url))
         super().__init__(fs, path, mode="rb", size=size, **kwargs)
 
     def _fetch_range(self, start: int, end: int) -> bytes:
