@@ -332,6 +332,24 @@ class Manifest:
             "warnings": list(self.warnings),
         }
 
+    def __repr__(self) -> str:
+        """One line (the dataclass repr printed every file: megabytes for a big dataset)."""
+        from .notebook import manifest_repr
+
+        return manifest_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: see :func:`doi2data.notebook.manifest_html` (bounded, escaped)."""
+        from .notebook import manifest_html
+
+        return manifest_html(self)
+
+    def to_pandas(self) -> Any:
+        """The files as a ``pandas.DataFrame`` with typed columns (``pip install 'doi2data[pandas]'``)."""
+        from .tabular import manifest_frame
+
+        return manifest_frame(self)
+
 
 __all__ = [
     "ACCESS_VALUES",

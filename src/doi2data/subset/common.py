@@ -60,6 +60,15 @@ class SubsetReport:
                 "failed": self.failed, "requests": self.requests, "bytes_received": self.bytes_received,
                 "bytes_written": self.bytes_written}
 
+    def __repr__(self) -> str:
+        return (f"<SubsetReport {self.dest}: {len(self.written)} written, {len(self.failed)} failed, "
+                f"{self.requests} requests>")
+
+    def _repr_html_(self) -> str:
+        from ..notebook import subset_html
+
+        return subset_html(self)
+
 
 def find_entry(manifest: Manifest, name: str) -> FileEntry:
     """The manifest file called ``name``: exact path, else a unique match of the last components.

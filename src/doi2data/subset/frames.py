@@ -11,7 +11,7 @@ file holding just the chosen frames (raw chunk copies) for multi-frame files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,24 @@ class FrameTable:
         return {"doi": self.doi, "datanames": self.names, "frame_count": len(chosen),
                 "frames": [f.row() for f in chosen], "files_scanned": self.scanned, "files_cached": self.cached,
                 "requests": self.requests, "bytes_received": self.bytes_received, "messages": self.messages}
+
+    def select(self, where: str | Where | None) -> FrameTable:
+        """A table of just the frames matching ``where`` (same cost counters and notes)."""
+        return replace(self, frames=self.query(where), messages=list(self.messages))
+
+    def __repr__(self) -> str:
+        return f"<FrameTable {self.doi}: {len(self.frames)} frames, {self.requests} requests>"
+
+    def _repr_html_(self) -> str:
+        from ..notebook import frames_html
+
+        return frames_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per frame, one typed column per dataname (``pip install 'doi2data[pandas]'``)."""
+        from ..tabular import frames_frame
+
+        return frames_frame(self)
 
 
 def _open_cache(cache: str | Path | bool | None) -> FrameCache:

@@ -92,6 +92,15 @@ class DownloadReport:
         """Files downloaded or present that no checksum could check: path -> why."""
         return {r.path: r.reason or "not verified" for r in self.results if r.unchecked}
 
+    def __repr__(self) -> str:
+        return (f"<DownloadReport {self.dest}: {self.count('downloaded')} downloaded, {self.count('present')} present, "
+                f"{self.verified} verified, {len(self.failed)} failed>")
+
+    def _repr_html_(self) -> str:
+        from ..notebook import download_html
+
+        return download_html(self)
+
 
 class ProgressSink(Protocol):
     """What the engine tells a progress display (a rich bar, JSON lines, or nothing)."""
