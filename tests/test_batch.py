@@ -206,3 +206,69 @@ def test_cli_refuses_bad_lists_and_single_dataset_options(net: FakeInternet, tmp
     run = run_cli(net, tmp_path, "get")
     assert run.returncode == 2 and "Missing argument 'IDENTIFIER'" in run.stderr.decode()
     assert not net.log  # nothing was asked of anyone
+
+
+# export and transfer -------------------------------------------------------------------------------
+def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from doi2data.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def count_limiters(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every HostLimiter the API makes (one per run when the batch shares its session)."""
+    import doi2data.api as api
+
+    made: list[Any] = []
+
+    class Counted(api.HostLimiter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(api, "HostLimiter", Counted)
+    return made
+
+
+def test_export_from_writes_a_bag_per_dataset_with_one_shared_budget(net: FakeInternet, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bagit = pytest.importorskip("bagit")
+    made = count_limiters(monkeypatch)
+    (tmp_path / "list.txt").write_text(lines(DEMO_DOI, MISSING_DOI, HV_DOI))
+    code, _, err = run_here(capsys, "export", "--from", str(tmp_path / "list.txt"), "--bagit", str(tmp_path / "bags"))
+    assert code == 4, err
+    for doi in (DEMO_DOI, HV_DOI):
+        bag = bagit.Bag(str(tmp_path / "bags" / folder_name(parse_identifier(doi))))
+        bag.validate()
+    assert f"FAILED  {MISSING_DOI}:" in err and "3 dataset(s): 2 ok, 1 failed (exit 4)" in err
+    # the exporters' downloads (run in worker threads) and every listing drew on the batch's one limiter
+    assert len(made) == 1, len(made)
+
+
+def test_transfer_from_submits_one_fts3_job_per_dataset(net: FakeInternet, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from doi2data.sandbox.sites import fts3 as fts3_site
+
+    fts, token = "https://fts3-pilot.cern.ch", f"fts3-pilot.cern.ch={fts3_site.TOKEN}"
+    (tmp_path / "list.txt").write_text(lines(DEMO_DOI, HV_DOI))
+    code, out, err = run_here(capsys, "transfer", "--from", str(tmp_path / "list.txt"), "--engine", "fts3",
+                              "--to", "davs://se.example.org/in/", "--fts-server", fts, "--token", token,
+                              "--include", "*.json", "--include", "*.txt")
+    assert code == 0, err
+    jobs = [net.sites["fts3-pilot.cern.ch"].jobs[job_id] for job_id in out.split()]
+    assert len(jobs) == 2 and jobs[0]["job_state"] == "FINISHED"  # (the emulator copies Zenodo's bytes only)
+    assert [job["job_metadata"]["doi"].lower() for job in jobs] == [DEMO_DOI, HV_DOI.lower()]
+    targets = [{f["dest_surl"] for f in job["files"]} for job in jobs]
+    assert all(t.startswith("davs://se.example.org/in/10.5281_zenodo.1215979/") for t in targets[0])
+    assert all(t.startswith("davs://se.example.org/in/10.7910_DVN_SBX0A1/") for t in targets[1])
+    code, out, err = run_here(capsys, "transfer", "--from", str(tmp_path / "list.txt"), "--engine", "fts3",
+                              "--to", "davs://se.example.org/in", "--dry-run")
+    assert code == 0 and out.count('"files"') == 2 and "/in/10.7910_DVN_SBX0A1/" in out
