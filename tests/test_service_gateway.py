@@ -475,6 +475,20 @@ def test_where_archive_of_hdf5_frames(http: httpx.Client) -> None:
         assert f["/entry/data/data"].shape == (2, 256, 256)
 
 
+def test_where_hdf5_frames_obey_the_gateway_read_caps(internet: FakeInternet, net: FakeInternet,
+                                                      tmp_path: Path) -> None:
+    """Frames cut from an HDF5 stack are read under the same caps as ?slice= (max_slice_read), not the CLI's."""
+    pytest.importorskip("h5py")
+    server = start(internet, tmp_path, max_slice_read=8 * 1024)
+    try:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+            r = client.get(f"/{H5}", params={"where": "omega < 81", "file": "scan.h5", "archive": "tar"})
+        assert r.status_code == 413, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(("expr", "words"), [("omega >>= 3", "expected"), ("foo > 3", "unknown name 'foo'"),
                                              ("omega > ", "expected"), ("(omega > 1", "')'")])
 def test_where_errors_are_400_problems(http: httpx.Client, expr: str, words: str) -> None:

@@ -38,6 +38,7 @@ from ..subset.frames import Frame, FrameTable, frame_table
 from ..subset.framescan import kind_of
 from ..subset.hdf5extract import extract_hdf5
 from ..subset.hdf5remote import H5Files
+from .slices import read_limits
 from ..subset.where import parse_where
 from .archive import Member
 from .manifests import Entry
@@ -137,7 +138,8 @@ def _stack_files(gw: Gateway, manifest: Manifest, stacks: dict[tuple[str, str], 
     """Worker thread: one HDF5 file per (file, image dataset) holding just the chosen frames."""
     made: list[tuple[str, Path]] = []
     reader = gw.subsets.reader(gw.sync_client)
-    with H5Files(manifest, reader) as files:
+    # the gateway's read caps (chunks touched, one chunk's size, bytes fetched), as for ?slice=
+    with H5Files(manifest, reader, limits=read_limits(gw)) as files, files.guard():
         for (file, dataset), indices in sorted(stacks.items()):
             report = extract_hdf5(manifest, dest=dest, file=file, dataset=dataset, frames=indices, reader=reader,
                                   files=files)
