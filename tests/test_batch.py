@@ -272,3 +272,41 @@ def test_transfer_from_submits_one_fts3_job_per_dataset(net: FakeInternet, tmp_p
     code, out, err = run_here(capsys, "transfer", "--from", str(tmp_path / "list.txt"), "--engine", "fts3",
                               "--to", "davs://se.example.org/in", "--dry-run")
     assert code == 0 and out.count('"files"') == 2 and "/in/10.7910_DVN_SBX0A1/" in out
+
+
+def test_escape_sequences_in_a_search_hit_never_reach_the_terminal() -> None:
+    batch = read_identifiers(io.BytesIO(b'{"doi": "10.1234/x\\u001b[2J\\u001b[31m"}\n10.1234/y\n'))
+    bad = batch.items[0]
+    assert bad.error and "\x1b" not in bad.text and "\x1b" not in DatasetOutcome.failure(bad, bad.error).line()
+
+
+def test_with_from_the_one_positional_is_dest_and_defaults_to_here() -> None:
+    from doi2data.commands._from import only_dest
+
+    assert only_dest("data", None, "get") == Path("data") and only_dest(None, None, "get") == Path(".")
+    with pytest.raises(UsageError, match="takes no IDENTIFIER"):
+        only_dest("10.1/x", Path("data"), "get")
+
+
+def test_real_search_piped_into_get_and_ls(net: FakeInternet, tmp_path: Path) -> None:
+    """The pipeline itself, through a shell pipe: ``search --format dois | get --from -`` and
+    ``search --ndjson | ls --from - --json`` (skipped until ``doi2data search`` is there)."""
+    from doi2data.cli import cli as group
+
+    if "search" not in group.commands:
+        pytest.skip("doi2data search is not available")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(net.env)
+    me = f"{sys.executable} -m doi2data"
+    pipe = f"{me} search --format dois --limit 2 -q | {me} get --from - data --json"
+    proc = subprocess.run(["sh", "-c", pipe], capture_output=True, env=env, cwd=tmp_path, timeout=180)
+    events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert proc.returncode == 0, proc.stderr.decode()
+    datasets = [e for e in events if e["event"] == "dataset"]
+    assert len(datasets) == 2 and all(e["status"] == "ok" and e["verified"] >= 1 for e in datasets)
+    assert {p.name for p in (tmp_path / "data").iterdir()} == {e["folder"] for e in datasets}
+    pipe = f"{me} search --ndjson --limit 2 -q | {me} ls --from - --json"
+    proc = subprocess.run(["sh", "-c", pipe], capture_output=True, env=env, cwd=tmp_path, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [json.loads(line)["dataset"]["doi"].lower() for line in proc.stdout.decode().splitlines()] == \
+        [e["identifier"].lower() for e in datasets]

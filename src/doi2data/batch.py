@@ -70,6 +70,9 @@ class BatchInput:
 
 
 def _shown(text: str, limit: int = 100) -> str:
+    """``text`` fit for a terminal line: bounded, and escaped if it holds control characters."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

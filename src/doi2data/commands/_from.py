@@ -46,10 +46,11 @@ def refuse(command: str, **given: Any) -> None:
 
 
 def only_dest(identifier: str | None, dest: Any, command: str) -> Any:
-    """With ``--from`` the one positional argument is DEST (click fills IDENTIFIER first)."""
+    """With ``--from`` the one positional argument is DEST (click fills IDENTIFIER first); default: here."""
     if identifier is not None and dest is not None:
         raise UsageError(f"{command} --from FILE takes no IDENTIFIER, only DEST")
-    return dest if dest is not None else identifier
+    chosen = dest if dest is not None else identifier
+    return Path(chosen) if chosen is not None else Path(".")
 
 
 def announcer(total: int, quiet: bool, as_json: bool) -> Any:
