@@ -409,6 +409,25 @@ def test_serve_subset_flags_reach_the_config(served: list[tuple[object, dict[str
     assert (config.max_slice_bytes, config.max_frame_files, config.subset_workers) == (1 << 20, 7, 3)
 
 
+def test_serve_read_bound_flags_reach_the_config(served: list[tuple[object, dict[str, object]]]) -> None:
+    from doi2data.cli import main
+    from doi2data.service import GatewayConfig
+
+    main(["serve", "--cache", "memory:"])
+    defaults = served[-1][0]
+    assert isinstance(defaults, GatewayConfig)
+    assert (defaults.max_slice_read, defaults.max_slice_chunks, defaults.max_slice_chunk_bytes,
+            defaults.max_inflate_ratio, defaults.max_list_members) == (
+        GatewayConfig.max_slice_read, GatewayConfig.max_slice_chunks, GatewayConfig.max_slice_chunk_bytes,
+        GatewayConfig.max_inflate_ratio, GatewayConfig.max_list_members)
+    main(["serve", "--cache", "memory:", "--max-slice-read", "8MiB", "--max-slice-chunks", "9",
+          "--max-slice-chunk-size", "1MiB", "--max-inflate-ratio", "50", "--max-list-members", "10"])
+    config = served[-1][0]
+    assert isinstance(config, GatewayConfig)
+    assert (config.max_slice_read, config.max_slice_chunks, config.max_slice_chunk_bytes, config.max_inflate_ratio,
+            config.max_list_members) == (8 << 20, 9, 1 << 20, 50.0, 10)
+
+
 def test_serve_subset_flags_travel_to_worker_processes(served: list[tuple[object, dict[str, object]]]) -> None:
     import os
 
@@ -430,6 +449,8 @@ def test_serve_subset_flags_travel_to_worker_processes(served: list[tuple[object
     (["--max-slice-size", "12parsecs"], "bad size"),
     (["--max-frame-files", "0"], "--max-frame-files"),
     (["--subset-workers", "0"], "--subset-workers"),
+    (["--max-slice-read", "lots"], "bad size"),
+    (["--max-inflate-ratio", "0"], "--max-inflate-ratio"),
 ])
 def test_serve_refuses_bad_subset_flags(served: list[tuple[object, dict[str, object]]],
                                         capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:

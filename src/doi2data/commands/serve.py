@@ -76,6 +76,16 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
               metavar="SIZE", help="largest HDF5 slab (uncompressed) one ?dataset=&slice= request may read")
 @click.option("--max-frame-files", default=_Defaults.max_frame_files, show_default=True, type=click.IntRange(1),
               help="most files one ?where= request may scan for frame metadata")
+@click.option("--max-slice-read", default=_size_text(_Defaults.max_slice_read), show_default=True, metavar="SIZE",
+              help="most bytes one HDF5 slice or where= request may fetch (metadata included)")
+@click.option("--max-slice-chunks", default=_Defaults.max_slice_chunks, show_default=True, type=click.IntRange(1),
+              help="most HDF5 chunks one slice may touch")
+@click.option("--max-slice-chunk-size", default=_size_text(_Defaults.max_slice_chunk_bytes), show_default=True,
+              metavar="SIZE", help="largest decompressed HDF5 chunk a slice may read")
+@click.option("--max-inflate-ratio", default=_Defaults.max_inflate_ratio, show_default=True,
+              type=click.FloatRange(1, 1e6), help="most an archive member or tar stream may inflate per compressed byte")
+@click.option("--max-list-members", default=_Defaults.max_list_members, show_default=True, type=click.IntRange(1),
+              help="most archive members one list=members answer may hold")
 @click.option("--subset-workers", default=_Defaults.subset_workers, show_default=True, type=click.IntRange(1, 256),
               help="threads per worker process for subset work (HDF5 reads, frame scans, tar listings)")
 @click.option("--public-url", metavar="URL", help="base URL when behind a reverse proxy")
@@ -89,7 +99,9 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
 def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale: float, single_file: str,
                   allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
                   max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
-                  max_frame_files: int, subset_workers: int, public_url: str | None, allowed_host: Sequence[str],
+                  max_frame_files: int, max_slice_read: str, max_slice_chunks: int, max_slice_chunk_size: str,
+                  max_inflate_ratio: float, max_list_members: int,
+                  subset_workers: int, public_url: str | None, allowed_host: Sequence[str],
                   trust_forwarded: bool,
                   access_log: str, workers: int) -> None:
     """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
@@ -106,7 +118,9 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
         allow_hosts=tuple(allow_host), allow_networks=tuple(allow_network), strict_dns=strict_dns, rate=rate,
         burst=burst, max_streams=max_streams, max_archive_size=_size(max_archive_size),
         origin_rates=_origin_rates(origin_rate), max_slice_bytes=_size(max_slice_size),
-        max_frame_files=max_frame_files, subset_workers=subset_workers, public_url=public_url,
+        max_frame_files=max_frame_files, max_slice_read=_size(max_slice_read), max_slice_chunks=max_slice_chunks,
+        max_slice_chunk_bytes=_size(max_slice_chunk_size), max_inflate_ratio=max_inflate_ratio,
+        max_list_members=max_list_members, subset_workers=subset_workers, public_url=public_url,
         allowed_hosts=tuple(allowed_host),
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
     )
