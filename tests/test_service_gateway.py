@@ -475,6 +475,19 @@ def test_where_archive_of_hdf5_frames(http: httpx.Client) -> None:
         assert f["/entry/data/data"].shape == (2, 256, 256)
 
 
+def test_repository_answers_are_bounded_per_resolution(internet: FakeInternet, net: FakeInternet,
+                                                       tmp_path: Path) -> None:
+    """The gateway reads a repository's API answers under its own, smaller body limit (max_api_body)."""
+    server = start(internet, tmp_path, max_api_body=512)
+    try:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+            r = client.get(f"/{DOI}", headers={"Accept": "application/json"})
+        assert r.status_code == 502 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert "limit" in r.text or "large" in r.text
+    finally:
+        server.stop()
+
+
 def test_where_hdf5_frames_obey_the_gateway_read_caps(internet: FakeInternet, net: FakeInternet,
                                                       tmp_path: Path) -> None:
     """Frames cut from an HDF5 stack are read under the same caps as ?slice= (max_slice_read), not the CLI's."""

@@ -421,11 +421,12 @@ def test_serve_read_bound_flags_reach_the_config(served: list[tuple[object, dict
         GatewayConfig.max_slice_read, GatewayConfig.max_slice_chunks, GatewayConfig.max_slice_chunk_bytes,
         GatewayConfig.max_inflate_ratio, GatewayConfig.max_list_members)
     main(["serve", "--cache", "memory:", "--max-slice-read", "8MiB", "--max-slice-chunks", "9",
-          "--max-slice-chunk-size", "1MiB", "--max-inflate-ratio", "50", "--max-list-members", "10"])
+          "--max-slice-chunk-size", "1MiB", "--max-inflate-ratio", "50", "--max-list-members", "10",
+          "--max-api-body", "2MiB"])
     config = served[-1][0]
     assert isinstance(config, GatewayConfig)
     assert (config.max_slice_read, config.max_slice_chunks, config.max_slice_chunk_bytes, config.max_inflate_ratio,
-            config.max_list_members) == (8 << 20, 9, 1 << 20, 50.0, 10)
+            config.max_list_members, config.max_api_body) == (8 << 20, 9, 1 << 20, 50.0, 10, 2 << 20)
 
 
 def test_serve_subset_flags_travel_to_worker_processes(served: list[tuple[object, dict[str, object]]]) -> None:

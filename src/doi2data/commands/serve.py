@@ -84,6 +84,8 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
               metavar="SIZE", help="largest decompressed HDF5 chunk a slice may read")
 @click.option("--max-inflate-ratio", default=_Defaults.max_inflate_ratio, show_default=True,
               type=click.FloatRange(1, 1e6), help="most an archive member or tar stream may inflate per compressed byte")
+@click.option("--max-api-body", default=_size_text(_Defaults.max_api_body), show_default=True, metavar="SIZE",
+              help="largest repository API answer (decoded) one resolution may read")
 @click.option("--max-list-members", default=_Defaults.max_list_members, show_default=True, type=click.IntRange(1),
               help="most archive members one list=members answer may hold")
 @click.option("--subset-workers", default=_Defaults.subset_workers, show_default=True, type=click.IntRange(1, 256),
@@ -100,7 +102,7 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
                   allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
                   max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
                   max_frame_files: int, max_slice_read: str, max_slice_chunks: int, max_slice_chunk_size: str,
-                  max_inflate_ratio: float, max_list_members: int,
+                  max_inflate_ratio: float, max_api_body: str, max_list_members: int,
                   subset_workers: int, public_url: str | None, allowed_host: Sequence[str],
                   trust_forwarded: bool,
                   access_log: str, workers: int) -> None:
@@ -120,7 +122,8 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
         origin_rates=_origin_rates(origin_rate), max_slice_bytes=_size(max_slice_size),
         max_frame_files=max_frame_files, max_slice_read=_size(max_slice_read), max_slice_chunks=max_slice_chunks,
         max_slice_chunk_bytes=_size(max_slice_chunk_size), max_inflate_ratio=max_inflate_ratio,
-        max_list_members=max_list_members, subset_workers=subset_workers, public_url=public_url,
+        max_list_members=max_list_members, max_api_body=_size(max_api_body), subset_workers=subset_workers,
+        public_url=public_url,
         allowed_hosts=tuple(allowed_host),
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
     )

@@ -75,7 +75,7 @@ class Gateway:
 
     async def _resolve(self, ident: Identifier) -> Manifest:
         # No credentials, ever: the gateway serves what anyone may fetch (DOI2DATA_TOKENS is ignored).
-        return await build_manifest(ident, Http(self.client, max_wait=10.0))
+        return await build_manifest(ident, Http(self.client, max_wait=10.0, body_limit=self.config.max_api_body))
 
     def client_of(self, scope: Any) -> str:
         return client_address(scope, self.config.trust_forwarded)

@@ -59,6 +59,10 @@ class GatewayConfig:
     max_frame_files: int = 5000
     #: Threads for subset work (HDF5 reads, frame scans, tar listings) in each process.
     subset_workers: int = 8
+    #: The most one repository API answer may hold once decoded, per request: the gateway resolves
+    #: for many callers at once, so it bounds each below the CLI's 256 MiB (a 20,000-file Zenodo
+    #: listing is about 15 MB of JSON).
+    max_api_body: int = 64 << 20
     #: Query-string limits (bytes, parameters).
     max_query_bytes: int = 16384
     max_query_params: int = 1000
