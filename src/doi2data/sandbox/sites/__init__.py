@@ -18,6 +18,7 @@ from . import datacite, doi_org, example, handle_net, zenodo
 from . import crosscite, fts3, globus  # content negotiation; transfer-service hand-offs
 from . import signposting_repo  # repositories reachable only through Signposting / JSON-LD
 from . import contenturl_repo  # a repository reachable only through DataCite contentUrl
+from . import oai, pansearch  # search: an OAI-PMH provider and the PaN search API (federated + one facility)
 
 ASGIApp = Any
 
@@ -31,6 +32,7 @@ def default_sites(world: World) -> dict[str, ASGIApp]:
     www = zenodo.make_www_app(world)
     sites.update({host: www for host in zenodo.WWW_HOSTS})
     sites.update(contenturl_repo.make_sites(world))
+    sites.update({**pansearch.make_sites(world), **{host: oai.make_app(world) for host in oai.HOSTS}})
     from .. import general  # lazily: general.py imports this package's common helpers
 
     sites.update(general.make_sites(world))

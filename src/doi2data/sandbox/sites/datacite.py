@@ -6,6 +6,15 @@ URLs for the DOIs in :data:`~doi2data.sandbox.sites.contenturl_repo.DATACITE_ATT
 free-text ``sizes``/``formats``, the base64 DataCite XML, ``relationships.client`` =
 ``cern.zenodo`` for Zenodo DOIs, and ``included`` client only when ``include`` names it.
 A missing DOI is the recorded 404 ``errors`` document.
+
+``GET /dois`` (the list and search, support.datacite.org/docs/pagination and /docs/api-queries,
+checked 2026-12-06; shape of the recorded ``dois-list-page-size-5-2020.json``): ``data[]`` of the
+same records, ``meta`` (total, totalPages, page), ``links`` (self, next); filters
+``resource-type-id``, ``client-id``, ``provider-id``, ``published`` (comma-separated); ``query``
+parts joined by `` AND `` (free terms, any one matching, or ``publicationYear:[A TO B]``,
+``publisher:"…"``, ``subjects.subject:"…"``, ``titles.title:"…"``); ``sort=relevance``; paging by
+``page[number]`` (refused past 10,000 records) or ``page[cursor]`` (``1`` first, then the opaque
+cursor of ``links.next``), ``page[size]`` up to 1,000.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import base64
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -142,7 +152,125 @@ def document(world: World, pid: Pid, include: set[str]) -> dict[str, Any]:
     return doc
 
 
+def _query_parts(query: str) -> list[str]:
+    """Top-level ``A AND B AND (c d)`` parts: split outside quotes, brackets and parentheses."""
+    parts, depth, quoted, start = [], 0, False, 0
+    i = 0
+    while i < len(query):
+        ch = query[i]
+        if ch == '"' and (i == 0 or query[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch in "([":
+            depth += 1
+        elif not quoted and ch in ")]":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced brackets")
+        elif not quoted and depth == 0 and query.startswith(" AND ", i):
+            parts.append(query[start:i])
+            start = i + 5
+            i += 5
+            continue
+        i += 1
+    if quoted or depth:
+        raise ValueError("unbalanced quotes or brackets")
+    parts.append(query[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _haystack(attrs: dict[str, Any]) -> str:
+    words = [t.get("title", "") for t in attrs["titles"]] + [c.get("name", "") for c in attrs["creators"]]
+    words += [d.get("description", "") for d in attrs["descriptions"]] + [attrs["publisher"] or "", attrs["doi"]]
+    words += [s.get("subject", "") for s in attrs["subjects"] if isinstance(s, dict)]
+    return " ".join(words).lower()
+
+
+def _part_matches(part: str, attrs: dict[str, Any]) -> tuple[bool, int]:
+    """One AND-ed part of a DataCite ``query``: (matches, relevance)."""
+    field, colon, value = part.partition(":")
+    if colon and field in ("publicationYear", "publisher", "subjects.subject", "titles.title"):
+        value = value.strip()
+        if field == "publicationYear" and value.startswith("[") and value.endswith("]"):
+            low, _, high = value[1:-1].partition(" TO ")
+            year = int(attrs["publicationYear"])
+            return ((low.strip() == "*" or year >= int(low)) and (high.strip() == "*" or year <= int(high))), 0
+        needle = value.strip('"').replace('\\"', '"').lower()
+        if field == "publicationYear":
+            return str(attrs["publicationYear"]) == needle, 0
+        if field == "publisher":
+            return needle in (attrs["publisher"] or "").lower(), 1
+        if field == "titles.title":
+            return any(needle in t.get("title", "").lower() for t in attrs["titles"]), 1
+        return any(needle in s.get("subject", "").lower() for s in attrs["subjects"] if isinstance(s, dict)), 1
+    words = [w.strip('"()+').lower() for w in part.split() if w.strip('"()+') and w not in ("OR", "AND")]
+    hay = _haystack(attrs)
+    score = sum(w in hay for w in words)  # terms are optional: one is enough (the default OR)
+    return score > 0 or not words, score
+
+
+def _list(world: World, request: Request) -> Response:
+    """``GET /dois``: filters, ``query``, page numbers (10,000 records at most) or cursors."""
+    qp = request.query_params
+    query = qp.get("query", "")
+    if len(query) > 2000:
+        return json_response({"errors": [{"status": "400", "title": "query too long"}]}, 400, media_type=MEDIA_TYPE)
+    try:
+        size = int(qp.get("page[size]", "25"))
+        parts = _query_parts(query)
+        number = int(qp.get("page[number]", "1"))
+    except ValueError as exc:
+        return json_response({"errors": [{"status": "400", "title": f"Invalid query: {exc}"}]}, 400,
+                             media_type=MEDIA_TYPE)
+    if not 0 <= size <= 1000:
+        return json_response({"errors": [{"status": "400", "title": "page[size] must be between 0 and 1000"}]}, 400,
+                             media_type=MEDIA_TYPE)
+    types = {t.strip().lower() for t in qp.get("resource-type-id", "").split(",") if t.strip()}
+    clients = {c.strip().lower() for c in qp.get("client-id", "").split(",") if c.strip()}
+    providers = {c.strip().lower() for c in qp.get("provider-id", "").split(",") if c.strip()}
+    years = {y.strip() for y in qp.get("published", "").split(",") if y.strip()}
+    found = []
+    for pid in sorted((p for p in world.pids() if p.is_doi), key=lambda p: (p.timestamp, p.handle.lower())):
+        attrs, client = attributes(world, pid)
+        if types and attrs["types"]["resourceTypeGeneral"].lower() not in types:
+            continue
+        if clients and client not in clients or providers and client.split(".", 1)[0] not in providers:
+            continue
+        if years and str(attrs["publicationYear"]) not in years:
+            continue
+        verdicts = [_part_matches(part, attrs) for part in parts]
+        if all(ok for ok, _ in verdicts):
+            found.append((sum(score for _, score in verdicts), pid))
+    if qp.get("sort") == "relevance":
+        found.sort(key=lambda item: -item[0])
+    base = {k: v for k, v in qp.multi_items() if k not in ("page[number]", "page[cursor]")}
+    cursor = qp.get("page[cursor]")
+    if cursor is not None:
+        try:
+            offset = 0 if cursor == "1" else int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        except ValueError:
+            return json_response({"errors": [{"status": "400", "title": "Invalid cursor"}]}, 400, media_type=MEDIA_TYPE)
+        nxt_params = {**base, "page[cursor]": base64.urlsafe_b64encode(str(offset + size).encode()).decode()}
+        page_no = offset // size + 1 if size else 1
+    else:
+        if number < 1 or number * size > 10_000 and size:
+            return json_response({"errors": [{"status": "400", "title": "Page number too large: use cursor-based "
+                                              "pagination for more than 10,000 records"}]}, 400, media_type=MEDIA_TYPE)
+        offset = (number - 1) * size
+        nxt_params = {**base, "page[number]": str(number + 1)}
+        page_no = number
+    chosen = [pid for _, pid in found[offset:offset + size]]
+    links = {"self": str(request.url)}
+    if offset + size < len(found) and size:
+        links["next"] = f"https://api.datacite.org/dois?{urlencode(nxt_params)}"
+    meta = {"total": len(found), "totalPages": -(-len(found) // size) if size else 0, "page": page_no}
+    data = [document(world, pid, set())["data"] for pid in chosen]
+    return json_response({"data": data, "meta": meta, "links": links}, media_type=MEDIA_TYPE)
+
+
 def make_app(world: World) -> Router:
+    async def search(request: Request) -> Response:
+        return _list(world, request)
+
     async def dois(request: Request) -> Response:
         pid = world.doi(request.path_params["doi"])
         if pid is None or not pid.is_doi:
@@ -153,7 +281,7 @@ def make_app(world: World) -> Router:
     async def missing(request: Request) -> Response:
         return json_response(NOT_FOUND, 404, media_type=MEDIA_TYPE)
 
-    return Router(routes=[Route("/dois/{doi:path}", dois, methods=["GET"]),
+    return Router(routes=[Route("/dois", search, methods=["GET"]), Route("/dois/{doi:path}", dois, methods=["GET"]),
                           Route("/{rest:path}", missing, methods=["GET"])])
 
 
