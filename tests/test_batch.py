@@ -310,3 +310,21 @@ def test_real_search_piped_into_get_and_ls(net: FakeInternet, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr.decode()
     assert [json.loads(line)["dataset"]["doi"].lower() for line in proc.stdout.decode().splitlines()] == \
         [e["identifier"].lower() for e in datasets]
+
+
+def test_a_dataset_with_a_failed_file_names_it_and_mixed_failures_exit_1(net: FakeInternet, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from doi2data.sandbox import Quirk
+
+    net.add_quirk(Quirk(host="zenodo.org", path="*frame_0001.cbf*", kind="corrupt", offset=10))
+    (tmp_path / "list.txt").write_text(lines(DEMO_DOI, HV_DOI))
+    code, _, err = run_here(capsys, "get", "--from", str(tmp_path / "list.txt"), str(tmp_path / "d"), "-q",
+                            "--attempts", "2")
+    assert code == 1, err  # one dataset with a failed file: exit 1
+    assert "  FAILED images/frame_0001.cbf:" in err
+    assert f"FAILED  {DEMO_DOI} -> 10.5281_zenodo.1215979: 8 file(s)" in err and "7 verified, 1 failed" in err
+    assert f"ok      {HV_DOI} -> 10.7910_DVN_SBX0A1" in err
+    (tmp_path / "list.txt").write_text(lines(DEMO_DOI, MISSING_DOI))  # a failed file (1) and a missing DOI (4)
+    code, _, err = run_here(capsys, "get", "--from", str(tmp_path / "list.txt"), str(tmp_path / "d"), "-q",
+                            "--attempts", "2")
+    assert code == 1 and "2 dataset(s): 0 ok, 2 failed (exit 1)" in err

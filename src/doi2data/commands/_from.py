@@ -69,14 +69,17 @@ def printer(as_json: bool) -> Any:
     """Each dataset's outcome as it ends: a JSON line on stdout (``--json``), or failures on stderr."""
 
     def done(outcome: DatasetOutcome) -> None:
+        report, outcome.report = outcome.report, None  # a long list keeps its counts, not every file's result
         if as_json:
             click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
             return
         if not outcome.ok:
             click.echo(outcome.line(), err=True)
-            report = outcome.report
-            for path, reason in sorted(report.failed.items())[:5] if report is not None else ():
+            failed = sorted(report.failed.items()) if report is not None else []
+            for path, reason in failed[:5]:
                 click.echo(f"  FAILED {path}: {reason}", err=True)
+            if len(failed) > 5:
+                click.echo(f"  ... and {len(failed) - 5} more (re-run to resume)", err=True)
 
     return done
 
