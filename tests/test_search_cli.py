@@ -164,3 +164,10 @@ def test_bad_input_is_one_line_exit_2(args: tuple[str, ...], needle: str, capsys
         main(["search", *args])
     err = capsys.readouterr().err
     assert info.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_datacite_refused_query_is_exit_2(net: FakeInternet) -> None:
+    from doi2data.errors import UsageError
+
+    with pytest.raises(UsageError, match="refused the query"):
+        _run("datacite", SearchQuery(text='"unbalanced'))

@@ -229,3 +229,45 @@ def test_oai_harvest_memory_does_not_grow_with_records() -> None:
         tracemalloc.stop()
     assert count == 10_000 - 10_000 // 97 and len(held) == 20
     assert held[20] - held[2] < 1_000_000, held  # 9,000 retained hits would be ~6 MB
+
+
+def _mock_http(handler) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def test_pan_server_ignoring_skip_is_stopped_not_looped() -> None:
+    docs = pansearch.catalogue(default_world())[:2]
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json=docs)  # whatever skip says
+
+    async def run() -> list:
+        got = []
+        async with _mock_http(handler) as client:
+            async for hit in panosc.iter_hits(Http(client), SearchQuery(limit=None), endpoint="https://pan.example/api"):
+                got.append(hit)
+        return got
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(panosc, "PAGE_SIZE", 2)
+    try:
+        with pytest.raises(RepositoryError, match="same page again"):
+            asyncio.run(run())
+    finally:
+        monkey.undo()
+    assert len(calls) == 2
+
+
+def test_a_refused_query_is_a_usage_error_with_the_reason() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"errors": [{"status": "400", "title": "Invalid query: unbalanced quotes"}]})
+
+    async def run() -> None:
+        async with _mock_http(handler) as client:
+            async for _ in datacite.iter_hits(Http(client), SearchQuery(text='"x')):
+                pass
+
+    with pytest.raises(UsageError, match="refused the query: Invalid query: unbalanced quotes"):
+        asyncio.run(run())

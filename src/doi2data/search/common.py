@@ -260,12 +260,33 @@ async def fetch_page(http: Http, url: str, *, params: dict[str, str] | None = No
     (the portal's front page, a login wall, a wrong ``--endpoint``): one line, exit 6, not a parse error.
     """
     response = await http.request("GET", url, params=params, headers={"Accept": accept}, limit=PAGE_LIMIT)
+    if response.status_code in (400, 422):  # the search service refused the query: the user's to fix
+        raise UsageError(f"{what} refused the query: {_refusal(response.content)} "
+                         f"(HTTP {response.status_code} from {response.url.host})", url=str(response.url))
     raise_for_status(response, what=what)
     body = response.content
     if looks_like_html(response.headers.get("content-type", ""), body):
         where = str(response.url.copy_with(query=None))
         raise RepositoryError(f"{where} answered an HTML page, not {expect}; is it the right endpoint?", url=where)
     return body, str(response.url)
+
+
+def _refusal(body: bytes) -> str:
+    """The reason in a JSON:API (``errors[].title``) or LoopBack (``error.message``) error body."""
+    import json
+
+    try:
+        doc = json.loads(body[:65536])
+    except (ValueError, RecursionError):
+        return "no reason given"
+    reason: Any = None
+    if isinstance(doc, dict):
+        errors = doc.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            reason = errors[0].get("title") or errors[0].get("detail")
+        elif isinstance(doc.get("error"), dict):
+            reason = doc["error"].get("message")
+    return clean_text(reason, 200) or "no reason given"
 
 
 def loads_json(body: bytes, url: str, what: str) -> Any:

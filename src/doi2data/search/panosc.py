@@ -150,6 +150,7 @@ async def iter_hits(http: Http, q: SearchQuery, *, endpoint: str = DEFAULT_ENDPO
     """Hits page by page (``limit``/``skip``), each page parsed and let go before the next."""
     url = endpoint.rstrip("/") + "/Documents"
     skip = seen = 0
+    previous: list[Any] = []
     for page in range(1, MAX_PAGES + 1):
         size = PAGE_SIZE if q.limit is None else max(1, min(PAGE_SIZE, q.limit - seen))
         params = {"filter": json.dumps(build_filter(q, skip=skip, limit=size), separators=(",", ":"))}
@@ -158,6 +159,11 @@ async def iter_hits(http: Http, q: SearchQuery, *, endpoint: str = DEFAULT_ENDPO
         data = loads_json(body, final, "PaN search answer")
         hits = parse_documents(data, q, endpoint=endpoint)
         count = len(data) if isinstance(data, list) else 0
+        ids = [d.get("pid") for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        if page > 1 and ids and ids == previous:
+            raise RepositoryError(f"the PaN search API at {endpoint} answered the same page again (it ignores "
+                                  f"'skip'); stopped after {seen} hit(s)")
+        previous = ids
         for hit in hits:
             seen += 1
             yield hit
