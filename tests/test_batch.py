@@ -108,6 +108,16 @@ def test_number_of_identifiers_is_bounded() -> None:
         read_identifiers(io.BytesIO(many.encode()), max_identifiers=10)
 
 
+def test_total_size_of_the_list_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import doi2data.batch as batch
+
+    monkeypatch.setattr(batch, "MAX_TOTAL", 1000)
+    many = "".join(f"10.5281/zenodo.{n:020d}\n" for n in range(40))  # 35 characters and a newline each
+    with pytest.raises(UsageError, match="add up to more than"):
+        read_identifiers(io.BytesIO(many.encode()))
+    assert len(read_identifiers(io.BytesIO(many[:36 * 28].encode())).items) == 28  # 980 characters
+
+
 def test_folders_are_safe_bounded_and_collisions_get_a_suffix() -> None:
     batch = items_of(["10.1234/a:b", "10.1234/a;b", "10.1234/A;B", "10.1234/../../etc", "10.1234/" + "x" * 1000])
     names = [i.folder for i in batch.items]

@@ -36,6 +36,9 @@ from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
 MAX_LINE = 16 * 1024
 #: Most identifiers one list may hold (``--max-identifiers`` changes it).
 MAX_IDENTIFIERS = 100_000
+#: Most characters of identifiers one list may hold in all: 100,000 ordinary DOIs take ~3 MB, and
+#: this keeps a list of 100,000 identifiers of 2,048 characters each from holding ~1 GB in memory.
+MAX_TOTAL = 32 << 20
 #: Longest folder name made from an identifier (file systems take 255 bytes; leave room for ``-N``).
 MAX_FOLDER = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")  # one character class: linear, no backtracking
@@ -101,7 +104,7 @@ def _checked_items(texts: Iterable[tuple[str, str]], limit: int, name: str) -> B
     items: list[BatchItem] = []
     seen: set[str] = set()
     taken: set[str] = set()
-    duplicates = without_doi = 0
+    duplicates = without_doi = total = 0
     for where, raw in texts:
         text = _entry_text(raw, where)
         if text is None:
@@ -109,6 +112,9 @@ def _checked_items(texts: Iterable[tuple[str, str]], limit: int, name: str) -> B
             continue
         if len(items) >= limit:
             raise UsageError(f"{name}: more than {limit:,} identifiers (--max-identifiers N allows more)")
+        total += len(text)
+        if total > MAX_TOTAL:
+            raise UsageError(f"{name}: the identifiers add up to more than {MAX_TOTAL >> 20} MiB of text; split the list")
         try:
             ident = parse_identifier(text)
         except InvalidIdentifier as exc:
@@ -380,6 +386,6 @@ def _sync(coro: Any) -> Any:
     return _run(coro)
 
 
-__all__ = ["MAX_IDENTIFIERS", "MAX_LINE", "BatchIncomplete", "BatchInput", "BatchItem", "DatasetOutcome",
+__all__ = ["MAX_IDENTIFIERS", "MAX_LINE", "MAX_TOTAL", "BatchIncomplete", "BatchInput", "BatchItem", "DatasetOutcome",
            "adownload_many", "arun", "download_many", "exit_code", "folder_name", "items_of", "read_identifiers",
            "run", "summary_json", "summary_lines"]
