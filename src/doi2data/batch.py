@@ -4,8 +4,9 @@ The input is a list of identifiers - one per line (blank lines and ``#`` comment
 ``doi2data search --ndjson`` output (one JSON object per line with a ``doi`` field; hits without a
 DOI are skipped and counted). It is read whole and checked before the first request, and it is
 hostile like every input: at most :data:`MAX_LINE` bytes a line, :data:`MAX_IDENTIFIERS`
-identifiers (``--max-identifiers``), UTF-8 text without NUL or control bytes (a binary file is
-refused in one line), each identifier at most 2,048 characters (:func:`parse_identifier`).
+identifiers (``--max-identifiers``) and :data:`MAX_TOTAL` characters of them, UTF-8 text without
+NUL or control bytes (a binary file is refused in one line), each identifier at most 2,048
+characters (:func:`parse_identifier`). 100,000 DOIs are read and checked in ~2 s, ~55 MB.
 
 Every dataset goes into its own folder under DEST (:func:`folder_name`, as a single ``get`` names
 its default folder; a second dataset whose name collides, also without regard to case, gets
