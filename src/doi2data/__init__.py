@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import adownload, aresolve, download, resolve  # noqa: E402
+from .api import adownload, aresolve, download, frames, open, resolve  # noqa: E402, A004
 from .batch import adownload_many, download_many  # noqa: E402
 from .errors import Doi2DataError  # noqa: E402
 from .identifiers import Identifier, parse_identifier  # noqa: E402
@@ -29,6 +29,8 @@ __all__ = [
     "aresolve",
     "download",
     "download_many",
+    "frames",
+    "open",
     "parse_identifier",
     "resolve",
 ]

@@ -96,7 +96,9 @@ async def _client_and_limiter(limiter: Callable[[], HostLimiter]) -> AsyncIterat
         yield client, limiter()
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def _run(coro: Coroutine[Any, Any, T], poll: Callable[[], None] | None = None) -> T:
+    """Run ``coro`` to completion. In a worker thread when a loop already runs here (Jupyter); then
+    ``poll`` is called every 0.2 s from this thread meanwhile (a notebook bar draws from the cell's thread)."""
     session = _SESSION.get()
     try:
         asyncio.get_running_loop()
@@ -105,7 +107,13 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
             return asyncio.run_coroutine_threadsafe(coro, session.loop).result()
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        future = pool.submit(asyncio.run, coro)
+        while poll is not None:
+            try:
+                return future.result(timeout=0.2)
+            except concurrent.futures.TimeoutError:
+                poll()
+        return future.result()
 
 
 async def aresolve(
@@ -150,7 +158,7 @@ async def adownload(
     include: Patterns = None,
     exclude: Patterns = None,
     jobs: int = 4,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
     raise_on_failure: bool = True,
     options: TransferOptions | None = None,
     tokens: Sequence[str] = (),
@@ -168,6 +176,7 @@ async def adownload(
     Files on tape (``offline``) are first brought online by their adapter's ``prepare`` hook when
     ``restore`` is on, waiting at most ``restore_timeout`` seconds (else ``RestoreTimeout``).
     ``version``: as in :func:`resolve` (not with a :class:`Manifest`, which is already one version).
+    ``progress``: see :func:`download`.
     """
     version = clean_version(version)
     if version is not None and isinstance(identifier, Manifest):
@@ -187,9 +196,16 @@ async def adownload(
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
         manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
         signer = _url_signer(manifest, http, answers)
-        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=progress, limiter=limiter,
+        from .output import choose_progress, finish_progress
+
+        sink, created = choose_progress(progress)
+        engine = Engine(None, Path(dest), options=opts, credentials=credentials, progress=sink, limiter=limiter,
                         signer=signer)
-        report = await engine.run(manifest)
+        try:
+            report = await engine.run(manifest)
+        finally:
+            if created:
+                finish_progress(sink)
     if raise_on_failure and report.failed:
         names = ", ".join(sorted(report.failed))
         raise DownloadIncomplete(f"{len(report.failed)} file(s) failed: {names}", report.failed)
@@ -263,7 +279,7 @@ def download(
     include: Patterns = None,
     exclude: Patterns = None,
     jobs: int = 4,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
     raise_on_failure: bool = True,
     options: TransferOptions | None = None,
     tokens: Sequence[str] = (),
@@ -282,13 +298,55 @@ def download(
     failed, unless ``raise_on_failure=False``. ``version``: as in :func:`resolve`. ``guestbook``: answers
     for a Dataverse dataset's guestbook (``["name=…,email=…,q1=…"]``, ``["@answers.json"]`` or a mapping),
     checked before any byte; one response per file is submitted just before its download.
+
+    ``progress``: ``None`` (default) shows a progress bar inside Jupyter and nothing elsewhere,
+    ``True`` a bar everywhere (HTML in a notebook, rich bars on a terminal), ``False`` none; or a
+    :class:`~doi2data.transfer.engine.ProgressSink` of your own.
     """
-    return _run(
-        adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs, progress=progress,
-                  raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
-                  restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
-                  min_size=min_size, max_size=max_size, version=version, guestbook=guestbook)
-    )
+    from .output import choose_progress, finish_progress
+
+    sink, created = choose_progress(progress)  # made here: a notebook bar draws from the caller's thread
+    try:
+        return _run(
+            adownload(identifier, dest, include=include, exclude=exclude, jobs=jobs,
+                      progress=sink if sink is not None else False,
+                      raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
+                      restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
+                      min_size=min_size, max_size=max_size, version=version, guestbook=guestbook),
+            poll=getattr(sink, "refresh", None),
+        )
+    finally:
+        if created:
+            finish_progress(sink)
 
 
-__all__ = ["Session", "adownload", "aresolve", "download", "resolve", "shared_session"]
+def open(doi: str, path: str, *, tokens: Sequence[str] = ()) -> Any:  # noqa: A001 - doi2data.open, like tarfile.open
+    """One file of a dataset as a read-only, seekable binary file object (HTTP byte ranges, no download).
+
+    Reading the whole file in order checks it against the repository's checksums
+    (:class:`~doi2data.errors.VerificationError` from the read that completes it); ``.verified`` says
+    whether that happened. ``pandas.read_csv(doi2data.open(doi, "t.csv"))``,
+    ``h5py.File(doi2data.open(doi, "scan.h5"))``; see :mod:`doi2data.reading`.
+    """
+    from .reading import open_file
+
+    return open_file(doi, path, tokens=list(tokens))
+
+
+def frames(identifier: str | Identifier | Manifest, where: str | None = None, *, cache: Any = None,
+           tokens: Sequence[str] = ()) -> Any:
+    """The frame table of a dataset (``doi2data frames``), narrowed to ``where`` when given.
+
+    Returns a :class:`~doi2data.subset.frames.FrameTable` (``.to_pandas()``, Jupyter display);
+    ``cache``: as :func:`~doi2data.subset.frames.frame_table`. Needs the ``subsets`` extra.
+    """
+    from .subset.frames import frame_table
+    from .subset.ranges import RangeReader
+
+    manifest = identifier if isinstance(identifier, Manifest) else resolve(identifier, tokens=tokens)
+    with RangeReader(credentials=Credentials.parse(tokens)) as reader:
+        table = frame_table(manifest, reader=reader, cache=cache)
+    return table.select(where) if where else table
+
+
+__all__ = ["Session", "adownload", "aresolve", "download", "frames", "open", "resolve", "shared_session"]

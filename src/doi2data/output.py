@@ -206,4 +206,29 @@ class JsonLinesProgress:
         )
 
 
-__all__ = ["JsonLinesProgress", "RichProgress", "human_size", "parse_size", "print_manifest", "print_report"]
+def choose_progress(progress: Any) -> tuple[Any, bool]:
+    """``(sink or None, created here)`` for the API's ``progress=`` argument.
+
+    A sink object is used as given; ``False``: no display; ``None`` (the default): a notebook bar
+    inside Jupyter, nothing elsewhere (scripts stay quiet, as before); ``True``: the notebook bar
+    in Jupyter, else the rich terminal bars. Never the terminal bars in a notebook: their cursor
+    control codes would be printed into the cell (see :mod:`doi2data.notebook`).
+    """
+    if progress is None or progress is True or progress is False:
+        from .notebook import NotebookProgress, in_notebook
+
+        if progress is False or (progress is None and not in_notebook()):
+            return None, False
+        return (NotebookProgress() if in_notebook() else RichProgress()), True
+    return progress, False
+
+
+def finish_progress(sink: Any) -> None:
+    """Draw the final state of a display :func:`choose_progress` created."""
+    stop = getattr(sink, "stop", None)
+    if stop is not None:
+        stop()
+
+
+__all__ = ["JsonLinesProgress", "RichProgress", "choose_progress", "finish_progress", "human_size", "parse_size",
+           "print_manifest", "print_report"]

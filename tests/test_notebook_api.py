@@ -1,0 +1,139 @@
+"""doi2data.open (verified on a full read), doi2data.frames, and progress= in and out of Jupyter (issue 18)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import doi2data
+from doi2data.errors import VerificationError
+from doi2data.fs import DoiFileSystem
+from doi2data.sandbox import FakeInternet, Quirk
+
+DOI = "10.5281/zenodo.1215979"
+RECID = "1215979"
+
+
+@pytest.fixture(autouse=True)
+def fresh_instances() -> Iterator[None]:
+    DoiFileSystem.clear_instance_cache()
+    yield
+    for fs in list(DoiFileSystem._cache.values()):
+        fs.close()
+    DoiFileSystem.clear_instance_cache()
+
+
+def test_open_reads_in_order_and_verifies(net: FakeInternet) -> None:
+    want = net.world.file_bytes(RECID, "images/frame_0002.cbf")
+    with doi2data.open(f"https://doi.org/{DOI}", "images/frame_0002.cbf") as f:
+        head = f.read(1000)
+        assert not f.verified
+        f.seek(500_000)
+        assert f.read(10) == want[500_000:500_010]   # a jump ahead: bytes served, nothing hashed yet
+        f.seek(1000)
+        rest = f.read()
+        assert head + rest == want and f.verified and f.checked == ("md5",)
+
+
+def test_open_random_access_is_not_called_verified(net: FakeInternet) -> None:
+    with doi2data.open(DOI, "images/frame_0003.cbf") as f:
+        f.seek(-100, 2)
+        f.read()
+        assert not f.verified
+
+
+def test_open_refuses_the_last_bytes_of_a_corrupt_file(net: FakeInternet) -> None:
+    net.add_quirk(Quirk(host="zenodo.org", path="*experiment.json*", kind="corrupt", offset=3))
+    with doi2data.open(DOI, "metadata/experiment.json") as f, pytest.raises(VerificationError, match="md5"):
+        f.read()
+
+
+def test_open_with_pandas(net: FakeInternet) -> None:
+    pandas = pytest.importorskip("pandas")
+    with doi2data.open(DOI, "données/été.csv") as f:
+        frame = pandas.read_csv(f, sep=";")
+        assert len(frame) == 400 and f.verified
+
+
+class _Shell:
+    """What :func:`doi2data.notebook.in_notebook` looks for: a ZMQInteractiveShell (by class name)."""
+
+
+_ZMQ = type("ZMQInteractiveShell", (_Shell,), {})
+
+
+@pytest.fixture
+def notebook(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
+    """Pretend to run in a Jupyter kernel; record (kind, html, thread) of every display call."""
+    shown: list[tuple[str, str, int]] = []
+
+    class Handle:
+        def update(self, obj: object) -> None:
+            shown.append(("update", obj.data, threading.get_ident()))  # type: ignore[attr-defined]
+
+    class HTML:
+        def __init__(self, data: str) -> None:
+            self.data = data
+
+    def display(obj: HTML, display_id: bool = False) -> Handle:
+        shown.append(("display", obj.data, threading.get_ident()))
+        return Handle()
+
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: _ZMQ()  # type: ignore[attr-defined]
+    ipydisplay = types.ModuleType("IPython.display")
+    ipydisplay.HTML, ipydisplay.display = HTML, display  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipydisplay)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    return shown
+
+
+def test_download_in_a_notebook_draws_an_html_bar_from_the_cell_thread(
+        net: FakeInternet, notebook: list[tuple[str, str, int]], tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    async def cell() -> doi2data.DownloadReport:  # Jupyter runs cells inside a running event loop
+        return doi2data.download(DOI, tmp_path, include="*.cbf")
+
+    report = asyncio.run(cell())
+    assert report.count("downloaded") == 3
+    assert notebook and notebook[0][0] == "display"
+    assert {t for _, _, t in notebook} == {threading.get_ident()}   # never from the engine's threads
+    assert "<progress" in notebook[-1][1] and "3/3 files" in notebook[-1][1] and "done" in notebook[-1][1]
+    out, err = capfd.readouterr()
+    assert "\x1b" not in out + err and "\r" not in out + err
+
+
+def test_async_download_in_the_notebook_loop(net: FakeInternet, notebook: list[tuple[str, str, int]],
+                                             tmp_path: Path) -> None:
+    async def cell() -> doi2data.DownloadReport:
+        return await doi2data.adownload(DOI, tmp_path, include="*.json")
+
+    report = asyncio.run(cell())
+    assert report.count("downloaded") >= 1
+    assert "done" in notebook[-1][1]
+
+
+def test_progress_false_draws_nothing(net: FakeInternet, notebook: list[tuple[str, str, int]],
+                                      tmp_path: Path) -> None:
+    doi2data.download(DOI, tmp_path, include="README.json", progress=False)
+    assert notebook == []
+
+
+def test_no_bar_in_a_plain_script(net: FakeInternet, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    doi2data.download(DOI, tmp_path, include="README.json")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_frames_api_selects_by_omega(net: FakeInternet) -> None:
+    pytest.importorskip("h5py")
+    table = doi2data.frames("10.5281/zenodo.7000500", "omega >= 85 and omega < 90", cache=False)
+    assert [(f.file, f.frame) for f in table.frames] == [("scan.h5", i) for i in range(10, 20)]
+    assert 0 < table.requests < 40   # metadata reads only
