@@ -271,3 +271,20 @@ def test_a_refused_query_is_a_usage_error_with_the_reason() -> None:
 
     with pytest.raises(UsageError, match="refused the query: Invalid query: unbalanced quotes"):
         asyncio.run(run())
+
+
+def test_html_detection_and_mislabelled_answers() -> None:
+    from doi2data.search.common import looks_like_html
+
+    assert looks_like_html("text/html; charset=utf-8", b"<!DOCTYPE html><html>")
+    assert looks_like_html("application/json", b"  <html><body>login</body></html>")
+    assert not looks_like_html("text/html", b'<?xml version="1.0"?><OAI-PMH/>')  # XML sent as text/html
+    assert not looks_like_html("text/html", b'[{"pid": "x"}]')
+    assert not looks_like_html("text/xml", b"<OAI-PMH/>")
+
+
+def test_oai_oversized_resumption_token_is_refused() -> None:
+    element = oai.parse_response(_oai(f"<ListRecords><resumptionToken>{'x' * 10_000}</resumptionToken>"
+                                      "</ListRecords>"), "ListRecords")
+    with pytest.raises(RepositoryError, match="resumption token of 10,000 characters"):
+        oai.parse_records(element)

@@ -249,7 +249,10 @@ def looks_like_html(content_type: str, body: bytes) -> bool:
     """An HTML page where an API answer was expected (a portal's front page, a login wall)."""
     media = content_type.split(";")[0].strip().lower()
     head = body[:512].lstrip().lower()
-    return media in ("text/html", "application/xhtml+xml") or head.startswith((b"<!doctype html", b"<html"))
+    if head.startswith((b"<!doctype html", b"<html")):
+        return True
+    # a mislabelled API answer (XML or JSON sent as text/html) is still read as what it is
+    return media in ("text/html", "application/xhtml+xml") and not head.startswith((b"<?xml", b"<oai-pmh", b"{", b"["))
 
 
 async def fetch_page(http: Http, url: str, *, params: dict[str, str] | None = None, accept: str, what: str,

@@ -40,6 +40,7 @@ DC_NS = "{http://purl.org/dc/elements/1.1/}"
 PREFIXES = ("oai_datacite", "oai_dc")
 MAX_PAGES = 10_000_000
 MAX_EMPTY_PAGES = 1000
+MAX_TOKEN = 8192
 #: How an OAI error code becomes a doi2data error (noRecordsMatch is an empty result instead).
 ERRORS: dict[str, type[Doi2DataError]] = {
     "badArgument": UsageError, "cannotDisseminateFormat": UsageError, "noSetHierarchy": UsageError,
@@ -133,7 +134,9 @@ def _token(element: ET.Element) -> tuple[str | None, int | None]:
         return None, None
     size = tok.get("completeListSize", "")
     value = (tok.text or "").strip()
-    return (value[:2000] or None), (int(size) if size.isdigit() and len(size) < 16 else None)
+    if len(value) > MAX_TOKEN:  # it goes back in the next URL; refused rather than cut (a cut token is another)
+        raise RepositoryError(f"the OAI-PMH provider sent a resumption token of {len(value):,} characters; refused")
+    return (value or None), (int(size) if size.isdigit() and len(size) < 16 else None)
 
 
 def parse_sets(element: ET.Element) -> tuple[list[tuple[str, str]], str | None]:

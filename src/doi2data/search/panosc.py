@@ -130,7 +130,10 @@ def parse_documents(data: Any, q: SearchQuery, *, endpoint: str = "") -> list[Hi
         facilities = [d["instrument"].get("facility") for d in shown if isinstance(d.get("instrument"), dict)]
         facility = next((clean_text(f, 60) for f in facilities if isinstance(f, str) and f.strip()), None)
         if facility is None and isinstance(doc.get("provider"), str):
-            facility = urlsplit(doc["provider"]).hostname
+            try:
+                facility = urlsplit(doc["provider"][:500]).hostname
+            except ValueError:  # "http://[::1" and the like
+                facility = None
         sizes = [d.get("size") for d in shown]
         size = sum(s for s in sizes if isinstance(s, int) and not isinstance(s, bool) and s >= 0) \
             if any(isinstance(s, int) and not isinstance(s, bool) for s in sizes) else None

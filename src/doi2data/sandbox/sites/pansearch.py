@@ -23,6 +23,7 @@ DESY and SciCat facility DOIs), plus one ESRF proposal without a DOI. ``/`` and 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from starlette.requests import Request
@@ -60,7 +61,7 @@ def _facility_docs() -> list[dict[str, Any]]:
            techniques: tuple[str, ...], params: tuple[tuple[str, Any, str | None], ...]) -> dict[str, Any]:
         return {"pid": pid, "title": title, "isPublic": True, "creationDate": created, "size": size,
                 "instrument": {"pid": f"20.500.12269/{instrument.lower()}", "name": instrument, "facility": facility},
-                "techniques": [{"pid": f"PaNET:{abs(hash(t)) % 100000:05d}", "name": t} for t in techniques],
+                "techniques": [{"pid": f"PaNET{zlib.crc32(t.encode()) % 100000:05d}", "name": t} for t in techniques],
                 "parameters": [{"name": n, "value": v, **({"unit": u} if u else {})} for n, v, u in params]}
 
     return [
