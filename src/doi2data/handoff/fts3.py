@@ -33,7 +33,7 @@ from ..errors import AccessDenied, TransferError, UsageError
 from ..http import (API_ACCEPT_ENCODING, Credentials, make_sync_client, read_body_sync, send_sync,
                     translate_transport_error)
 from ..model import Manifest
-from . import Handoff, best_checksum, join_url, select
+from . import Handoff, best_checksum, join_url, select, shell_script
 
 PREFERENCE: tuple[str, ...] = ("adler32", "md5", "sha1", "sha256")
 VERIFY = ("target", "source", "both", "none")
@@ -68,6 +68,30 @@ def build(manifest: Manifest, destination: str, *, verify_checksum: str = "targe
     return Handoff("fts3", json.dumps(job, indent=2, ensure_ascii=False) + "\n", len(files),
                    sum(f.get("filesize", 0) for f in files), payload=job, skipped=exported.skipped,
                    messages=exported.messages)
+
+
+def as_gfal(job: Handoff, *, copy_mode: str | None = None, binary: str = "gfal-copy") -> Handoff:
+    """The job's files as the gfal2 copies an FTS3 server runs for them, to run here (``gfal.run``).
+
+    Why: FTS3's url-copy performs each file with gfal2 (``gfalt_copy_file``: first source, the
+    destination, ``checksum`` as the user-defined value, ``verify_checksum`` as the checksum mode,
+    ``overwrite``), so running those copies locally proves the submitted document moves and
+    verifies the data - tests/test_tpc_xrootd.py runs them as HTTP-TPC copies into XRootD.
+    """
+    from . import gfal
+
+    if job.payload is None:
+        raise UsageError("not an FTS3 job")
+    params = job.payload.get("params", {})
+    verify = params.get("verify_checksum", "target")
+    commands = tuple(gfal.copy_command(doc["sources"][0], doc["destinations"][0],
+                                       doc.get("checksum") if verify != "none" else None, copy_mode=copy_mode,
+                                       checksum_mode=verify if verify != "none" else "target",
+                                       overwrite=bool(params.get("overwrite")), binary=binary)
+                     for doc in job.payload["files"])
+    text = shell_script(commands, {}, f"FTS3 job as gfal2 copies ({len(commands)} files)")
+    return Handoff("gfal", text, len(commands), job.total_size, commands=commands, skipped=job.skipped,
+                   messages=job.messages)
 
 
 def _error(response: httpx.Response) -> str:
@@ -135,4 +159,4 @@ def status(server: str, job_id: str, *, tokens: Sequence[str] = ()) -> dict[str,
     return result
 
 
-__all__ = ["PREFERENCE", "VERIFY", "build", "status", "submit"]
+__all__ = ["PREFERENCE", "VERIFY", "as_gfal", "build", "status", "submit"]
