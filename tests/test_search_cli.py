@@ -132,6 +132,21 @@ def test_oai_provider_refusal_is_exit_2(net: FakeInternet) -> None:
 
 
 # -- output formats and bad input ---------------------------------------------------------------------
+def test_year_bounds_cover_the_whole_year(net: FakeInternet) -> None:
+    """--from 2024-06-01 --until 2024 is a valid range (to the end of 2024), not 'from after until'."""
+    assert [h.facility for h in _run("panosc", SearchQuery(date_from="2024-01-01", date_until="2024"))] == ["DESY"]
+    assert main(["search", "--from", "2024-06-01", "--until", "2024", "--facility", "nowhere", "-q"]) is None
+
+
+def test_progress_line_is_for_terminals_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from doi2data.commands.search import _progress
+
+    assert _progress(False) is None
+    show = _progress(True)
+    show(3, 250, 1200)
+    assert capsys.readouterr().err == "\r  page 3: 250 hit(s) of 1,200   "
+
+
 def test_output_formats(cli) -> None:  # type: ignore[no-untyped-def]
     table = cli("search", "lysozyme")
     assert table.code == 0 and table.out.splitlines()[0].split()[:3] == ["DOI", "TITLE", "FACILITY"]
@@ -151,6 +166,10 @@ def test_output_formats(cli) -> None:  # type: ignore[no-untyped-def]
     (("--from", "last week"), "bad --from date"),
     (("--from", "2024", "--until", "2020"), "is after"),
     (("--limit", "-1"), "bad --limit"),
+    (("--from", "2024-06-01", "--until", "2024-05-31"), "is after"),
+    (("--facility", "x" * 300), "bad --facility"),
+    (("--source", "datacite", "--client", "a\x00b"), "bad --client"),
+    (("lyso\x1b[2Jzyme",), "printable"),
     (("--set", "psi"), "apply to OAI-PMH"),
     (("--source", "datacite", "--param", "wavelength < 1 A"), "need the PaN search API"),
     (("--source", "oai",), "needs the provider's base URL"),

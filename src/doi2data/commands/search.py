@@ -42,6 +42,16 @@ def _url(text: str, option: str) -> str:
     return str(url)
 
 
+def _word(value: str | None, option: str) -> str | None:
+    """A short filter value (facility, technique, ids, set): trimmed, printable, at most 200 characters."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if len(text) > 200 or not text.isprintable():
+        raise UsageError(f"bad {option} {text[:40]!r}: at most 200 printable characters")
+    return text
+
+
 def _choose_source(source: str | None, oai_url: str | None) -> str:
     name = (source or ("oai" if oai_url else "panosc")).strip().lower()
     if name not in _SOURCES:
@@ -158,15 +168,21 @@ def search_command(text: Sequence[str], source: str | None, endpoint: str | None
     _check_fit(name, oai_set=oai_set, prefix_given=metadata_prefix is not None, client=client, provider=provider,
                resource_type_given=resource_type is not None)
     base = _url(oai_url, "--oai") if oai_url else _url(endpoint, "--endpoint") if endpoint else None
+    words = " ".join(t.strip() for t in text if t.strip())
+    if len(words) > 1000 or not words.isprintable():
+        raise UsageError("the search text must be printable and at most 1,000 characters")
+    client, provider, oai_set = _word(client, "--client"), _word(provider, "--provider"), _word(oai_set, "--set")
     query = SearchQuery(
-        text=" ".join(t.strip() for t in text if t.strip())[:1000], facility=(facility or "").strip() or None,
-        technique=(technique or "").strip() or None, params=[parse_param(p) for p in params],
+        text=words, facility=_word(facility, "--facility"), technique=_word(technique, "--technique"),
+        params=[parse_param(p) for p in params],
         date_from=parse_date(date_from, "--from") if date_from else None,
         date_until=parse_date(date_until, "--until") if date_until else None, limit=_limit(limit),
         client=client, provider=provider, oai_set=oai_set, metadata_prefix=(metadata_prefix or "oai_datacite").strip(),
-        resource_type="" if (resource_type or "").strip().lower() == "any" else (resource_type or "dataset").strip(),
+        resource_type="" if (resource_type or "").strip().lower() == "any" else _word(resource_type, "--type") or "dataset",
     )
-    if query.date_from and query.date_until and query.date_from[:10] > query.date_until[:10]:
+    first = (query.date_from or "")[:10] + ("-01-01" if len(query.date_from or "") == 4 else "")
+    last = (query.date_until or "")[:10] + ("-12-31" if len(query.date_until or "") == 4 else "")
+    if first and last and first > last:
         raise UsageError(f"--from {query.date_from} is after --until {query.date_until}")
     rates = dict(DEFAULT_RATES)
     rates.update(parse_rate(r) for r in rate)
