@@ -109,6 +109,11 @@ def run(job: Handoff, *, timeout: float | None = None) -> None:
                 removed = _remove(command, timeout)
                 raise TransferError(f"{exc} ({'the wrong copy was removed' if removed else 'REMOVE the wrong copy'})",
                                     url=command[-1]) from exc
+            if "copy HTTP 400" in str(exc) and "push" not in command and command[-2].startswith(("https:", "davs:")):
+                raise TransferError(f"{exc} - the storage refused the third-party COPY: gfal2 2.21 asks it to "
+                                    "delegate an X.509 proxy (Credential: gridsite) for an https source it holds no "
+                                    "token for, which XRootD refuses; use --tpc never, or give gfal2 a token for "
+                                    "the source", url=command[-1]) from exc
             if "push" in command:
                 raise TransferError(f"{exc} - the source cannot push (a third-party push needs a WebDAV source "
                                     "with HTTP-TPC; repository web servers are not): use --tpc pull or --tpc never",
