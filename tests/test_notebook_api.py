@@ -75,20 +75,16 @@ def notebook(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
 
     class Handle:
         def update(self, obj: object) -> None:
-            shown.append(("update", obj.data, threading.get_ident()))  # type: ignore[attr-defined]
+            shown.append(("update", obj._repr_html_(), threading.get_ident()))  # type: ignore[attr-defined]
 
-    class HTML:
-        def __init__(self, data: str) -> None:
-            self.data = data
-
-    def display(obj: HTML, display_id: bool = False) -> Handle:
-        shown.append(("display", obj.data, threading.get_ident()))
+    def display(obj: object, display_id: bool = False) -> Handle:
+        shown.append(("display", obj._repr_html_(), threading.get_ident()))  # type: ignore[attr-defined]
         return Handle()
 
     ipython = types.ModuleType("IPython")
     ipython.get_ipython = lambda: _ZMQ()  # type: ignore[attr-defined]
     ipydisplay = types.ModuleType("IPython.display")
-    ipydisplay.HTML, ipydisplay.display = HTML, display  # type: ignore[attr-defined]
+    ipydisplay.display = display  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "IPython.display", ipydisplay)
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))

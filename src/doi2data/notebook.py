@@ -390,6 +390,19 @@ def in_notebook() -> bool:
     return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
 
 
+class _Shown:
+    """A display object with an HTML and a plain-text form (IPython's ``HTML`` shows its class name as text)."""
+
+    def __init__(self, html_text: str, plain: str) -> None:
+        self._html, self._plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._plain
+
+
 class NotebookProgress:
     """A :class:`~doi2data.transfer.engine.ProgressSink` drawn as an HTML ``<progress>`` bar in the cell."""
 
@@ -443,12 +456,21 @@ class NotebookProgress:
         if not force and now - self._drawn < REFRESH:
             return
         self._drawn = now
-        from IPython.display import HTML, display
+        from IPython.display import display
 
+        shown = _Shown(self.html(), self.text())
         if self._handle is None:
-            self._handle = display(HTML(self.html()), display_id=True)
+            self._handle = display(shown, display_id=True)
         else:
-            self._handle.update(HTML(self.html()))
+            self._handle.update(shown)
+
+    def text(self) -> str:
+        """The same state as plain text (what a text-only notebook viewer shows)."""
+        with self._lock:
+            files, done, total, got, failed = self._files, self._done, self._total, self._bytes, self._failed
+        size = human_size(got) + (f" of {human_size(total)}" if total else "")
+        fail = f", {failed} failed" if failed else ""
+        return f"{self._label}: {done}/{files} files{fail}, {size}{', done' if self._closed else ''}"
 
     def stop(self) -> None:
         """Final state (called by whoever created the bar)."""
