@@ -354,7 +354,7 @@ def test_tpc_push_from_storage_and_refused_by_a_repository(cli, net: FakeInterne
     run = cli("transfer", f"{base}/records/{RECID}", "--engine", "gfal", "--to", f"{xrootd.url}/push",
               "--tpc", "push", "--include", "README.json", env=gfal_env)
     assert run.code == 1 and len(run.err.strip().splitlines()) == 1, run.err
-    assert "cannot push" in run.err and "--tpc pull" in run.err
+    assert "cannot push" in run.err and "--tpc pull" in run.err, run.err
     # A source that speaks HTTP-TPC pushes: the files XRootD holds, copied by XRootD to another path.
     manifest = doi2data.resolve(f"{base}/records/{RECID}", include="README.json")
     (xrootd.data / "seed").mkdir(exist_ok=True)
