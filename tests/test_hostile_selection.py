@@ -361,3 +361,39 @@ def test_large_manifests_are_encoded_and_decoded_off_the_event_loop() -> None:
         return worst
 
     assert asyncio.run(main()) < 0.5
+
+
+EVIL = "10.1234/evil"
+EVIL_NAMES = ["a\r\nb.txt", "\ud800x", "\u00e9/\u65e5\u672c.txt", "x" * 5000, "../up", "/abs", 'q"<script>.h5', "sp ace",
+              "%2e%2e/x", "a//b", "\x00nul", "tab\tx", "a\\b"]
+
+
+@pytest.fixture(scope="module")
+def evil_http() -> Iterator[httpx.Client]:
+    """A repository whose JSON held lone surrogates ("\\ud800"), CR/LF in names and URLs, odd schemes."""
+    pytest.importorskip("jinja2")
+    files = tuple(FileEntry(n, i if i % 3 else None, {"md5": "z"} if i % 2 else {},
+                            (f"https://o.example/{i}\r\n",) if i % 4 == 0 else (f"javascript:alert({i})",) if i % 4 == 1
+                            else ()) for i, n in enumerate(EVIL_NAMES))
+    manifest = Manifest(Dataset(EVIL, title="<b>\r\nEvil\ud800", year=2024, license="\r\nx", landing_url="javascript:x"),
+                        files, warnings=("\r\n\ud800",))
+    srv = gateway(manifest)
+    try:
+        with httpx.Client(base_url=srv.url, trust_env=False, timeout=30) as client:
+            yield client
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("fmt", [None, "html", "metalink", "linkset", "linkset-text", "csv", "aria2", "rocrate"])
+def test_hostile_manifests_never_cause_a_500(evil_http: httpx.Client, fmt: str | None) -> None:
+    selections: list[dict[str, str]] = [{}, {"include": "*"}, {"exclude": "zz"}, {"archive": "zip"}, {"archive": "tar"}]
+    selections += [{"file": f, "mode": m} for f in ("a*b.txt", "up", "tab*", "*nul") for m in ("stream", "redirect")]
+    for params in selections:
+        for method in ("GET", "HEAD"):
+            r = evil_http.request(method, f"/{EVIL}", params={**params, **({"format": fmt} if fmt else {})})
+            assert r.status_code < 500, (method, params, r.status_code, r.text[:300])
+            if r.status_code >= 400 and method == "GET":
+                assert r.headers["content-type"] == "application/problem+json", (params, r.text[:300])
+    doc = evil_http.get(f"/{EVIL}", params={"format": "json"}).json()
+    assert doc["title"] == "<b>\r\nEvil\ufffd" and "\ufffdx" in [f["path"] for f in doc["files"]]

@@ -56,12 +56,31 @@ class Entry:
     @classmethod
     def of(cls, manifest: Manifest, fetched_at: float, body: bytes | None = None) -> Entry:
         if body is None:
-            body = encode(manifest)
+            manifest, body = encoded(manifest)
         return cls(manifest, body, fetched_at, hashlib.sha256(body).hexdigest()[:20])
 
 
+def encoded(manifest: Manifest) -> tuple[Manifest, bytes]:
+    """The manifest and its JSON bytes; lone surrogates become U+FFFD in both.
+
+    Why: a repository's JSON may hold ``"\\ud800"``, which Python decodes to a lone surrogate that
+    no UTF-8 writer accepts (every representation, header and page of that dataset was a 500).
+    """
+    text = _json(manifest)
+    try:
+        return manifest, text.encode()
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return manifest_from_json(decode(text)), text.encode()
+
+
 def encode(manifest: Manifest) -> bytes:
-    """The manifest's JSON, byte for byte what one ``json.dumps`` writes, made 500 files at a time.
+    """The manifest's JSON bytes (see :func:`encoded`)."""
+    return encoded(manifest)[1]
+
+
+def _json(manifest: Manifest) -> str:
+    """The manifest's JSON, character for character what one ``json.dumps`` writes, 500 files at a time.
 
     Why in pieces: the C encoder holds the GIL for a whole call (60,000 files: 0.4 s in which the
     event loop cannot run, even with the encoding on a worker thread).
@@ -76,7 +95,7 @@ def encode(manifest: Manifest) -> bytes:
         piece = json.dumps(files[i : i + 500], ensure_ascii=False, separators=(",", ":"))[1:-1]
         parts.append(("," if i else "") + piece)
     parts.append(after)
-    return "".join(parts).encode()
+    return "".join(parts)
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -263,4 +282,4 @@ class ManifestService:
         await asyncio.gather(*self._background, return_exceptions=True)
 
 
-__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "encode"]
+__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "encode", "encoded"]

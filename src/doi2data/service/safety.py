@@ -169,7 +169,7 @@ class DestinationPolicy:
 
     async def check(self, url: str | httpx.URL) -> None:
         """Raise :class:`DestinationRefused` unless ``url`` may be fetched."""
-        url = httpx.URL(url)
+        url = _parsed(url)
         host = self._precheck(url)
         if host is None:
             return
@@ -183,7 +183,7 @@ class DestinationPolicy:
         The DNS cache is shared; a miss runs the (possibly async, injected) resolver on a
         private loop in this thread.
         """
-        url = httpx.URL(url)
+        url = _parsed(url)
         host = self._precheck(url)
         if host is None:
             return
@@ -378,6 +378,14 @@ class ClientLimits:
 
     def streams(self, client: str) -> int:
         return self._streams.get(client, 0)
+
+
+def _parsed(url: str | httpx.URL) -> httpx.URL:
+    """A URL from a repository as httpx reads it; one it cannot send (a CR/LF in it) is refused, not a 500."""
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise DestinationRefused(f"not a URL the gateway can fetch: {exc}") from None
 
 
 def check_query(raw_query: bytes, params: list[tuple[str, str]], *, max_bytes: int, max_params: int) -> None:

@@ -80,8 +80,14 @@ def _close_result(future: asyncio.Future[Any]) -> None:
 
 async def open_origin(client: httpx.Client, entry: FileEntry, headers: Mapping[str, str] | None = None,
                       *, ok: tuple[int, ...] = (200, 206)) -> httpx.Response:
-    """Open the file's origin response on a worker thread (retries and mirrors as :mod:`.origin`)."""
-    response: httpx.Response = await blocking(origin.open_origin, client, entry, headers, ok=ok)
+    """Open the file's origin response on a worker thread (retries and mirrors as :mod:`.origin`).
+
+    A URL httpx cannot even send (a CR/LF from the repository's JSON) is a 404: no usable URL.
+    """
+    try:
+        response: httpx.Response = await blocking(origin.open_origin, client, entry, headers, ok=ok)
+    except httpx.InvalidURL as exc:
+        raise NotFound(f"{entry.path!r} has no usable download URL ({exc})") from None
     return response
 
 
