@@ -190,3 +190,22 @@ def test_datacite_refused_query_is_exit_2(net: FakeInternet) -> None:
 
     with pytest.raises(UsageError, match="refused the query"):
         _run("datacite", SearchQuery(text='"unbalanced'))
+
+
+def test_reader_stopping_early_is_not_an_error(net: FakeInternet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`search … -f dois | head -2`: the broken pipe ends the harvest quietly with exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(net.env)
+    proc = subprocess.Popen([sys.executable, "-m", "doi2data", "search", "--oai", OAI, "--set", "bulk", "--limit", "0",
+                             "-f", "dois"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = [proc.stdout.readline() for _ in range(2)]
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0, err
+    assert first == [b"10.5072/bulk.0\n", b"10.5072/bulk.1\n"] and "Traceback" not in err and "error" not in err

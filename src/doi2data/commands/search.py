@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -197,10 +198,13 @@ def search_command(text: Sequence[str], source: str | None, endpoint: str | None
     hits = search(name, query, endpoint=base, tokens=token, rates=rates, on_page=_progress(show), stats=stats)
     try:
         asyncio.run(_drain(hits, printer))
+        printer.close()
+    except BrokenPipeError:  # the reader stopped (`| head`): stop too, quietly; nothing was lost
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return
     finally:
         if show:
             click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
-    printer.close()
     if not quiet:
         click.echo(_closing_note(printer, stats, chosen), err=True)
 
