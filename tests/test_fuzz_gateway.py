@@ -209,3 +209,48 @@ def test_where_either_refuses_or_evaluates(expr: str, rows: list[dict[str, Any]]
         return
     for row in rows:
         assert isinstance(where(row), bool)
+
+
+# -- manifests as a hostile repository could write them -------------------------------------------------------
+
+REGISTERED: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def hostile_http() -> Iterator[httpx.Client]:
+    """A gateway whose resolver serves the manifests the examples register (no origin behind them)."""
+    from doi2data.identifiers import Identifier
+
+    async def resolve(ident: Identifier) -> Any:
+        return REGISTERED[ident.value.lower()]
+
+    server = GatewayServer(create_app(GatewayConfig(cache_url="memory:", rate=0, access_log=None),
+                                      resolve=resolve)).start()  # type: ignore[arg-type]
+    try:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=PER_REQUEST * 4) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+ANY_TEXT = st.text(st.characters(), max_size=30)  # lone surrogates and controls included
+URL = st.sampled_from(["https://o.example/f", "http://127.0.0.1/x", "javascript:alert(1)", "ftp://h/x", "//h/x",
+                       "https://o.example/a b\r\n", "https://[::1]/x", "https://o.example:99999/x", ""]) | ANY_TEXT
+ENTRY = st.builds(lambda path, size, md5, urls: (path, size, md5, urls), ANY_TEXT,
+                  st.none() | st.integers(-5, 10**15), st.none() | ANY_TEXT, st.lists(URL, max_size=2))
+
+
+@examples(40)
+@given(title=ANY_TEXT, entries=st.lists(ENTRY, max_size=6), fmt=st.sampled_from(
+    [None, "json", "html", "metalink", "linkset", "linkset-text", "csv", "aria2", "sha256sum", "rocrate"]),
+       params=st.sampled_from([{}, {"include": "*"}, {"file": "*"}, {"file": "*", "mode": "stream"},
+                               {"file": "*", "mode": "redirect"}, {"archive": "zip"}, {"archive": "tar"}]))
+def test_hostile_manifests(hostile_http: httpx.Client, title: str, entries: list[tuple[Any, ...]], fmt: str | None,
+                           params: dict[str, str]) -> None:
+    from doi2data.model import Dataset, FileEntry, Manifest
+
+    doi = f"10.9999/fuzz{len(REGISTERED)}"
+    files = tuple(FileEntry(path or "x", size if size is None or size >= 0 else None,
+                            {"md5": md5} if md5 is not None else {}, tuple(urls)) for path, size, md5, urls in entries)
+    REGISTERED[doi] = Manifest(Dataset(doi, title=title, year=2024), files)
+    check(hostile_http, f"/{doi}", {**params, **({"format": fmt} if fmt else {})})
