@@ -144,7 +144,7 @@ def test_progress_line_is_for_terminals_only(capsys: pytest.CaptureFixture[str])
     assert _progress(False) is None
     show = _progress(True)
     show(3, 250, 1200)
-    assert capsys.readouterr().err == "\r  page 3: 250 hit(s) of 1,200   "
+    assert capsys.readouterr().err == "\r  page 3: 250 hit(s) of 1,200 records   "
 
 
 def test_output_formats(cli) -> None:  # type: ignore[no-untyped-def]

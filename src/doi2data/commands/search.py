@@ -115,7 +115,7 @@ class _Printer:
 
 def _progress(enabled: bool) -> Any:
     def show(pages: int, hits: int, total: int | None) -> None:
-        of = f" of {total:,}" if total is not None else ""
+        of = f" of {total:,} records" if total is not None else ""
         click.echo(f"\r  page {pages:,}: {hits:,} hit(s){of}   ", err=True, nl=False)
 
     return show if enabled else None
