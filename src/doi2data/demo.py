@@ -50,6 +50,7 @@ def run_demo(dest: Path | None = None) -> None:
             for path in sorted(p for p in target.rglob("*") if p.is_file() and ".doi2data" not in p.parts):
                 out.print(f"  {path.relative_to(target)}  ({path.stat().st_size} bytes)")
             _facility_steps(console, out, target)
+            _search_step(console, out, target)
             console.print(f"\n{len(net.log)} HTTP requests went through the sandbox; none left this machine.")
     finally:
         if workdir is not None:
@@ -74,6 +75,27 @@ def _facility_steps(console: Console, out: Console, target: Path) -> None:
     finally:
         if saved is None:
             os.environ.pop("DOI2DATA_RESTORE_POLL", None)
+
+
+def _search_step(console: Console, out: Console, target: Path) -> None:
+    """Step 7: find datasets by their science in the PaN search API, then fetch every hit."""
+    import asyncio
+
+    from .batch import download_many
+    from .search import SearchQuery, parse_param, search
+
+    console.rule("7. doi2data search --facility PSI --param 'wavelength < 1.2 A' -f dois | doi2data get --from -")
+    query = SearchQuery(facility="PSI", params=[parse_param("wavelength < 1.2 A")])
+
+    async def find() -> list:  # type: ignore[type-arg]
+        return [hit async for hit in search("panosc", query)]
+
+    hits = asyncio.run(find())
+    for hit in hits:
+        out.print(f"  {hit.doi}  {hit.title}  ({hit.facility}, {hit.year})")
+    for outcome in download_many([hit.doi for hit in hits if hit.doi], target.with_name(target.name + "-search")):
+        out.print(f"  {outcome.identifier} -> {outcome.folder}: "
+                  + (f"{outcome.verified} file(s) verified" if outcome.ok else f"failed: {outcome.error}"))
 
 
 __all__ = ["DEMO_DOI", "run_demo"]
