@@ -133,3 +133,14 @@ def test_frames_api_selects_by_omega(net: FakeInternet) -> None:
     table = doi2data.frames("10.5281/zenodo.7000500", "omega >= 85 and omega < 90", cache=False)
     assert [(f.file, f.frame) for f in table.frames] == [("scan.h5", i) for i in range(10, 20)]
     assert 0 < table.requests < 40   # metadata reads only
+
+
+def test_frames_scan_shows_its_progress_in_a_notebook(net: FakeInternet, notebook: list[tuple[str, str, int]]) -> None:
+    pytest.importorskip("h5py")
+    table = doi2data.frames("10.5281/zenodo.7000500", cache=False)
+    assert len(table.frames) == 60
+    assert {t for _, _, t in notebook} == {threading.get_ident()}
+    assert "60 frames; scanned 4 files" in notebook[-1][1] and "<progress" in notebook[0][1]
+    notebook.clear()
+    doi2data.frames("10.5281/zenodo.7000500", cache=False, progress=False)
+    assert notebook == []

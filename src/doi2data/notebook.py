@@ -479,5 +479,41 @@ class NotebookProgress:
             self.refresh(force=True)
 
 
-__all__ = ["NotebookProgress", "download_html", "frames_html", "in_notebook", "link", "manifest_html",
+
+class ActivityBar:
+    """An indeterminate bar for work whose end is not known in advance (a frame scan): requests and bytes so far.
+
+    :meth:`poll` is called by the caller's thread while the work runs elsewhere (see
+    :func:`doi2data.api.frames`); like :class:`NotebookProgress` it draws only from its own thread.
+    """
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._owner = threading.get_ident()
+        self._handle: Any = None
+        self._drawn = 0.0
+
+    def _draw(self, html_text: str, plain: str) -> None:
+        if threading.get_ident() != self._owner:
+            return
+        from IPython.display import display
+
+        shown = _Shown(f'<div class="d2d-progress">{html_text}</div>', plain)
+        if self._handle is None:
+            self._handle = display(shown, display_id=True)
+        else:
+            self._handle.update(shown)
+
+    def poll(self, requests: int, nbytes: int) -> None:
+        now = time.monotonic()
+        if now - self._drawn < REFRESH:
+            return
+        self._drawn = now
+        state = f"{requests:,} requests, {human_size(nbytes)} received"
+        self._draw(f"{_t(self._label)}: <progress style=\"width:20%\"></progress> {_t(state)}", f"{self._label}: {state}")
+
+    def stop(self, summary: str) -> None:
+        self._draw(f"{_t(self._label)}: {_t(summary)}", f"{self._label}: {summary}")
+
+__all__ = ["ActivityBar", "NotebookProgress", "download_html", "frames_html", "in_notebook", "link", "manifest_html",
            "manifest_repr", "subset_html"]
