@@ -50,8 +50,21 @@ def test_open_random_access_is_not_called_verified(net: FakeInternet) -> None:
 
 def test_open_refuses_the_last_bytes_of_a_corrupt_file(net: FakeInternet) -> None:
     net.add_quirk(Quirk(host="zenodo.org", path="*experiment.json*", kind="corrupt", offset=3))
-    with doi2data.open(DOI, "metadata/experiment.json") as f, pytest.raises(VerificationError, match="md5"):
-        f.read()
+    with doi2data.open(DOI, "metadata/experiment.json") as f:
+        with pytest.raises(VerificationError, match="md5"):
+            f.read()
+        f.seek(0)
+        with pytest.raises(VerificationError):   # nor later, by another route
+            f.read(10)
+
+
+def test_open_an_empty_file_is_verified_at_its_first_read(tmp_path: Path) -> None:
+    from doi2data.sandbox import FileSpec, Record, World
+
+    world = World(records=[Record("4200002", "4200000", "empty", files=(FileSpec("empty.txt", data=b""),))])
+    with FakeInternet(world=world) as net, net.activated():
+        with doi2data.open("10.5281/zenodo.4200002", "empty.txt") as f:
+            assert f.read() == b"" and f.verified
 
 
 def test_open_with_pandas(net: FakeInternet) -> None:

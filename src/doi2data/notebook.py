@@ -301,13 +301,14 @@ def frames_html(table: FrameTable) -> str:
     head = (f"<b>{len(frames):,} frames</b> of {link(doi_url(table.doi), table.doi) if table.doi else '?'}"
             f" in {len(per):,} files/datasets · scanned {table.scanned:,} files, {table.cached:,} from cache · "
             f"{table.requests:,} requests, {_t(human_size(table.bytes_received))} received")
-    rng = ((_c(_t(n)), _n(lo), _n(hi), _n(f"{c:,}")) for n, lo, hi, c in _ranges(frames, names))
+    ranges = _ranges(frames, names)
+    rng = ((_c(_t(n)), _n(lo), _n(hi), _n(f"{c:,}")) for n, lo, hi, c in ranges)
     groups = ((_c(_t(f)), _c(_t(d or "-")), _n(f"{c:,}")) for (f, d), c in sorted(per.items()))
     cols = ["file", "frame", "dataset", *names[:12]]
     rows = ([_c(_t(fr.file)), _n(fr.frame), _c(_t(fr.dataset or "-")),
              *[_n(_fmt(fr.values.get(n))) for n in names[:12]]] for fr in frames)
     parts = [_STYLE, '<div class="d2d">', head,
-             f"<details open><summary>dataname ranges</summary>{_table(('dataname', 'min', 'max', 'frames'), rng, len(names), 'datanames')}</details>",
+             f"<details open><summary>dataname ranges</summary>{_table(('dataname', 'min', 'max', 'frames'), rng, len(ranges), 'datanames')}</details>",
              f"<details><summary>by file and dataset ({len(per):,})</summary>"
              f"{_table(('file', 'dataset', 'frames'), groups, len(per), 'files')}</details>",
              f"<details><summary>frames</summary>{_table(cols, rows, len(frames), 'frames')}</details>"]
@@ -386,7 +387,8 @@ def in_notebook() -> bool:
     """True inside a Jupyter kernel (a ZMQ shell: JupyterLab, Notebook, VS Code, Colab), not terminal IPython."""
     if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
         return False
-    shell = sys.modules["IPython"].get_ipython()
+    get_ipython = getattr(sys.modules["IPython"], "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
     return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
 
 

@@ -30,20 +30,24 @@ class VerifiedFile(DoiFile):
         self.checksums = dict(placed.entry.checksums)
         self._hasher = MultiHasher(self.checksums) if self.checksums else None
         self._hashed = 0
+        self._failure: str | None = None
         self.verified = False
         self.checked: tuple[str, ...] = ()
 
     def read(self, length: int = -1) -> bytes:
+        if self._failure is not None:  # once a file is known wrong, no more of its bytes
+            raise VerificationError(self._failure)
         start = self.loc
         data: bytes = super().read(length)
         end = start + len(data)
-        if self._hasher is not None and not self.verified and start <= self._hashed < end:
-            self._hasher.update(data[self._hashed - start:])
-            self._hashed = end
-            if self._hashed >= self.size:
+        if self._hasher is not None and not self.verified and start <= self._hashed <= end:
+            if self._hashed < end:
+                self._hasher.update(data[self._hashed - start:])
+                self._hashed = end
+            if self._hashed >= self.size:  # every byte hashed (an empty file: at its first read)
                 if problems := mismatches(self.checksums, self._hasher.digests()):
-                    self._hasher = None
-                    raise VerificationError(f"{self.path}: {'; '.join(problems)}")
+                    self._failure = f"{self.path}: {'; '.join(problems)}"
+                    raise VerificationError(self._failure)
                 self.verified, self.checked = True, tuple(sorted(self.checksums))
         return data
 
