@@ -320,10 +320,15 @@ def test_disposition_is_printable_ascii_whatever_the_name(name: str) -> None:
 
 
 def test_large_manifests_are_encoded_and_decoded_off_the_event_loop() -> None:
-    """A cache miss and a store read of 60,000 files: the loop keeps ticking (old code: ~0.8 s stalls)."""
+    """A cache miss and a store read of 60,000 files: the loop keeps ticking meanwhile.
+
+    Measured against each operation's own duration (a loaded machine slows both): on the loop,
+    the longest stall was the whole operation; now it is a small part of it.
+    """
     import asyncio
     import json
 
+    from doi2data.identifiers import parse_identifier
     from doi2data.service.cache import open_store
     from doi2data.service.manifests import ManifestService, encode
 
@@ -335,14 +340,14 @@ def test_large_manifests_are_encoded_and_decoded_off_the_event_loop() -> None:
     async def resolve(ident: Identifier) -> Manifest:
         return manifest
 
-    async def main() -> float:
+    async def main() -> list[tuple[float, float]]:
         store = open_store("memory:")
         service = ManifestService(store, resolve, ttl=3600, stale=0, negative_ttl=0, memory_entries=8)
-        worst, done = 0.0, False
+        loop = asyncio.get_running_loop()
+        worst, done, seen = 0.0, False, []
 
         async def ticker() -> None:
             nonlocal worst
-            loop = asyncio.get_running_loop()
             while not done:
                 began = loop.time()
                 await asyncio.sleep(0.005)
@@ -350,21 +355,23 @@ def test_large_manifests_are_encoded_and_decoded_off_the_event_loop() -> None:
 
         tick = asyncio.create_task(ticker())
         await asyncio.sleep(0.02)
-        from doi2data.identifiers import parse_identifier
-
         ident = parse_identifier(DOI)
-        first, state = await service.get(ident)  # resolved: encoded on a worker thread
-        assert state == "miss" and len(first.manifest.files) == 60000
-        service._memory.clear()
-        again, state = await service.get(ident)  # from the store: decoded on a worker thread
-        assert state == "hit" and again.etag == first.etag
+        for expected in ("miss", "hit"):  # resolved and encoded; then decoded from the store
+            worst, began = 0.0, loop.time()
+            entry, state = await service.get(ident)
+            duration = loop.time() - began
+            await asyncio.sleep(0.05)  # a ticker held up by the operation reports its stall now
+            seen.append((worst, duration))
+            assert state == expected and len(entry.manifest.files) == 60000
+            service._memory.clear()
         done = True
         await tick
         await service.close()
         await store.close()
-        return worst
+        return seen
 
-    assert asyncio.run(main()) < 0.5
+    for stall, duration in asyncio.run(main()):
+        assert stall < 0.6 * duration, (stall, duration)  # on the loop: the whole operation (ratio ~1.0)
 
 
 EVIL = "10.1234/evil"
