@@ -49,6 +49,9 @@ Files are verified against the repository's checksums, written under a temporary
 running the cell again moves zero bytes. A progress bar appears while it runs (`progress=False` hides it)."""),
     ("code", """report = doi2data.download(manifest, work / "cbf", include="images/*_000[1-4].cbf")
 report"""),
+    ("md", """The async versions run in the notebook's own event loop: `await` them directly."""),
+    ("code", """hdf5 = await doi2data.aresolve("10.5281/zenodo.7000500")    # NeXus/HDF5 scans
+await doi2data.adownload(hdf5, work / "hdf5", include="eiger/*_master.h5")"""),
     ("md", """## 3. Read an HDF5 slice in place
 
 `doi2data.open(doi, path)` gives a seekable file object over HTTP byte ranges: h5py reads only the

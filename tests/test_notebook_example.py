@@ -53,6 +53,7 @@ def test_quickstart_notebook_runs_clean(tmp_path: Path, monkeypatch: pytest.Monk
     assert any("Lysozyme rotation series" in h and "https://doi.org/10.5281/zenodo.154704" in h for h in html)
     assert any("<progress" in h and "4/4 files" in h for h in html)          # the download's bar, final state
     assert any("4 downloaded" in h and "4 verified" in h for h in html)      # the report
+    assert any("1 downloaded" in h and "1 verified" in h for h in html)      # adownload awaited in the cell
     assert any("60 frames" in h for h in html) and any("1 files written" in h for h in html)
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
     assert any("(10, 256, 256) frames written from scan.h5" in t for t in texts)
@@ -68,4 +69,4 @@ def test_committed_notebook_is_current() -> None:
     spec.loader.exec_module(module)
     committed = nbformat.read(NOTEBOOK, as_version=4)
     assert [c.source for c in committed.cells] == [c.source for c in module.build().cells]
-    assert sum(bool(c.outputs) for c in committed.cells if c.cell_type == "code") >= 8  # executed: the rendered docs
+    assert sum(bool(c.outputs) for c in committed.cells if c.cell_type == "code") >= 9  # executed: the rendered docs
