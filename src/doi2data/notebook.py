@@ -253,7 +253,7 @@ def manifest_html(manifest: Manifest) -> str:
                      f"{_table(('series', 'files', 'size', 'numbers'), rows, len(groups), 'series')}</details>")
     rows = ((_c(link(f.url, f.path) if f.access == "open" else _t(f.path)), _n(human_size(f.size)),
              _c(_t(_checksum_cell(f))), _c(_t(f.access))) for f in files)
-    parts.append(f"<details{' open' if len(files) <= SHOWN else ''}><summary>files</summary>"
+    parts.append(f"<details open><summary>files</summary>"
                  f"{_table(('path', 'size', 'checksum', 'access'), rows, len(files), 'files')}</details>")
     notes = [*manifest.warnings]
     if notes:
