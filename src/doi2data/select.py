@@ -54,7 +54,7 @@ MAX_PATTERNS = 64
 _STAR, _ANY, _GSLASH = "star", "any", "gslash"  # [^/]*   .*   (?:.*/)?
 _WILD = (_STAR, _ANY, _GSLASH)
 Token = tuple[str, Any]  # ("lit", ch) | ("one", None) | ("cls", (source, compiled)) | (wildcard, None)
-_MAX_CACHED = 1 << 16  # memoised automaton transitions per pattern (then computed each time)
+_MAX_CACHED = 2048  # memoised transitions per pattern (then computed each time): 256 patterns stay < ~50 MB
 
 
 def _parse(pattern: str) -> tuple[list[Token], bool, bool]:
@@ -375,9 +375,18 @@ class FileFilter:
 
 def select(manifest: Manifest, include: Sequence[str] | str | None = None, exclude: Sequence[str] | str | None = None,
            *, regex: Sequence[str] | str | None = None, min_size: int | str | None = None,
-           max_size: int | str | None = None) -> Manifest:
-    """Return the manifest with only the chosen files (see the module docstring for the rules)."""
+           max_size: int | str | None = None, dataset: str | None = None) -> Manifest:
+    """Return the manifest with only the chosen files (see the module docstring for the rules).
+
+    ``dataset``: a ``--dataset`` expression over the datasets inside the DOI (:mod:`doi2data.datasets_select`);
+    ``None`` takes the running command's ``--dataset``, if any.
+    """
     chooser = FileFilter.of(include, exclude, regex=regex, min_size=min_size, max_size=max_size)
+    from .datasets_select import active, select_datasets
+
+    chosen = dataset if dataset is not None else active()
+    if chosen:
+        manifest = select_datasets(manifest, chosen)
     if not chooser.active:
         return manifest
     return manifest.with_files(f for f in manifest.files if chooser(f))
