@@ -10,6 +10,7 @@ Routes::
     GET /healthz            liveness + cache reachability (JSON)
     GET /openapi.json       OpenAPI 3.1
     GET /docs               interactive API docs (Swagger UI)
+    GET /search             search the configured catalogues (JSON or HTML, :mod:`.search`)
     GET /static/...         the page's CSS and script
     GET /{identifier}       a dataset: manifest / file / archive / subset (:mod:`.dataset`)
 """
@@ -45,6 +46,7 @@ from .pages import HERE, PAGE_HEADERS, environment, render_home
 from .problems import http_problem
 from .safety import (ClientLimits, DestinationPolicy, Resolver, client_address, dns_resolver, forget_cookies,
                      pin_connections)
+from .search import SearchService, search_endpoint
 from .signposting import dataset_path
 from .subsetstate import SubsetState
 
@@ -176,7 +178,8 @@ async def home(request: Request) -> Response:
             return HTMLResponse(render_home(gw.base(request), error=str(exc), value=value), status_code=exc.http_status,
                                 headers=PAGE_HEADERS)
         return RedirectResponse(target, status_code=303)
-    return HTMLResponse(render_home(gw.base(request)), headers=PAGE_HEADERS)
+    sources = list(request.app.state.search.sources)
+    return HTMLResponse(render_home(gw.base(request), sources=sources), headers=PAGE_HEADERS)
 
 
 async def healthz(request: Request) -> Response:
@@ -222,6 +225,7 @@ def create_app(config: GatewayConfig | None = None, *, store: Store | None = Non
                resolve: Resolve | None = None) -> Any:
     """The ASGI app (wrapped in the access log). ``dns``/``resolve``/``store`` are for tests."""
     config = config or GatewayConfig()
+    search = SearchService(config.search_sources)  # a bad source list fails here, before anything is opened
     gateway = Gateway(config, store=store, dns=dns, resolve=resolve)
 
     logger = access_logger(config.access_log)
@@ -240,6 +244,7 @@ def create_app(config: GatewayConfig | None = None, *, store: Store | None = Non
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
+        Route("/search", search_endpoint, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -248,6 +253,7 @@ def create_app(config: GatewayConfig | None = None, *, store: Store | None = Non
     routes.append(Route("/{identifier:path}", dataset_endpoint, methods=["GET"]))
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_problem})
     app.state.gateway = gateway
+    app.state.search = search
     wrapped = AccessLog(app, logger, gateway.client_of)
     wrapped.gateway = gateway  # type: ignore[attr-defined]
     wrapped.starlette = app  # type: ignore[attr-defined]

@@ -90,6 +90,11 @@ class GatewayConfig:
     max_slice_read: int = 512 << 20
     #: Most members a ``?list=members`` answer may hold (zip or tar; 413 beyond: use ``ls --inside``).
     max_list_members: int = 100_000
+    #: The catalogues ``GET /search`` may query, ``NAME=URL`` (the kind is NAME up to its first dot:
+    #: ``panosc`` or ``datacite``; e.g. ``panosc.ess=https://scicat.ess.eu/panosc-api``); the first is the
+    #: default, ``()`` switches searching off. Callers pick one by name and never give a URL (no open proxy).
+    search_sources: tuple[str, ...] = ("panosc=https://federated.panosc.ess.eu/api",
+                                       "datacite=https://api.datacite.org")
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

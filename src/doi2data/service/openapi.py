@@ -70,6 +70,24 @@ _DATASET_PARAMS = [
            "expression\".", example="omega >= 90 and omega < 120 and chi == 0"),
 ]
 
+_SEARCH_PARAMS = [
+    _param("q", "Free text (at most 1,000 printable characters)", example="lysozyme"),
+    _param("source", "A configured source by name (default: the first; out of the box `panosc` and `datacite`)",
+           example="panosc"),
+    _param("facility", "Facility (PaN) or publisher (DataCite)", example="ESRF"),
+    _param("technique", "Technique (PaN) or subject (DataCite)", example="x-ray absorption"),
+    _param("param", "Scientific parameter NAME OP VALUE [UNIT] (PaN sources only; units converted, `A` is the "
+           "ångström); repeat for ranges, at most 8", many=True, example="wavelength < 1.2 A"),
+    _param("from", "From this date: YYYY, YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", example="2020"),
+    _param("until", "Until this date (same forms)", example="2024-12-31"),
+    _param("limit", "Hits per page, 1 to 200 (default 20)", example="20"),
+    _param("cursor", "Where the next page starts: the `cursor` of the previous page, with the same query"),
+    _param("client", "DataCite client (repository) id (DataCite sources only)"),
+    _param("provider", "DataCite provider (member) id (DataCite sources only)"),
+    _param("type", "DataCite resource type (default dataset; `any` for all)"),
+    _param("format", "Overrides Accept", enum=["json", "html"]),
+]
+
 _MANIFEST_CONTENT = {
     "application/json": {"schema": {"$ref": "#/components/schemas/Manifest"}},
     "text/html": {"schema": {"type": "string"}},
@@ -112,6 +130,23 @@ def document() -> dict[str, Any]:
                     "304": {"description": "not modified (If-None-Match)"},
                     **{str(s): _PROBLEM for s in (400, 403, 404, 406, 413, 414, 422, 429, 502, 503, 504)},
                 }}},
+            "/search": {"get": {
+                "summary": "Find datasets in the catalogues the operator configured",
+                "description": "The CLI's `doi2data search` as one page per request: the PaN federated search "
+                               "API and DataCite by default (the operator's `search_sources`; callers choose "
+                               "one by name and never give an endpoint URL: `endpoint=`, `oai=` and the like "
+                               "are a 400). JSON, or with Accept: text/html (or format=html) a results page "
+                               "whose hits link to the dataset pages. Page on with `next` (or `cursor`) until "
+                               "it is null; a PaN page may hold fewer hits than `limit`. Answers are cached "
+                               "for 60 s.",
+                "operationId": "search",
+                "parameters": _SEARCH_PARAMS,
+                "responses": {
+                    "200": {"description": "one page of hits", "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/SearchPage"}},
+                        "text/html": {"schema": {"type": "string"}}}},
+                    **{str(s): _PROBLEM for s in (400, 404, 406, 414, 429, 502, 503, 504)},
+                }}},
             "/healthz": {"get": {"summary": "Liveness and cache reachability", "operationId": "health",
                                  "responses": {"200": {"description": "ok", "content": {"application/json": {
                                      "schema": {"type": "object"}}}}, "503": _PROBLEM}}},
@@ -148,6 +183,18 @@ def document() -> dict[str, Any]:
                 "file": {"type": "string"}, "dataset": {"type": "string"}, "selection": {"type": "string"},
                 "shape": {"type": "array", "items": {"type": "integer"}}, "dtype": {"type": "string"},
                 "data": {"description": "nested arrays of the values"}}},
+            "SearchPage": {"type": "object", "properties": {
+                "query": {"type": "string"}, "source": {"type": "string"}, "limit": {"type": "integer"},
+                "hits": {"type": "array", "items": {"type": "object", "properties": {
+                    "doi": {"type": ["string", "null"]}, "title": {"type": "string"},
+                    "facility": {"type": ["string", "null"]}, "year": {"type": ["integer", "null"]},
+                    "size": {"type": ["integer", "null"], "description": "bytes, where the source knows them"},
+                    "url": {"type": ["string", "null"], "description": "the dataset's path on this gateway"},
+                    "source": {"type": "string"}, "id": {"type": ["string", "null"]},
+                    "techniques": {"type": "array", "items": {"type": "string"}},
+                    "landing_url": {"type": ["string", "null"]}}}},
+                "next": {"type": ["string", "null"], "description": "the next page's path (null: the last page)"},
+                "cursor": {"type": ["string", "null"]}}},
             "Members": {"type": "object", "description": "?list=members of a zip or tar", "properties": {
                 "file": {"type": "string"}, "size": {"type": ["integer", "null"]}, "format": {"enum": ["zip", "tar"]},
                 "members": {"type": "array", "items": {"type": "object"}}, "requests": {"type": "integer"},

@@ -15,6 +15,7 @@ Why rows are capped: a 20,000-file dataset would make a multi-megabyte page; pas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -96,8 +97,21 @@ def citation(ident: Identifier, ds: Dataset) -> str:
     return " ".join(p for p in parts if p)
 
 
-def render_home(base: str, error: str | None = None, value: str = "") -> str:
-    return environment().get_template("home.html").render(base=base, root=root_of(base), error=error, value=value)
+def render_home(base: str, error: str | None = None, value: str = "", sources: Sequence[str] | None = None) -> str:
+    """The start page: the DOI box (in the header) and a search box over ``sources`` (``None``: the default
+    source, no choice shown; empty: searching is off, no box)."""
+    return environment().get_template("home.html").render(base=base, root=root_of(base), error=error, value=value,
+                                                          sources=None if sources is None else list(sources), values={})
+
+
+def render_search(base: str, *, sources: Sequence[str], values: dict[str, Any], result: dict[str, Any] | None,
+                  error: str | None) -> str:
+    """``/search`` as a page: the form filled in again, and the hits linking to their dataset pages."""
+    rows = []
+    for hit in (result or {}).get("hits", []):
+        rows.append({**hit, "size_text": human_size(hit["size"]) if hit.get("size") is not None else ""})
+    return environment().get_template("search.html").render(
+        base=base, root=root_of(base), sources=list(sources), values=values, result=result, rows=rows, error=error)
 
 
 def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str, *, total_files: int | None = None,
@@ -124,4 +138,4 @@ def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str
 
 
 __all__ = ["MAX_ROWS", "PAGE_CSP", "PAGE_HEADERS", "citation", "environment", "render_dataset", "render_home",
-           "root_of", "safe_href"]
+           "render_search", "root_of", "safe_href"]
