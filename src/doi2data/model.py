@@ -287,6 +287,12 @@ class Discovery:
         return data
 
 
+#: The version of the :meth:`Manifest.to_json` contract, named in every ``ls --json`` and gateway
+#: JSON document; its JSON Schema ships as ``doi2data/schemas/manifest-1.schema.json``. Adding a field
+#: keeps the version; removing or retyping one makes ``doi2data-manifest/2``.
+MANIFEST_SCHEMA = "doi2data-manifest/1"
+
+
 @dataclass(frozen=True)
 class Manifest:
     """A dataset and its files: the single currency between resolver, engine and outputs."""
@@ -318,9 +324,11 @@ class Manifest:
         return replace(self, files=tuple(files))
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ls --json`` contract: ``doi, title, repository, files[path,size,checksums,url,access]``."""
+        """The ``ls --json`` contract, versioned by :data:`MANIFEST_SCHEMA`: ``schema, doi, title, repository,
+        files[path,size,checksums,url,access]``."""
         ds = self.dataset
         return {
+            "schema": MANIFEST_SCHEMA,
             "doi": ds.doi,
             "title": ds.title,
             "repository": ds.repository,
@@ -354,6 +362,7 @@ class Manifest:
 __all__ = [
     "ACCESS_VALUES",
     "HASH_ALGORITHMS",
+    "MANIFEST_SCHEMA",
     "Access",
     "Dataset",
     "Discovery",

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from ..errors import Doi2DataError, IdentifierNotFound, RecordNotFound, UnsupportedRepository
 from ..identifiers import Identifier
-from ..model import Manifest
+from ..model import MANIFEST_SCHEMA, Manifest
 from .cache import Store, manifest_from_json
 
 log = logging.getLogger("doi2data.gateway")
@@ -152,7 +152,13 @@ def decode(body: bytes | str) -> Any:
 
 
 def _decoded(body: bytes, fetched_at: float) -> Entry:
-    return Entry.of(manifest_from_json(decode(body)), fetched_at, body)
+    """A stored row as an entry; a row written under another contract (an older doi2data: no
+    ``"schema": "doi2data-manifest/1"``) is unreadable, so it is resolved afresh rather than served."""
+    doc = decode(body)
+    contract = doc.get("schema") if isinstance(doc, dict) else None
+    if contract != MANIFEST_SCHEMA:
+        raise ValueError(f"row written under contract {str(contract)[:40]!r}, not {MANIFEST_SCHEMA!r}")
+    return Entry.of(manifest_from_json(doc), fetched_at, body)
 
 
 def cache_key(ident: Identifier) -> str:
