@@ -239,3 +239,27 @@ def test_openapi_documents_search(http: httpx.Client) -> None:
     names = {p["name"] for p in op["parameters"]}
     assert {"q", "source", "facility", "technique", "param", "from", "until", "limit", "cursor"} <= names
     assert "endpoint" not in names and {"200", "400", "429", "502", "504"} <= set(op["responses"])
+
+
+def test_serve_checks_search_sources_before_listening(capsys: pytest.CaptureFixture[str]) -> None:
+    from doi2data.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--port", "0", "--search-source", "panosc=ftp://example.org/api"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "bad --search-source" in err and len(err.strip().splitlines()) == 1
+    from doi2data.commands.serve import _search_sources
+
+    assert _search_sources(()) == GatewayConfig().search_sources and _search_sources(["none"]) == ()
+    assert _search_sources(["panosc.ess=https://scicat.ess.eu/panosc-api"]) == (
+        "panosc.ess=https://scicat.ess.eu/panosc-api",)
+
+
+def test_switched_off(internet: FakeInternet, net: FakeInternet, tmp_path: Path) -> None:
+    server = start(internet, tmp_path, search_sources=())
+    try:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as c:
+            assert c.get("/search", params={"q": "x"}).status_code == 404
+            assert 'class="searchform"' not in c.get("/").text
+    finally:
+        server.stop()

@@ -46,6 +46,22 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
     return tuple(specs)
 
 
+def _search_sources(specs: Sequence[str]) -> tuple[str, ...]:
+    """``--search-source`` values checked now (exit 2 before listening); none given: the defaults."""
+    from ..errors import UsageError
+    from ..service.search import parse_sources
+
+    if not specs:
+        return _Defaults.search_sources
+    if [s.strip().lower() for s in specs] == ["none"]:
+        return ()
+    try:
+        parse_sources(specs)
+    except ValueError as exc:
+        raise UsageError(f"bad --search-source: {exc}") from exc
+    return tuple(specs)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -90,6 +106,9 @@ def _origin_rates(specs: Sequence[str]) -> tuple[str, ...]:
               help="most archive members one list=members answer may hold")
 @click.option("--subset-workers", default=_Defaults.subset_workers, show_default=True, type=click.IntRange(1, 256),
               help="threads per worker process for subset work (HDF5 reads, frame scans, tar listings)")
+@click.option("--search-source", multiple=True, metavar="NAME=URL",
+              help="a catalogue GET /search may query (repeatable; replaces the defaults, the PaN federated search "
+                   "and DataCite; NAME panosc[.x] or datacite[.x]; 'none' switches searching off)")
 @click.option("--public-url", metavar="URL", help="base URL when behind a reverse proxy")
 @click.option("--allowed-host", multiple=True, metavar="NAME[:PORT]",
               help="Host header the gateway may use in its links and redirects (repeatable); others get the "
@@ -103,7 +122,8 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
                   max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
                   max_frame_files: int, max_slice_read: str, max_slice_chunks: int, max_slice_chunk_size: str,
                   max_inflate_ratio: float, max_api_body: str, max_list_members: int,
-                  subset_workers: int, public_url: str | None, allowed_host: Sequence[str],
+                  subset_workers: int, search_source: Sequence[str], public_url: str | None,
+                  allowed_host: Sequence[str],
                   trust_forwarded: bool,
                   access_log: str, workers: int) -> None:
     """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
@@ -123,7 +143,7 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
         max_frame_files=max_frame_files, max_slice_read=_size(max_slice_read), max_slice_chunks=max_slice_chunks,
         max_slice_chunk_bytes=_size(max_slice_chunk_size), max_inflate_ratio=max_inflate_ratio,
         max_list_members=max_list_members, max_api_body=_size(max_api_body), subset_workers=subset_workers,
-        public_url=public_url,
+        public_url=public_url, search_sources=_search_sources(search_source),
         allowed_hosts=tuple(allowed_host),
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
     )

@@ -45,7 +45,7 @@ from ..search import datacite, panosc
 from ..search.common import Hit, SearchQuery, fetch_page, loads_json, parse_date, parse_param
 from .negotiate import negotiate
 from .pages import PAGE_HEADERS, render_search, root_of, safe_href
-from .problems import GatewayError, NotAcceptable, NotFound, from_error, problem
+from .problems import GatewayError, NotAcceptable, NotFound, TooManyRequests, from_error, problem
 from .safety import check_query
 from .signposting import dataset_path
 
@@ -300,7 +300,11 @@ class SearchService:
         if self.inflight >= MAX_INFLIGHT:
             raise SearchBusy(f"{self.inflight} searches in progress; try again in a few seconds",
                              headers={"Retry-After": "5"})
-        gw.limits.acquire(client)  # a client's searches share its stream slots (429 beyond)
+        try:
+            gw.limits.acquire(client)  # a client's searches share its stream slots (429 beyond)
+        except TooManyRequests as exc:
+            raise TooManyRequests(f"at most {gw.limits.max_streams} concurrent searches and downloads per client",
+                                  headers=exc.headers) from None
         self.inflight += 1
         http = Http(gw.client, max_attempts=2, max_wait=5.0, body_limit=gw.config.max_api_body)
         run = _panosc_page if asked.source.kind == "panosc" else _datacite_page
