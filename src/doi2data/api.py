@@ -119,24 +119,24 @@ def _run(coro: Coroutine[Any, Any, T], poll: Callable[[], None] | None = None) -
 async def aresolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
-    max_size: int | str | None = None, version: str | None = None,
+    max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its manifest, optionally filtered.
 
-    ``version`` picks a dataset version (see :func:`resolve`).
+    ``version`` picks a dataset version, ``dataset`` datasets inside the DOI (see :func:`resolve`).
     """
     version = clean_version(version)
     credentials = Credentials.parse(tokens)
     async with _client_and_limiter(lambda: HostLimiter(authenticated=_token_hosts(credentials))) as (client, limiter):
         http = Http(client, credentials=credentials, pace=limiter.token)
         manifest = await build_manifest(identifier, http, version=version)
-    return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
+    return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size, dataset=dataset)
 
 
 def resolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
-    max_size: int | str | None = None, version: str | None = None,
+    max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
 
@@ -145,10 +145,12 @@ def resolve(
     (Dataverse ``"1.0"``, ``"2"``, ``":draft"``; Figshare and Dryad ``"2"``; Zenodo/InvenioRDM the
     version label, e.g. ``"1.0"``); ``None`` lists the latest published one. A repository without
     versions raises :class:`~doi2data.errors.VersionNotSupported`, a version that does not exist
-    :class:`~doi2data.errors.RecordNotFound` naming the ones that do.
+    :class:`~doi2data.errors.RecordNotFound` naming the ones that do. ``dataset``: an expression over
+    the datasets inside the DOI (``"kind == 'processed' and sample like 'lyso*'"``, see
+    :mod:`doi2data.datasets_select`), where the repository lists them.
     """
     return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens, regex=regex,
-                         min_size=min_size, max_size=max_size, version=version))
+                         min_size=min_size, max_size=max_size, version=version, dataset=dataset))
 
 
 async def adownload(
@@ -170,6 +172,7 @@ async def adownload(
     max_size: int | str | None = None,
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
+    dataset: str | None = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -193,7 +196,8 @@ async def adownload(
             manifest = identifier
         else:
             manifest = await build_manifest(identifier, http, version=version)
-        manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size)
+        manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size,
+                          dataset=dataset)
         manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
         signer = _url_signer(manifest, http, answers)
         from .output import choose_progress, finish_progress
@@ -291,6 +295,7 @@ def download(
     max_size: int | str | None = None,
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
+    dataset: str | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -312,7 +317,8 @@ def download(
                       progress=sink if sink is not None else False,
                       raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                       restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
-                      min_size=min_size, max_size=max_size, version=version, guestbook=guestbook),
+                      min_size=min_size, max_size=max_size, version=version, guestbook=guestbook,
+                      dataset=dataset),
             poll=getattr(sink, "refresh", None),
         )
     finally:

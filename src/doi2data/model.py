@@ -165,6 +165,8 @@ class FileEntry:
     note: str | None = None
     #: checksums the repository gave that cannot be digests (``md5: "1234"``): shown, never used
     bad_checksums: Mapping[str, str] = field(default_factory=_none)
+    #: the :attr:`DatasetInfo.name` of the dataset (inside the DOI) this file belongs to, when the source says
+    dataset: str | None = None
 
     def __post_init__(self) -> None:
         given = self.checksums
@@ -198,6 +200,7 @@ class FileEntry:
             "access": self.access,
             **({"note": self.note} if self.note else {}),
             **({"bad_checksums": dict(self.bad_checksums)} if self.bad_checksums else {}),
+            **({"dataset": self.dataset} if self.dataset is not None else {}),
         }
 
     def checksum_problems(self) -> list[str]:
@@ -243,6 +246,63 @@ class Dataset:
         data = dict(vars(self))
         data["creators"] = list(self.creators)
         return data
+
+
+DatasetKind = Literal["raw", "processed", "other"]
+DATASET_KINDS: tuple[DatasetKind, ...] = ("raw", "processed", "other")
+#: one scientific parameter of a dataset: ``(name, value, unit)``; value a float when numeric, else text
+Parameter = tuple[str, "float | str", "str | None"]
+
+
+def _parameter(raw: Any) -> Parameter | None:
+    """``[name, value, unit]`` (a list from JSON, or a tuple) -> a :data:`Parameter`; None if unusable."""
+    if not isinstance(raw, (list, tuple)) or len(raw) != 3 or not isinstance(raw[0], str):
+        return None
+    value, unit = raw[1], raw[2]
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    return (raw[0], float(value) if isinstance(value, int) else value, unit if isinstance(unit, str) else None)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One dataset inside a DOI (an ESRF ICAT+ dataset, a SciCat dataset, a PSI dataset folder...).
+
+    Why in the manifest: a DOI may gather raw and processed data of many samples; files name their
+    dataset (:attr:`FileEntry.dataset`) so ``--dataset`` can choose by science, not by path.
+    ``kind`` is ``raw`` / ``processed`` / ``other``; ``start``/``end`` ISO 8601 text as the source gives it.
+    """
+
+    name: str
+    kind: DatasetKind = "other"
+    sample: str | None = None
+    technique: str | None = None
+    instrument: str | None = None
+    start: str | None = None
+    end: str | None = None
+    parameters: tuple[Parameter, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", tuple(p for p in map(_parameter, self.parameters) if p is not None))
+        if self.kind not in DATASET_KINDS:
+            raise ValueError(f"kind must be one of {DATASET_KINDS}, not {self.kind!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "sample": self.sample, "technique": self.technique,
+                "instrument": self.instrument, "start": self.start, "end": self.end,
+                "parameters": [{"name": n, "value": v, "unit": u} for n, v, u in self.parameters]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DatasetInfo:
+        """Inverse of :meth:`to_json` (the gateway's cache); unknown keys ignored."""
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+        kind = data.get("kind")
+        params = [(p.get("name"), p.get("value"), p.get("unit")) for p in data.get("parameters") or ()
+                  if isinstance(p, Mapping)]
+        return cls(str(data.get("name") or ""), kind if kind in DATASET_KINDS else "other", text("sample"),
+                   text("technique"), text("instrument"), text("start"), text("end"), tuple(params))
 
 
 @dataclass(frozen=True)
@@ -302,10 +362,13 @@ class Manifest:
     warnings: tuple[str, ...] = ()
     #: how the resolver found it (``--explain``); not part of equality nor of :meth:`to_json`
     discovery: Discovery | None = field(default=None, compare=False, repr=False)
+    #: the datasets inside the DOI, where the source knows them (files name theirs); empty otherwise
+    datasets: tuple[DatasetInfo, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", tuple(self.files))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "datasets", tuple(self.datasets))
 
     @property
     def total_size(self) -> int:
@@ -338,6 +401,7 @@ class Manifest:
             "file_count": len(self.files),
             "files": [f.to_json() for f in self.files],
             "warnings": list(self.warnings),
+            "datasets": [d.to_json() for d in self.datasets],
         }
 
     def __repr__(self) -> str:
@@ -361,10 +425,13 @@ class Manifest:
 
 __all__ = [
     "ACCESS_VALUES",
+    "DATASET_KINDS",
     "HASH_ALGORITHMS",
     "MANIFEST_SCHEMA",
     "Access",
     "Dataset",
+    "DatasetInfo",
+    "DatasetKind",
     "Discovery",
     "FileEntry",
     "LayerAttempt",

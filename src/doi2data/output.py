@@ -21,8 +21,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from .model import Manifest
+from .model import DatasetInfo, FileEntry, Manifest
 from .transfer.engine import DownloadReport, FileResult
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -73,6 +74,37 @@ def _console(stderr: bool = False) -> Console:
     return console
 
 
+def dataset_header(info: DatasetInfo, files: list[FileEntry]) -> str:
+    """``dataset NAME [kind] sample S, technique T: N file(s), SIZE`` (the ``ls`` group line)."""
+    facts = [f"sample {info.sample}" if info.sample else None, f"technique {info.technique}" if info.technique else
+             None, f"instrument {info.instrument}" if info.instrument else None]
+    known = ", ".join(x for x in facts if x)
+    size = human_size(sum(f.size or 0 for f in files)) + ("" if all(f.size is not None for f in files) else "+?")
+    return f"dataset {info.name} [{info.kind}]{' ' + known if known else ''}: {len(files)} file(s), {size}"
+
+
+def dataset_groups(manifest: Manifest) -> list[tuple[str | None, list[FileEntry]]]:
+    """The files grouped by their dataset, in the manifest's dataset order, each with its header line.
+
+    Without datasets: one group, no header (the flat table as before). Files naming no listed dataset
+    come last under ``(no dataset)``; a dataset without any listed file is not shown.
+    """
+    if not manifest.datasets:
+        return [(None, list(manifest.files))]
+    by_name: dict[str | None, list[FileEntry]] = {}
+    for f in manifest.files:
+        by_name.setdefault(f.dataset, []).append(f)
+    groups: list[tuple[str | None, list[FileEntry]]] = []
+    for info in manifest.datasets:
+        files = by_name.pop(info.name, None)
+        if files:
+            groups.append((dataset_header(info, files), files))
+    rest = [f for files in by_name.values() for f in files]
+    if rest:
+        groups.append((f"(no dataset): {len(rest)} file(s)", rest))
+    return groups
+
+
 def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     console = console or _console()
     ds = manifest.dataset
@@ -81,8 +113,12 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     table.add_column("size", justify="right")
     table.add_column("checksum", overflow="fold", min_width=36)
     table.add_column("access")
-    for f in manifest.files:
-        table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
+    for header, files in dataset_groups(manifest):
+        if header is not None:
+            table.add_section()
+            table.add_row(Text(header, style="bold cyan"), "", "", "")
+        for f in files:
+            table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
     console.print(f"[bold]{ds.title or '(untitled)'}[/bold]")
     who = "; ".join(ds.creators[:5]) + (" et al." if len(ds.creators) > 5 else "")
     facts = [f"doi:{ds.doi}" if ds.doi else None, ds.repository, str(ds.year) if ds.year else None,
@@ -92,7 +128,8 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     console.print(" | ".join(x for x in facts if x))
     console.print(table)
     size = human_size(manifest.total_size) + ("" if manifest.sizes_known else " (some sizes unknown)")
-    console.print(f"{len(manifest.files)} file(s), {size}")
+    console.print(f"{len(manifest.files)} file(s), {size}"
+                  + (f" in {len(manifest.datasets)} dataset(s)" if manifest.datasets else ""))
     for warning in [*manifest.warnings, *manifest.checksum_warnings]:
         console.print(f"[yellow]note:[/yellow] {warning}")
 
@@ -230,5 +267,6 @@ def finish_progress(sink: Any) -> None:
         stop()
 
 
-__all__ = ["JsonLinesProgress", "RichProgress", "choose_progress", "finish_progress", "human_size", "parse_size",
+__all__ = ["JsonLinesProgress", "RichProgress", "choose_progress", "dataset_groups", "dataset_header",
+           "finish_progress", "human_size", "parse_size",
            "print_manifest", "print_report"]

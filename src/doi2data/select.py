@@ -375,9 +375,18 @@ class FileFilter:
 
 def select(manifest: Manifest, include: Sequence[str] | str | None = None, exclude: Sequence[str] | str | None = None,
            *, regex: Sequence[str] | str | None = None, min_size: int | str | None = None,
-           max_size: int | str | None = None) -> Manifest:
-    """Return the manifest with only the chosen files (see the module docstring for the rules)."""
+           max_size: int | str | None = None, dataset: str | None = None) -> Manifest:
+    """Return the manifest with only the chosen files (see the module docstring for the rules).
+
+    ``dataset``: a ``--dataset`` expression over the datasets inside the DOI (:mod:`doi2data.datasets_select`);
+    ``None`` takes the running command's ``--dataset``, if any.
+    """
     chooser = FileFilter.of(include, exclude, regex=regex, min_size=min_size, max_size=max_size)
+    from .datasets_select import active, select_datasets
+
+    chosen = dataset if dataset is not None else active()
+    if chosen:
+        manifest = select_datasets(manifest, chosen)
     if not chooser.active:
         return manifest
     return manifest.with_files(f for f in manifest.files if chooser(f))

@@ -24,7 +24,9 @@ the choice is remembered per ICAT+ host for the run (per :class:`~doi2data.http.
 listing costs at most one extra request whatever the version; the other datasets are then listed
 concurrently on the route that answered. A host that serves neither is a clear RepositoryError.
 
-Files are placed under their dataset's name. Each file downloads on its own,
+Files are placed under their dataset's name, and name it (``FileEntry.dataset``); the manifest's
+``datasets`` carry each ICAT+ dataset's type, sample, technique, instrument, dates and parameters
+(:func:`dataset_info`) for ``--dataset``. Each file downloads on its own,
 ``/ids/data/download?datafileIds=<one id>`` (redirected to ``ids.esrf.fr/ids/getData``): one id
 gives the raw file, which resumes with ``Range`` and is verified by size on its own - a zip of
 several files would do neither, so the engine never sees one.
@@ -49,7 +51,8 @@ from urllib.parse import urlsplit
 
 from ..errors import AccessDenied, RecordNotFound, RepositoryError, RestoreTimeout
 from ..http import Http, raise_for_status
-from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
+from ..model import Access, Dataset, DatasetInfo, FileEntry, Manifest, parse_prefixed_checksum
+from ._datasets import kind_of, parameter, parameters, text
 from ._pan.net import gather_all, gather_limited, json_or_none, note, send_body
 from ._pan.scicat_api import folder_names, probe_json
 from .base import RecordRef, Resolved
@@ -84,6 +87,36 @@ class EsrfDataset:
     name: str
     location: str | None = None
     file_count: int | None = None
+    #: what the dataset is (type, sample, technique, instrument, dates, parameters); named by ``name``
+    about: DatasetInfo | None = None
+
+
+def dataset_info(raw: Mapping[str, Any], name: str) -> DatasetInfo:
+    """An ICAT+ dataset's science: ``type`` (acquisition -> raw, processed), ``sampleName``,
+    ``startDate``/``endDate``, the first of ``techniques`` (else the ``definition`` parameter), the
+    investigation's first instrument, and the parameters that are not ICAT+'s own ``__`` counters,
+    ``{name, value, units}`` with numeric text read as numbers.
+
+    Why these fields: they are what ``/doi/<doi>/datasets`` already returns for every dataset (no
+    extra request). The parameter shape follows ICAT's DatasetParameter (a value and its
+    ParameterType's ``units``); the live answers checked (pan-apis §5) carry ``name``/``value`` only
+    for ``__fileCount``/``__volume``, so ``units`` is read when present (``unit`` too) and never required.
+    """
+    found = raw.get("parameters")
+    params = [p for p in (found if isinstance(found, list) else []) if isinstance(p, Mapping)]
+    techniques = raw.get("techniques")
+    technique = next((text(t.get("name")) for t in (techniques if isinstance(techniques, list) else [])
+                      if isinstance(t, Mapping) and text(t.get("name"))), None)
+    if technique is None:
+        technique = next((text(p.get("value")) for p in params if p.get("name") == "definition"), None)
+    inv = raw.get("investigation")
+    instruments = inv.get("investigationInstruments") if isinstance(inv, Mapping) else None
+    instrument = next((text(i["instrument"].get("name")) for i in (instruments if isinstance(instruments, list) else [])
+                       if isinstance(i, Mapping) and isinstance(i.get("instrument"), Mapping)), None)
+    science = parameters((parameter(p.get("name"), p.get("value"), p.get("units", p.get("unit"))) for p in params
+                          if isinstance(p.get("name"), str) and not p["name"].startswith("__")), skip=("definition",))
+    return DatasetInfo(name, kind_of(raw.get("type")), text(raw.get("sampleName")), technique, instrument,
+                       text(raw.get("startDate")), text(raw.get("endDate")), science)
 
 
 @dataclass(frozen=True)
@@ -117,8 +150,8 @@ def parse_datasets(doc: Any) -> list[EsrfDataset]:
         params = found_params if isinstance(found_params, list) else []
         count = next((_int(p.get("value")) for p in params
                       if isinstance(p, Mapping) and p.get("name") == "__fileCount"), None)
-        out.append(EsrfDataset(str(_str(raw["id"])), _str(raw.get("name")) or str(raw["id"]), _str(raw.get("location")),
-                               count))
+        name = _str(raw.get("name")) or str(raw["id"])
+        out.append(EsrfDataset(str(_str(raw["id"])), name, _str(raw.get("location")), count, dataset_info(raw, name)))
     return out
 
 
@@ -193,12 +226,14 @@ class EsrfAdapter:
         files, status = await gather_all(self._all_datafiles(http, session, datasets),
                                          self._status(http, session, datasets, strict=False))
         entries: list[FileEntry] = []
+        infos: list[DatasetInfo] = []
         for dataset, name, found in zip(datasets, names, files):
             state = status.get(dataset.id, "ONLINE")
             access: Access = "open" if state == "ONLINE" else "offline"
             why = None if state == "ONLINE" else offline_note(state, dataset.name)
+            infos.append(replace(dataset.about, name=name) if dataset.about is not None else DatasetInfo(name))
             entries += [FileEntry(f"{name}/{relative_path(f, dataset)}", f.size, parse_prefixed_checksum(f.checksum),
-                                  (download_url(f.id),), access=access, note=why) for f in found]
+                                  (download_url(f.id),), access=access, note=why, dataset=name) for f in found]
         warnings = [f"dataset {d.name} is {status[d.id].lower()} (on tape at ESRF)"
                     for d in datasets if status.get(d.id, "ONLINE") != "ONLINE"]
         if len(status) < len(datasets):
@@ -207,7 +242,7 @@ class EsrfAdapter:
                         "Facility (ESRF)", landing_url=resolved.landing_url, record_id=doi)
         if resolved.metadata is not None:
             about = about.merged(resolved.metadata)
-        return Manifest(about, tuple(entries), tuple(warnings))
+        return Manifest(about, tuple(entries), tuple(warnings), datasets=tuple(infos))
 
     async def prepare(self, manifest: Manifest, http: Http, *, restore: bool, timeout: float,
                       progress: Callable[[str], None] | None = None) -> Manifest:
@@ -358,5 +393,5 @@ class EsrfAdapter:
 
 ADAPTER = EsrfAdapter()
 
-__all__ = ["ADAPTER", "EsrfAdapter", "EsrfDataset", "EsrfFile", "download_url", "offline_note", "parse_credentials",
+__all__ = ["ADAPTER", "EsrfAdapter", "EsrfDataset", "EsrfFile", "dataset_info", "download_url", "offline_note", "parse_credentials",
            "parse_datafiles", "parse_datasets", "relative_path"]

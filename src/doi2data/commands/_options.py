@@ -6,6 +6,7 @@ way in ``ls``, ``get``, ``verify``, ``export``, ``transfer`` and the gateway.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import click
@@ -15,8 +16,28 @@ VERSION_HELP = ("dataset version to list (default: the latest published): Datave
                 ":draft (with --token); Figshare, Dryad 1, 2, ...; Zenodo/InvenioRDM the version label, e.g. 1.0")
 
 
+DATASET_HELP = ("datasets inside the DOI, by an expression over name, kind (raw/processed/other), sample, technique, "
+                "instrument, start, end, files, size and parameters, e.g. \"kind == 'processed' and sample like "
+                "'lyso*'\" or 'wavelength < 1.0' (where the repository lists datasets)")
+
+
 def filter_options(command: Any) -> Any:
-    """Add ``--include/--exclude/--regex/--min-size/--max-size`` to a click command."""
+    """Add ``--include/--exclude/--regex/--min-size/--max-size/--dataset`` to a click command.
+
+    ``--dataset`` is applied by every :func:`doi2data.select.select` while the command runs (a context
+    variable, :func:`doi2data.datasets_select.dataset_selection`), so command signatures stay as they were;
+    its syntax is checked before any request.
+    """
+    from ..datasets_select import dataset_selection
+
+    inner = command
+
+    @functools.wraps(inner)
+    def run(*args: Any, dataset_expr: str | None = None, **kwargs: Any) -> Any:
+        with dataset_selection(dataset_expr):
+            return inner(*args, **kwargs)
+
+    command = click.option("--dataset", "dataset_expr", metavar="EXPR", help=DATASET_HELP)(run)
     for option in reversed([
         click.option("-i", "--include", multiple=True, metavar="GLOB", help=PATTERN_HELP),
         click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=PATTERN_HELP),
@@ -37,4 +58,4 @@ def version_option(command: Any) -> Any:
     return click.option("--version", "dataset_version", metavar="V", help=VERSION_HELP)(command)
 
 
-__all__ = ["PATTERN_HELP", "VERSION_HELP", "filter_options", "version_option"]
+__all__ = ["DATASET_HELP", "PATTERN_HELP", "VERSION_HELP", "filter_options", "version_option"]

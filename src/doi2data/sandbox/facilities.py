@@ -123,6 +123,9 @@ class EsrfDataset:
     status: str = "ONLINE"          # ONLINE | ARCHIVED
     restore_polls: int | None = 3   # status polls after a restore request until ONLINE (None: never)
     sample: str = ""
+    kind: str = "acquisition"       # ICAT dataset type: acquisition | processed
+    technique: str = ""
+    parameters: tuple[tuple[str, str, str], ...] = ()  # (name, value, units) as ICAT+ sends them
 
     def file_id(self, index: int) -> int:
         return self.id * 1000 + index
@@ -152,15 +155,24 @@ def _esrf() -> tuple[EsrfDoi, ...]:
                    for i in range(1, 231)) + (_bin("esrf-ma", "sampleA_0001.h5", 40_000, "application/x-hdf5"),)
     return (
         EsrfDoi(ESRF_DOI, "Serial data example", (Creator("Santoni", "Gianluca"), Creator("Aumonier", "Sylvain")), 2022,
-                (EsrfDataset(2134515, "mesh-ceru_NaBr6_1_2134515", _MX, mesh, "ARCHIVED", 3, "ceru_NaBr6"),)),
+                (EsrfDataset(2134515, "mesh-ceru_NaBr6_1_2134515", _MX, mesh, "ARCHIVED", 3, "ceru_NaBr6",
+                             technique="MX", parameters=(("MX_wavelength", "0.9677", "Angstrom"),
+                                                         ("MX_exposureTime", "0.01", "s"))),)),
         EsrfDoi(ESRF_SESSION_DOI, "Operando XAS of catalysts (MA-1234)", (Creator("Okafor", "Chidi"),), 2023, (
-            EsrfDataset(1071092451, "sampleA_0001", f"{_MA}/sampleA_0001", frames, sample="sampleA"),
+            EsrfDataset(1071092451, "sampleA_0001", f"{_MA}/sampleA_0001", frames, sample="sampleA", technique="XAS",
+                        parameters=(("InstrumentMonochromator_energy", "8.979", "keV"),
+                                    ("Sample_temperature", "298", "K"))),
             EsrfDataset(1071092452, "sampleA_0002", f"{_MA}/sampleA_0002",
                         (_txt("esrf-ma2", "sampleA_0002.h5", 30, "application/x-hdf5"),
                          _bin("esrf-ma2", "gallery/snapshot.png", 9_001, "image/png"),
-                         _bin("esrf-ma2", "raw/detector.h5", 700_001, "application/x-hdf5")), sample="sampleA"),
+                         _bin("esrf-ma2", "raw/detector.h5", 700_001, "application/x-hdf5")), sample="sampleA_heated",
+                        kind="processed", technique="XAS",
+                        parameters=(("InstrumentMonochromator_energy", "8.979", "keV"),
+                                    ("Sample_temperature", "473", "K"), ("processing_program", "PyMca", ""))),
             EsrfDataset(1071092453, "sampleA_0001", f"{_MA}/repeat/sampleA_0001",
-                        (_bin("esrf-ma3", "sampleA_0001.h5", 11_111, "application/x-hdf5"),), sample="sampleA"))),
+                        (_bin("esrf-ma3", "sampleA_0001.h5", 11_111, "application/x-hdf5"),), sample="sampleA",
+                        technique="XAS", parameters=(("InstrumentMonochromator_energy", "9.2", "keV"),
+                                                     ("Sample_temperature", "523", "K"))))),
         EsrfDoi(ESRF_TAPE_DOI, "A collection that stays on tape", (Creator("Lindqvist", "Sofia"),), 2019,
                 (EsrfDataset(3000001, "deep_archive_0001", "/data/visitor/old/deep_archive_0001",
                              (_bin("esrf-tape", "deep.h5", 5_000),), "ARCHIVED", None),)),

@@ -3,7 +3,9 @@
 
 Wire shapes (research notes pan-apis §5): ``POST /session`` with ``{plugin, username, password}``
 -> ``{"sessionId": …}``; ``/doi/<doi>/datasets`` (no session, ``limit``/``skip``) -> dataset objects
-with ``parameters`` (``__fileCount``, ``__volume``) and a nested ``investigation``;
+with ``type`` (``acquisition`` / ``processed``), ``sampleName``, ``startDate``/``endDate``, ``parameters``
+(``__fileCount``, ``__volume``, ``definition`` and scientific ones ``{name, value, units}``, values as text),
+``techniques`` and a nested ``investigation`` (``investigationInstruments``);
 ``/catalogue/<session>/datafile?datasetId=`` -> ``[{"Datafile": {…}}]`` (this server caps
 ``limit`` at :data:`PAGE_CAP`), or, playing an older ICAT+ (``EsrfState.datafile_routes``), only
 ``/catalogue/<session>/dataset/id/<datasetId>/datafile`` (unpaginated; the paginated route then
@@ -24,7 +26,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
@@ -87,11 +89,12 @@ def _ids(text: str | None) -> list[int]:
 def _dataset_json(doi: Any, ds: Any) -> dict[str, Any]:
     proposal = ds.location.split("/")[3].upper() if ds.location.count("/") > 3 else "MX-1887"
     return {"id": ds.id, "name": ds.name, "location": ds.location, "startDate": _STAMP.isoformat(),
-            "endDate": _STAMP.isoformat(), "type": "acquisition", "sampleName": ds.sample,
+            "endDate": (_STAMP + timedelta(minutes=ds.id % 97)).isoformat(), "type": ds.kind, "sampleName": ds.sample,
             "parameters": [{"name": "__fileCount", "value": str(len(ds.files))},
                            {"name": "__volume", "value": str(sum(f.size for f in ds.files))},
-                           {"name": "definition", "value": "MX"}],
-            "techniques": [], "investigation": {
+                           {"name": "definition", "value": ds.technique or "MX"},
+                           *({"name": n, "value": v, "units": u} for n, v, u in ds.parameters)],
+            "techniques": [{"name": ds.technique}] if ds.technique else [], "investigation": {
                 "id": 144479045, "name": proposal, "doi": doi.doi,
                 "investigationInstruments": [{"instrument": {"id": 1, "name": "ID30A-3"}}]}}
 

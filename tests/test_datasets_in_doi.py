@@ -1,0 +1,144 @@
+"""Datasets inside a DOI (issue 14 item 3): the manifest's ``datasets``, files naming theirs,
+``ls`` groups, ``--dataset EXPR`` on the commands and the API, and ``?datasets=`` on the gateway.
+
+The ESRF session DOI of the sandbox has three ICAT+ datasets (two raw, one processed; energies in
+keV, temperatures in K), the seed collection one MX dataset with a wavelength in Angstrom.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import doi2data
+from doi2data.datasets_select import dataset_selection, rows, select_datasets
+from doi2data.errors import UsageError
+from doi2data.model import Dataset, DatasetInfo, FileEntry, Manifest
+from doi2data.output import dataset_groups
+from doi2data.sandbox import FakeInternet
+from doi2data.sandbox import facilities as fac
+from doi2data.select import select
+
+
+def _manifest() -> Manifest:
+    infos = (DatasetInfo("lyso_01", "raw", "lysozyme", "MX", "X06SA", "2025-01-01T10:00:00", None,
+                         (("wavelength", 0.98, "Angstrom"), ("Beam energy", 12.6, "keV"))),
+             DatasetInfo("lyso_01_proc", "processed", "lysozyme", "MX", "X06SA", parameters=(("wavelength", 0.98, "A"),)),
+             DatasetInfo("thau_02", "raw", "thaumatin", "MX", "X06SA", parameters=(("wavelength", 1.2, "A"),)))
+    files = [FileEntry("lyso_01/a.cbf", 10, dataset="lyso_01"), FileEntry("lyso_01/b.cbf", 20, dataset="lyso_01"),
+             FileEntry("proc/lyso.mtz", 5, dataset="lyso_01_proc"), FileEntry("thau/t.cbf", 7, dataset="thau_02"),
+             FileEntry("README", 1)]
+    return Manifest(Dataset("10.1/x"), tuple(files), datasets=infos)
+
+
+# -- the model and the selection --------------------------------------------------------------------
+
+def test_json_contract_grows_backwards_compatibly() -> None:
+    doc = _manifest().to_json()
+    assert [d["name"] for d in doc["datasets"]] == ["lyso_01", "lyso_01_proc", "thau_02"]
+    assert doc["datasets"][0]["parameters"][0] == {"name": "wavelength", "value": 0.98, "unit": "Angstrom"}
+    assert doc["files"][0]["dataset"] == "lyso_01" and "dataset" not in doc["files"][-1]
+    plain = Manifest(Dataset("10.1/y"), (FileEntry("a"),)).to_json()
+    assert plain["datasets"] == [] and "dataset" not in plain["files"][0]
+    assert DatasetInfo.from_json(doc["datasets"][0]) == _manifest().datasets[0]
+
+
+@pytest.mark.parametrize(("expr", "names"), [
+    ("kind == 'processed' and sample like 'lyso*'", ["lyso_01_proc"]),
+    ("kind == 'raw'", ["lyso_01", "thau_02"]),
+    ("wavelength < 1.0", ["lyso_01", "lyso_01_proc"]),
+    ("wavelength >= 1.0 or name == 'lyso_01'", ["lyso_01", "thau_02"]),
+    ("Beam_energy > 12", ["lyso_01"]),           # a parameter name with a space, reached with '_'
+    ("files >= 2", ["lyso_01"]),
+    ("start >= '2025'", ["lyso_01"]),             # a missing value compares false
+    ("not kind in ('raw')", ["lyso_01_proc"]),
+])
+def test_dataset_expressions_choose_datasets_and_their_files(expr: str, names: list[str]) -> None:
+    chosen = select_datasets(_manifest(), expr)
+    assert [d.name for d in chosen.datasets] == names
+    assert {f.dataset for f in chosen.files} == set(names)  # files of no dataset are dropped
+    assert select_datasets(chosen, expr) is chosen          # applying it again is a no-op
+
+
+def test_dataset_errors_are_one_line_usage_errors() -> None:
+    with pytest.raises(UsageError, match=r"--dataset: unknown name 'wavelenght'; known: .*wavelength"):
+        select_datasets(_manifest(), "wavelenght < 1")
+    with pytest.raises(UsageError, match="--dataset: expected"):
+        select_datasets(_manifest(), "kind == ")
+    with pytest.raises(UsageError, match="lists no datasets inside it"):
+        select_datasets(Manifest(Dataset("10.1/y"), (FileEntry("a"),)), "kind == 'raw'")
+    with pytest.raises(UsageError, match="longer than"):
+        select_datasets(_manifest(), "x" * 5000)
+
+
+def test_select_takes_dataset_and_the_commands_context() -> None:
+    m = _manifest()
+    both = select(m, include="*.cbf", dataset="sample == 'lysozyme'")
+    assert [f.path for f in both.files] == ["lyso_01/a.cbf", "lyso_01/b.cbf"]
+    with dataset_selection("kind == 'processed'"):
+        assert [f.path for f in select(m).files] == ["proc/lyso.mtz"]
+    assert len(select(m).files) == 5  # outside the command: nothing chosen
+    with pytest.raises(UsageError, match="--dataset"), dataset_selection("kind =="):
+        pass
+
+
+def test_rows_and_groups() -> None:
+    table = rows(_manifest())
+    assert table["lyso_01"]["files"] == 2 and table["lyso_01"]["size"] == 30 and table["lyso_01"]["Beam energy"] == 12.6
+    groups = dataset_groups(_manifest())
+    assert [h.split(":")[0] for h, _ in groups] == [
+        "dataset lyso_01 [raw] sample lysozyme, technique MX, instrument X06SA",
+        "dataset lyso_01_proc [processed] sample lysozyme, technique MX, instrument X06SA",
+        "dataset thau_02 [raw] sample thaumatin, technique MX, instrument X06SA", "(no dataset)"]
+    assert groups[0][0].endswith("2 file(s), 30 B")
+    assert dataset_groups(Manifest(Dataset("10.1/y"), (FileEntry("a"),)))[0][0] is None
+
+
+# -- ESRF ICAT+ through the sandbox -------------------------------------------------------------------
+
+def test_esrf_manifest_carries_icat_datasets(net: FakeInternet) -> None:
+    manifest = doi2data.resolve(fac.ESRF_SESSION_DOI)
+    kinds = [(d.name, d.kind, d.sample) for d in manifest.datasets]
+    assert len(kinds) == 3 and kinds[1] == ("sampleA_0002", "processed", "sampleA_heated")
+    assert [k for _, k, _ in kinds] == ["raw", "processed", "raw"]
+    first = manifest.datasets[0]
+    assert first.technique == "XAS" and first.instrument == "ID30A-3" and first.start and first.end
+    assert ("InstrumentMonochromator_energy", 8.979, "keV") in first.parameters
+    assert not any(n.startswith("__") or n == "definition" for n, _, _ in first.parameters)
+    names = {d.name for d in manifest.datasets}
+    assert len(names) == 3  # the two ICAT+ datasets called sampleA_0001 stay two datasets
+    assert all(f.dataset in names and f.path.startswith(f.dataset + "/") for f in manifest.files)
+    hot = doi2data.resolve(fac.ESRF_SESSION_DOI, dataset="Sample_temperature > 400 and kind == 'raw'")
+    assert [d.name for d in hot.datasets] != [] and len(hot.files) == 1
+    mx = doi2data.resolve(fac.ESRF_DOI, dataset="MX_wavelength < 1.0")
+    assert len(mx.files) == 17 and mx.datasets[0].parameters[0] == ("MX_wavelength", 0.9677, "Angstrom")
+
+
+def test_cli_ls_groups_and_dataset_option(cli, net: FakeInternet) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ls", fac.ESRF_SESSION_DOI)
+    assert run.code == 0, run.err
+    assert "dataset sampleA_0002 [processed] sample sampleA_heated" in run.out and "3 file(s)" in run.out
+    assert "in 3 dataset(s)" in run.out
+    run = cli("ls", fac.ESRF_SESSION_DOI, "--json", "--dataset", "kind == 'processed' and sample like 'sampleA*'")
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert [d["name"] for d in doc["datasets"]] == ["sampleA_0002"] and doc["file_count"] == 3
+    assert {f["dataset"] for f in doc["files"]} == {"sampleA_0002"}
+    assert {"name": "Sample_temperature", "value": 473.0, "unit": "K"} in doc["datasets"][0]["parameters"]
+    bad = cli("ls", fac.ESRF_SESSION_DOI, "--dataset", "kind = = 'raw'")
+    assert bad.code == 2 and "--dataset" in bad.err and "Traceback" not in bad.err
+    assert len(bad.err.strip().splitlines()) == 1
+    typo = cli("ls", fac.ESRF_SESSION_DOI, "--dataset", "temperature > 1")
+    assert typo.code == 2 and "unknown name 'temperature'" in typo.err and "Sample_temperature" in typo.err
+
+
+def test_cli_get_and_verify_take_dataset(cli, net: FakeInternet, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "d"
+    run = cli("get", fac.ESRF_SESSION_DOI, str(dest), "-q", "--dataset", "kind == 'processed'")
+    assert run.code == 0, run.err
+    got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file() and ".doi2data" not in p.parts)
+    assert got == ["sampleA_0002/gallery/snapshot.png", "sampleA_0002/raw/detector.h5", "sampleA_0002/sampleA_0002.h5"]
+    run = cli("verify", fac.ESRF_SESSION_DOI, str(dest), "--dataset", "kind == 'processed'")
+    assert run.code == 0, run.err + run.out
