@@ -39,7 +39,7 @@ JSONLD_PAGE = ("<html><head><script type='application/ld+json'>" + json.dumps({
     + "</script></head><body>hi</body></html>")
 PLAIN_PAGE = "<html><head><title>x</title></head><body>Ask the data manager.</body></html>"
 LAYERS = ["doi-prefix", "landing-url", "datacite-client", "api-probe", "signposting", "schema.org",
-          "datacite-contentUrl"]
+          "datacite-contentUrl", "directory-listing"]
 
 
 class Web:
@@ -484,8 +484,8 @@ def test_e2e_contenturl_only_repository_explain_get_verify(cli, net: FakeInterne
     assert "matched layer datacite-contentUrl (adapter contenturl)" in run.err
     tried = [line.strip() for line in run.err.splitlines() if line.startswith("    ") and ": " in line
              and line.strip()[:2] in ("+ ", "- ")]
-    assert [t[2:].split(":", 1)[0] for t in tried] == LAYERS  # every cheaper layer first
-    assert [t[0] for t in tried] == ["-"] * (len(LAYERS) - 1) + ["+"]
+    assert [t[2:].split(":", 1)[0] for t in tried] == LAYERS[:-1]  # every cheaper layer first, not the last
+    assert [t[0] for t in tried] == ["-"] * (len(LAYERS) - 2) + ["+"]
     assert "- api-probe: not Dataverse" in run.err and "- signposting: no 'item' link" in run.err
     doc = json.loads(run.out)
     specs = {name: spec for _, spec, name in CONTENTURL_FILES}

@@ -20,6 +20,7 @@ from . import __version__
 from .api import download, resolve
 from .batch import MAX_IDENTIFIERS
 from .commands._from import from_options
+from .commands._listing import listing_options
 from .commands._options import PATTERN_HELP, filter_options, version_option
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
@@ -71,6 +72,7 @@ def cli() -> None:
 @click.option("-f", "--format", "fmt", metavar="NAME",
               help="json, ndjson, csv, metalink, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum")
 @filter_options
+@listing_options
 @click.option("--inside", metavar="ARCHIVE",
               help="list the members of a zip/tar in the dataset (ranged reads; filters apply to members)")
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
@@ -121,6 +123,7 @@ def ls_command(identifier: str | None, as_json: bool, fmt: str | None, include: 
 @click.argument("identifier", required=False)
 @click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
 @filter_options
+@listing_options
 @click.option("--extract", multiple=True, metavar="ARCHIVE:GLOB",
               help="only these members of a zip/tar, e.g. 'data.zip:images/*.cbf'")
 @click.option("--hdf5", "hdf5_specs", multiple=True, metavar="FILE:/PATH[SLICES]",

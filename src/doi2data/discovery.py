@@ -15,13 +15,18 @@ api-probe             1-2       hosts no table knows: Dataverse ``/api/info/vers
 signposting           1 (+1)    the landing page's ``Link`` header / ``<link>`` items; else one linkset
 schema.org            0         JSON-LD ``distribution`` in the same landing page (fetched once)
 datacite-contentUrl   0         ``contentUrl`` of the DataCite record
+directory-listing     1+        the landing page is a web folder: ``PROPFIND`` (Depth 1) first where
+                                it may speak WebDAV, else its HTML index (nginx, Apache, lighttpd,
+                                IIS, Python ``http.server``, Caddy), crawled below it within limits
 ====================  ========  ==================================================================
 
 The client-id layer costs nothing (the DataCite record is already here), so it runs before the
 probe, which costs requests to a host we know nothing about; probing comes last among the specific
-layers (``shared/research/anchors-style.md`` §5.2). The last three layers are generic adapters
+layers (``shared/research/anchors-style.md`` §5.2). The last four layers are generic adapters
 (:mod:`~doi2data.adapters.signposting`, :mod:`~doi2data.adapters.schemaorg`,
-:mod:`~doi2data.adapters.contenturl`); one that finds nothing raises
+:mod:`~doi2data.adapters.contenturl`, :mod:`~doi2data.adapters.webindex`); the directory listing
+comes last because it is the least specific (a folder of files, no metadata) and may cost a request
+per sub-folder (bounded by ``--max-depth/--max-pages/--max-entries``). One that finds nothing raises
 :class:`~doi2data.adapters.base.NoMatch` and the next is tried. When nothing matches,
 :class:`~doi2data.errors.UnsupportedRepository` names every layer and why it failed. The manifest
 (and any error raised here) carries a :class:`~doi2data.model.Discovery` for ``--explain``.
@@ -52,6 +57,7 @@ GENERIC_LAYERS: tuple[tuple[str, str], ...] = (
     ("signposting", "doi2data.adapters.signposting:ADAPTER"),
     ("schema.org", "doi2data.adapters.schemaorg:ADAPTER"),
     ("datacite-contentUrl", "doi2data.adapters.contenturl:ADAPTER"),
+    ("directory-listing", "doi2data.adapters.webindex:LAYER"),
 )
 #: DataCite client id -> (adapter, API base, display name). Client ids from the recorded DataCite answers.
 DATACITE_CLIENTS: dict[str, tuple[str, str, str]] = {

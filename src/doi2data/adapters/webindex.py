@@ -1,32 +1,73 @@
-"""Plain web directory listings (nginx, Apache, lighttpd autoindex) as a repository of their own.
+"""Plain web folders as datasets: a typed ``https://host/path/`` and the generic directory-listing layer.
 
-Why: much facility data is simply a folder on a web server - what ``wget -m -np`` is pointed at.
-``doi2data ls https://host/path/`` lists such a folder recursively (never above it), with sizes
-from the listing when exact and from ``HEAD`` when the listing rounds them (``7.6M``), and with
-sha1 checksums when the folder carries PSI-style ``__checksum_filename_N__`` files.
+Why: much physical-science data is simply a folder on a web server - what ``wget -m -np`` is
+pointed at - and many DOIs land on one. Two entry points share one crawler (:mod:`._pan.folders`):
 
-Recognition is pure, so it is deliberately narrow and this adapter is registered **last**: it
-claims only a URL the user typed themselves whose path ends with ``/`` (a directory). DOIs and
-other URLs are left to the detection layers (Signposting, schema.org, ...), which a greedy claim
-here would shadow. When the page turns out not to be a directory listing, the answer is
-:class:`~doi2data.errors.UnsupportedRepository` (exit 5).
+* :data:`ADAPTER` (registered **last** among the adapters) claims only a URL the user typed whose
+  path ends with ``/``; DOIs and other URLs are left to the detection layers, which a greedy claim
+  here would shadow;
+* :data:`LAYER`, the last generic layer of :mod:`doi2data.discovery` ("directory-listing"), after
+  Signposting, schema.org and DataCite ``contentUrl``: the landing page a DOI resolves to (fetched
+  once, shared with those layers) is listed when it is a folder. ``PROPFIND`` (``Depth: 1``) is
+  tried first where the server may speak WebDAV (the landing URL is a folder ``…/``, or the page
+  is a listing, or its headers say ``DAV``/``PROPFIND``); a ``207`` lists the whole tree over
+  WebDAV (exact sizes, dCache checksums), anything else falls back to the HTML listing, which is
+  recognised by structure (nginx, Apache fancy table / pre and plain ``<ul>``, lighttpd, IIS,
+  Python ``http.server``, Caddy), never by host.
+
+Both list recursively, never above the folder, within the :class:`~._pan.autoindex.ListingLimits`
+in force (``--max-depth``, ``--max-pages``, ``--max-entries``); sizes come from the listing when
+exact and from one ``HEAD`` per file when it rounds them (``7.6M``), else are unknown (said in a
+warning); checksums from ``MD5SUMS``/``SHA256SUMS``/``*.md5``/``*.sha1``/``*.sha256`` sidecars and
+PSI's ``__checksum_filename_N__``. A page that is no listing: :class:`~doi2data.errors.UnsupportedRepository`
+(typed URL, exit 5) or :class:`~.base.NoMatch` (the layer: discovery gives up and says why).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
-from ..errors import UnsupportedRepository
+from ..errors import Doi2DataError, UnsupportedRepository
 from ..http import Http
-from ..model import Dataset, Manifest
-from ._pan.autoindex import NotAListing
+from ..model import Dataset, Discovery, Manifest
+from ._pan.autoindex import LIMITS, ListingLimits, NotAListing, crawl, listing_limits, parse_listing
+from ._pan.dav import NotWebDav, propfind_folder
 from ._pan.folders import folder_manifest
 from ._pan.net import generic_fallback, note
-from .base import RecordRef, Resolved
+from .base import LandingPage, NoMatch, RecordRef, Resolved
+from .contenturl import generic_dataset, host_of
+
+LAYER_NAME = "directory-listing"
+
+
+def _origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+def _is_folder_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.path.endswith("/") and not parts.query and not parts.fragment
+
+
+def speaks_dav(page: LandingPage) -> bool:
+    """Do the landing page's headers advertise WebDAV (``DAV``, ``MS-Author-Via``, ``Allow: PROPFIND``)?"""
+    headers = page.headers
+    return bool(headers.get("dav")) or "dav" in (headers.get("ms-author-via") or "").lower() \
+        or "PROPFIND" in (headers.get("allow") or "").upper()
 
 
 class WebIndexAdapter:
-    """The :class:`~doi2data.adapters.base.Adapter` for server-generated directory listings."""
+    """The :class:`~doi2data.adapters.base.Adapter` for a typed web-folder URL."""
 
     name = "webindex"
 
@@ -64,6 +105,61 @@ class WebIndexAdapter:
         return Manifest(dataset, tuple(sorted(files, key=lambda f: f.path)), tuple(warnings))
 
 
-ADAPTER = WebIndexAdapter()
+class DirectoryListingLayer:
+    """Generic layer: the landing page is a web folder (WebDAV or an HTML directory index)."""
 
-__all__ = ["ADAPTER", "WebIndexAdapter"]
+    name = "webindex"
+
+    def recognize(self, resolved: Resolved) -> RecordRef | None:
+        url = (resolved.landing_url or "").strip()
+        origin = _origin(url)
+        return RecordRef(self.name, origin, url, host_of(url)) if origin else None
+
+    async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
+        page = await resolved.landing_page(http)
+        folder = page.url or resolved.landing_url
+        listing = parse_listing(page.text, folder) if page.text is not None and not page.error else None
+        is_listing = listing is not None and listing.is_listing and not page.truncated
+        if not (is_listing or _is_folder_url(folder) or speaks_dav(page)):
+            why = listing.why if listing is not None else (page.error or f"{page.content_type or 'no'} content")
+            raise NoMatch(f"the landing page is not a directory listing ({why})")
+        limits = LIMITS.get()
+        warnings: list[str] = []
+        base = folder if folder.endswith("/") else folder + "/"
+        how = ""
+        entries = None
+        try:
+            entries = await crawl(http, base, limits=limits, lister=propfind_folder, warnings=warnings)
+            how = "WebDAV PROPFIND (207 Multi-Status)"
+        except NotWebDav as exc:
+            note(http, f"no WebDAV: {exc}")
+            warnings.clear()
+        except Doi2DataError as exc:  # PROPFIND refused in some other way: the HTML listing may still work
+            note(http, f"PROPFIND {base}: {exc}")
+            warnings.clear()
+        if entries is None:
+            if not (listing is not None and listing.is_listing):
+                raise NoMatch(f"the landing page is not a directory listing ({listing.why if listing else page.error})"
+                              " and PROPFIND gave no WebDAV listing")
+            first = list(listing.entries) if not page.truncated else None
+            try:
+                entries = await crawl(http, base, limits=limits, first=first, warnings=warnings)
+            except NotAListing as exc:
+                raise NoMatch(str(exc)) from exc
+            how = "HTML directory index"
+        files, warnings = await folder_manifest(http, base, None, require_checksums=False, entries=entries,
+                                                crawl_warnings=warnings)
+        folders = sum(e.is_dir for e in entries)
+        reason = f"{how} at {base}: {len(files)} file(s) in {folders + 1} folder(s)"
+        path = unquote(urlsplit(base).path)
+        dataset = generic_dataset(resolved, Dataset(doi=resolved.doi, title=f"Index of {path}", landing_url=base,
+                                                    record_id=base))
+        manifest = Manifest(dataset, tuple(sorted(files, key=lambda f: f.path)), tuple(warnings))
+        return replace(manifest, discovery=Discovery(layer=LAYER_NAME, adapter=self.name, reason=reason))
+
+
+ADAPTER = WebIndexAdapter()
+LAYER = DirectoryListingLayer()
+
+__all__ = ["ADAPTER", "LAYER", "LAYER_NAME", "DirectoryListingLayer", "ListingLimits", "WebIndexAdapter",
+           "listing_limits", "speaks_dav"]

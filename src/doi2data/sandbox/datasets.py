@@ -128,6 +128,7 @@ def default_world() -> World:
     from . import mendeley_pangaea  # Mendeley Data and PANGAEA (imported late: no cycle)
     from .sites import signposting_repo  # reachable only through Signposting / JSON-LD
     from .sites import contenturl_repo  # reachable only through DataCite contentUrl
+    from . import webfolders  # DOIs landing on plain web folders (the directory-listing layer)
     from .subsets_data import subset_records  # zips, tars, a CBF series, NeXus/HDF5 (remote subsets)
 
     return World(
@@ -136,7 +137,7 @@ def default_world() -> World:
                                   "A dataset on a repository doi2data does not support", _PEOPLE[:1]),
                   *general.EXTERNAL, *signposting_repo.EXTERNAL, *facilities.EXTERNAL,
                   *mendeley_pangaea.EXTERNAL,
-                  *contenturl_repo.EXTERNAL],
+                  *contenturl_repo.EXTERNAL, *webfolders.EXTERNAL],
         handles={DEMO_HANDLE: f"https://zenodo.org/records/{DEMO_RECID}", **general.HANDLES},
     )
 

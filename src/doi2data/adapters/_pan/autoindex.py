@@ -1,37 +1,92 @@
-"""Web directory listings (nginx, Apache, lighttpd autoindex): a pure parser and a bounded crawler.
+"""Web directory listings: one structural parser for every common server, and a bounded crawler.
 
-Why a parser of our own: PSI publishes each dataset as an nginx ``autoindex`` folder meant for
-``wget -m -np``, and many facilities serve data the same way. The three servers differ in layout
-(nginx ``<pre>`` lines with exact byte sizes, Apache tables with ``7.6M``, lighttpd tables with
-``class="s"`` cells), but all put one ``<a href>`` per entry followed by a date and a size on the
-same line or table row - so the parser reads anchors, keeps only direct children of the listed
-directory (parent links, sort links ``?C=N;O=D`` and absolute links elsewhere are dropped) and
-takes the size only when it is exact. Rounded sizes (``7.6M``) are left ``None``: the caller asks
-``HEAD`` instead of trusting them.
+Why one parser: a folder on a web server is the commonest way physical-science data is published,
+and the servers render it differently - nginx ``<pre>`` lines with exact byte sizes; Apache
+``mod_autoindex`` as a table (``293K``), as ``<pre>`` lines (FancyIndexing without HTMLTable) or
+as a plain ``<ul>``; lighttpd tables with every size rounded (``0.1K``); IIS ``<pre>`` lines with
+the date and size *before* the link (``1/2/2024 10:00 AM  1234 <A HREF=…>``, ``&lt;dir&gt;``);
+Python ``http.server`` (``Directory listing for /x/``, names only); Caddy's browse table with the
+exact size in ``data-size``. Sources, checked 2026-12-06: nginx ``ngx_http_autoindex_module.c``;
+Apache ``mod_autoindex`` docs (``IndexOptions FancyIndexing/HTMLTable``); lighttpd
+``mod_dirlisting.c``; CPython ``http/server.py`` ``list_directory``; Caddy
+``modules/caddyhttp/fileserver/browse.html`` (``<td class="size" data-size="{{.Size}}">``); IIS
+directory browsing (``[To Parent Directory]``).
 
-The crawler never leaves the root it was given (``-np``), visits each directory once and stops
-at :data:`MAX_DIRS` directories.
+So the page is read by a small linear tokenizer (:func:`_tokens`: no regex over server text,
+nothing that can backtrack; see its docstring for why not :mod:`html.parser` here) into *lines*
+(a table row, a list item, a ``<pre>`` line or ``<br>``), and a page
+is a listing by structure, never by host: its URL is a folder (``…/``), its title or heading
+names the folder (or says "Index of" / "Directory listing for"), and links to direct children
+outnumber every other kind of link. Only direct children are entries (parent, sort ``?C=N;O=D``
+and breadcrumb links are navigation); a size is taken only when exact (a plain integer or
+``data-size``); rounded sizes (``7.6M``) stay ``None`` for :func:`head_sizes`.
+
+:func:`crawl` never leaves the folder it was given (``wget -np``), visits each folder once, and
+stops at the :class:`ListingLimits` in force (depth, pages, entries), saying so in a warning.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
-import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ...errors import RecordNotFound, RepositoryError
-from ...http import Http, raise_for_status
-from .net import gather_limited, get_text, note
+import httpx
 
-MAX_DIRS = 5000
-_ANCHOR = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>(.*?)</a\s*>""", re.I | re.S)
-_STOP = re.compile(r"<a\s|</tr\s*>|\n", re.I)
-_TAG = re.compile(r"<[^>]*>")
-_EXACT = re.compile(r"^(\d+)(?:B)?$")
-_ROUNDED = re.compile(r"^\d+(?:[.,]\d+)?\s?[KMGTPE]i?B?$", re.I)
-_TITLE = re.compile(r"<title>\s*Index of\b|<h[12][^>]*>\s*Index of\b", re.I)
-_DATE = re.compile(r"\d{1,4}[-/][A-Za-z0-9]{2,3}[-/]\d{2,4}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+from ...errors import Doi2DataError, RecordNotFound, RepositoryError
+from ...http import Http, raise_for_status
+from .net import gather_limited, note
+
+#: At most this many bytes of one listing page are read (a 1,000,000-entry nginx page is ~120 MB;
+#: such folders are refused rather than held in memory whole).
+LISTING_BODY_LIMIT = 32 * 1024 * 1024
+MAX_DIRS = 5000  # kept for callers of the old name: the default page budget
+HEAD_LIMIT = 10_000  # files sized with HEAD at most; more stay "size unknown" (said in a warning)
+_UNITS = frozenset("KMGTPE")
+_BREAK_TAGS = frozenset({"tr", "li", "br", "hr", "table", "pre", "ul", "ol", "p", "h1", "h2", "h3", "tbody",
+                         "thead", "body"})
+_LISTING_WORDS = ("index of", "directory listing for", "listing of", "directory of")
+_TAG_LIMIT = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ListingLimits:
+    """How far a web-folder listing may go: folder depth below the landing folder, listing pages
+    fetched, entries kept. Defaults are the Python API's; ``--max-depth/--max-pages/--max-entries``
+    set them for one command."""
+
+    max_depth: int = 32
+    max_pages: int = MAX_DIRS
+    max_entries: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_depth", "max_pages", "max_entries"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "max_depth" else 1):
+                raise ValueError(f"{name} must be a whole number >= {0 if name == 'max_depth' else 1}, not {value!r}")
+
+
+LIMITS: ContextVar[ListingLimits] = ContextVar("doi2data_listing_limits", default=ListingLimits())
+
+
+@contextlib.contextmanager
+def listing_limits(max_depth: int | None = None, max_pages: int | None = None,
+                   max_entries: int | None = None) -> Iterator[ListingLimits]:
+    """Use these listing limits for every web-folder crawl inside the ``with`` block (``None``: default)."""
+    base = ListingLimits()
+    limits = ListingLimits(base.max_depth if max_depth is None else max_depth,
+                           base.max_pages if max_pages is None else max_pages,
+                           base.max_entries if max_entries is None else max_entries)
+    token = LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        LIMITS.reset(token)
 
 
 class NotAListing(RepositoryError):
@@ -47,121 +102,480 @@ class IndexEntry:
     is_dir: bool
     size: int | None = None
     modified: str | None = None
+    checksums: Mapping[str, str] = field(default_factory=dict)
 
 
-def is_autoindex(text: str) -> bool:
-    """Does this HTML look like a server-generated directory listing ("Index of /...")?"""
-    return bool(_TITLE.search(text[:4096]))
+@dataclass(frozen=True)
+class Listing:
+    """A parsed page: is it a directory listing, and its direct children."""
+
+    is_listing: bool
+    entries: tuple[IndexEntry, ...]
+    why: str
 
 
-def _child(href: str, base_url: str) -> tuple[str, str, bool] | None:
-    """``(absolute url, decoded name, is_dir)`` when ``href`` names a direct child of ``base_url``."""
-    href = html.unescape(href).strip()
-    if not href or href.startswith(("?", "#", "mailto:", "javascript:")):
-        return None
+# -- parsing (pure) -------------------------------------------------------------------------------
+
+@dataclass
+class _Anchor:
+    href: str
+
+
+def _attrs(body: str) -> dict[str, str]:
+    """Attributes of one tag body (``a href="x" class=y``): a single left-to-right pass."""
+    out: dict[str, str] = {}
+    i, n = 0, len(body)
+    while i < n:
+        while i < n and (body[i].isspace() or body[i] == "/"):
+            i += 1
+        start = i
+        while i < n and not body[i].isspace() and body[i] not in "=/":
+            i += 1
+        name = body[start:i].lower()
+        while i < n and body[i].isspace():
+            i += 1
+        value = ""
+        if i < n and body[i] == "=":
+            i += 1
+            while i < n and body[i].isspace():
+                i += 1
+            if i < n and body[i] in "\"'":
+                quote = body[i]
+                end = body.find(quote, i + 1)
+                end = n if end < 0 else end
+                value, i = body[i + 1:end], end + 1
+            else:
+                start = i
+                while i < n and not body[i].isspace():
+                    i += 1
+                value = body[start:i]
+        if name:
+            out.setdefault(name, html.unescape(value))
+        elif i == start:
+            i += 1
+    return out
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str, Any]]:
+    """``("start"|"end"|"data", tag, attrs|text)`` in one linear pass over ``text``.
+
+    Why not :class:`html.parser.HTMLParser`: before CPython 3.11.13/3.12.11/3.13.4 it is quadratic
+    on unterminated tags (``"<a href=" * 5000`` takes 14 s on 3.11.7; CVE-2025-6069), and listings
+    come from servers we do not control. A tag ends at its first ``>``; an unterminated tag,
+    comment or ``<script>`` ends the page. Tags longer than :data:`_TAG_LIMIT` are dropped.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            yield "data", "", html.unescape(text[i:])
+            return
+        if lt > i:
+            yield "data", "", html.unescape(text[i:lt])
+        if text.startswith("<!--", lt):
+            end = text.find("-->", lt + 4)
+            if end < 0:
+                return
+            i = end + 3
+            continue
+        gt = text.find(">", lt + 1)
+        if gt < 0:
+            return
+        body, i = text[lt + 1:gt], gt + 1
+        if not body or len(body) > _TAG_LIMIT or body[0] in "!?":
+            continue
+        closing = body[0] == "/"
+        j = 1 if closing else 0
+        k = j
+        while k < len(body) and (body[k].isalnum() or body[k] in "-:"):
+            k += 1
+        tag = body[j:k].lower()
+        if not tag:
+            continue
+        if closing:
+            yield "end", tag, None
+            continue
+        yield "start", tag, _attrs(body[k:])
+        if tag in ("script", "style"):
+            end = _find_ci(text, f"</{tag}", i)
+            if end < 0:
+                return
+            i = end
+
+
+def _find_ci(text: str, needle: str, start: int) -> int:
+    """Case-insensitive find without lower-casing the whole rest of a large page."""
+    pos = start
+    while True:
+        found = text.find("</", pos)
+        if found < 0:
+            return -1
+        if text[found:found + len(needle)].lower() == needle:
+            return found
+        pos = found + 2
+
+
+class _Page:
+    """Title and heading text, and each *line* with a link handed to ``on_line`` as it ends.
+
+    Nothing grows with the page but the caller's entries: text is kept per line (at most
+    :attr:`LINE_LIMIT` characters), title/heading at most :attr:`TEXT_LIMIT`, links at most ``max_anchors``.
+    """
+
+    TEXT_LIMIT = 2048
+    LINE_LIMIT = 4096
+
+    def __init__(self, max_anchors: int, on_line: Callable[[list[_Anchor | str], str | None], None]) -> None:
+        self.max_anchors, self.on_line = max_anchors, on_line
+        self.anchors = 0
+        self.title: list[str] = []
+        self.heading: list[str] = []
+        self._title_chars = self._heading_chars = self._line_chars = 0
+        self.line: list[_Anchor | str] = []
+        self.size: str | None = None  # a data-size attribute seen on the line
+        self._has_anchor = False
+        self._in: set[str] = set()
+        self._anchor: _Anchor | None = None
+        self._anchor_chars = 0
+        self._pre = 0
+
+    def feed(self, text: str) -> None:
+        for kind, tag, value in _tokens(text):
+            if kind == "data":
+                self.handle_data(value)
+            elif kind == "start":
+                self.handle_starttag(tag, value)
+            else:
+                self.handle_endtag(tag)
+        self._break()
+
+    def _break(self) -> None:
+        self._anchor = None
+        if self._has_anchor:
+            self.on_line(self.line, self.size)
+        self.line, self.size, self._has_anchor, self._line_chars = [], None, False, 0
+
+    def handle_starttag(self, tag: str, values: dict[str, str]) -> None:
+        if tag in ("title", "h1", "h2"):
+            self._in.add(tag)
+        if tag == "pre":
+            self._pre += 1
+        if tag in _BREAK_TAGS:
+            self._break()
+        size = values.get("data-size")
+        if size is not None and self.size is None:
+            self.size = size.strip()[:24]
+        if tag == "a" and (href := values.get("href")) is not None and self.anchors < self.max_anchors:
+            self.anchors += 1
+            self._anchor, self._anchor_chars, self._has_anchor = _Anchor(href[:8192]), 0, True
+            self.line.append(self._anchor)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in.discard(tag)
+        if tag == "a":
+            self._anchor = None
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        if tag in _BREAK_TAGS:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._in and self._title_chars < self.TEXT_LIMIT:
+            self.title.append(data[:self.TEXT_LIMIT])
+            self._title_chars += len(self.title[-1])
+        if self._in & {"h1", "h2"} and self._heading_chars < self.TEXT_LIMIT:
+            self.heading.append(data[:self.TEXT_LIMIT])
+            self._heading_chars += len(self.heading[-1])
+        pieces = data.split("\n") if self._pre else [data]
+        for i, piece in enumerate(pieces):
+            if i:
+                self._break()
+            if not piece or self._anchor is not None:
+                continue  # link texts are not needed: names come from the href
+            if self._line_chars < self.LINE_LIMIT:
+                self.line.append(piece[:self.LINE_LIMIT])
+                self._line_chars += len(self.line[-1])
+
+
+def _split_url(url: str) -> tuple[str, str, str, str, str] | None:
     try:
-        url = urljoin(base_url, href)
-        base, target = urlsplit(base_url), urlsplit(url)
+        parts = urlsplit(url)
     except ValueError:
         return None
-    if target.query or target.fragment or (target.scheme, target.netloc) != (base.scheme, base.netloc):
-        return None
-    base_path = base.path if base.path.endswith("/") else base.path + "/"
-    if not target.path.startswith(base_path):
-        return None
-    rest = target.path[len(base_path):]
+    return parts.scheme, parts.netloc, parts.path, parts.query, parts.fragment
+
+
+def _classify(href: str, base_url: str) -> tuple[str, str | None, bool]:
+    """``("child", (url, name, is_dir))``-like triple: kind is child / nav / other."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return "nav", None, False
+    if href.startswith(("?", "mailto:", "javascript:")):
+        return ("nav" if href.startswith("?") else "other"), None, False
+    try:
+        url = urljoin(base_url, href)
+    except ValueError:
+        return "other", None, False
+    base, target = _split_url(base_url), _split_url(url)
+    if base is None or target is None:
+        return "other", None, False
+    if (target[0], target[1]) != (base[0], base[1]):
+        return "other", None, False
+    base_path = base[2] if base[2].endswith("/") else base[2] + "/"
+    if base_path.startswith(target[2]) or target[2] == base_path:
+        return "nav", None, False  # the folder itself, its parent or a breadcrumb above it
+    if target[3] or target[4] or not target[2].startswith(base_path):
+        return "other", None, False
+    rest = target[2][len(base_path):]
     is_dir = rest.endswith("/")
-    name = unquote(rest[:-1] if is_dir else rest)
-    if not name or "/" in name or name in (".", ".."):
-        return None
-    return url.split("#", 1)[0], name, is_dir
+    name = unquote(rest[:-1] if is_dir else rest, errors="replace")
+    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        return "nav" if name in (".", "..") else "other", None, False
+    return "child", name, is_dir
 
 
-def _size_and_date(tail: str) -> tuple[int | None, str | None]:
-    text = html.unescape(_TAG.sub(" ", tail)).replace("\xa0", " ")
-    date = _DATE.search(text)
-    size = None
-    for token in reversed(text.split()):
-        if exact := _EXACT.match(token):
-            size = int(exact.group(1))
-            break
-        if _ROUNDED.match(token) or token == "-":
-            break
-    return size, date.group(0) if date else None
+def _size_from(tokens: list[str]) -> tuple[int | None, bool]:
+    """(exact size, says "directory") from a line's words, read from the end (pure)."""
+    for token in reversed(tokens):
+        low = token.lower()
+        if low in ("<dir>", "[dir]"):
+            return None, True
+        if token.isdecimal() and len(token) <= 20:
+            return int(token), False
+        digits = token[:-1] if low.endswith("b") and token[:-1].isdecimal() else ""
+        if digits:
+            return int(digits), False
+        if token in ("-", "\u2014", "&mdash;") or _rounded(token):
+            return None, False
+    return None, False
+
+
+def _date_from(words: list[str]) -> str | None:
+    """The first date-like word (``08-Feb-2018``, ``2018-02-08``, ``1/2/2024``) and a time after it."""
+    for i, word in enumerate(words):
+        if 6 <= len(word) <= 12 and ("-" in word or "/" in word) and sum(c.isdigit() for c in word) >= 4 \
+                and all(c.isalnum() or c in "-/" for c in word):
+            after = words[i + 1] if i + 1 < len(words) else ""
+            return f"{word} {after}" if ":" in after and len(after) <= 8 else word
+    return None
+
+
+def _rounded(token: str) -> bool:
+    body = token.upper().removesuffix("B").removesuffix("I")
+    if not body or body[-1] not in _UNITS:
+        return False
+    number = body[:-1].replace(",", ".")
+    return number.replace(".", "", 1).isdecimal()
+
+
+def parse_listing(text: str, base_url: str, *, max_entries: int = 1_000_000) -> Listing:
+    """Parse one page at ``base_url``; :attr:`Listing.is_listing` says whether it is a directory index.
+
+    Pure and bounded: at most ``max_entries`` links are looked at; never raises.
+    """
+    if not isinstance(text, str) or not isinstance(base_url, str):
+        return Listing(False, (), "not text")
+    entries: dict[str, IndexEntry] = {}
+    other = 0
+
+    def on_line(line: list[_Anchor | str], data_size: str | None) -> None:
+        nonlocal other
+        anchors = [(i, a) for i, a in enumerate(line) if isinstance(a, _Anchor)]
+        for pos, (i, anchor) in enumerate(anchors):
+            kind, name, is_dir = _classify(anchor.href, base_url)
+            if kind == "other":
+                other += 1
+            if kind != "child" or name is None:
+                continue
+            end = anchors[pos + 1][0] if pos + 1 < len(anchors) else len(line)
+            start = anchors[pos - 1][0] + 1 if pos else 0
+            words = [w for piece in line[start:end] if isinstance(piece, str) for w in piece.split()]
+            size, says_dir = _size_from(words)
+            if data_size is not None and data_size.isdecimal() and len(anchors) == 1:
+                size = int(data_size)
+            url = urljoin(base_url, anchor.href.strip()).split("#", 1)[0]
+            is_dir = is_dir or says_dir
+            if is_dir and not url.endswith("/"):
+                url += "/"
+            if url not in entries and len(entries) < max_entries:
+                entries[url] = IndexEntry(name, url, is_dir, None if is_dir else size, _date_from(words))
+
+    page = _Page(max_entries * 2 + 64, on_line)
+    page.feed(text)
+    found = tuple(entries.values())
+    heading = " ".join(" ".join(page.title + [" "] + page.heading).split()).lower()
+    try:
+        folder = unquote(urlsplit(base_url).path, errors="replace")
+    except ValueError:
+        folder = ""
+    own = folder.rstrip("/").rsplit("/", 1)[-1].lower()
+    names_it = any(w in heading for w in _LISTING_WORDS) or (folder.lower().rstrip("/") or "/") in heading \
+        or bool(own and own in heading)
+    if not folder.endswith("/"):
+        return Listing(False, found, "the page is not a folder (its URL does not end with '/')")
+    if not names_it:
+        return Listing(False, found, "its title and heading do not name the folder")
+    if not found:
+        empty = bool(page.anchors) and other == 0
+        return Listing(empty, found, "an empty listing" if empty else "no entries")
+    if other > len(found):
+        return Listing(False, found, f"{other} links elsewhere outnumber {len(found)} entries")
+    return Listing(True, found, f"{len(found)} entries")
 
 
 def parse_autoindex(text: str, base_url: str) -> list[IndexEntry]:
-    """Entries of an nginx / Apache / lighttpd listing of ``base_url`` (pure, never raises).
-
-    ``path`` is just the entry's name here; :func:`crawl` prefixes the directory path.
-    """
+    """Entries of a listing of ``base_url`` (pure, never raises); ``path`` is the entry's name."""
     if not isinstance(text, str) or not isinstance(base_url, str):
         return []
-    entries: dict[str, IndexEntry] = {}
-    for match in _ANCHOR.finditer(text):
-        href = next((g for g in match.groups()[:3] if g is not None), "")
-        child = _child(href, base_url)
-        if child is None:
-            continue
-        url, name, is_dir = child
-        stop = _STOP.search(text, match.end())
-        size, date = _size_and_date(text[match.end(): stop.start() if stop else len(text)])
-        entries.setdefault(url, IndexEntry(name, url, is_dir, None if is_dir else size, date))
-    return list(entries.values())
+    return list(parse_listing(text, base_url if base_url.endswith("/") else base_url + "/").entries)
 
 
-async def _listing(http: Http, url: str) -> list[IndexEntry]:
-    text, response = await get_text(http, url, what="directory listing")
-    if not is_autoindex(text):
-        raise NotAListing(f"{response.url} is not a web directory listing (nginx, Apache or lighttpd autoindex)",
-                          url=str(response.url))
+def is_autoindex(text: str, base_url: str = "") -> bool:
+    """Does this HTML look like a server-generated directory listing?"""
+    if not base_url:
+        low = text[:8192].lower() if isinstance(text, str) else ""
+        return any(f"<title>{w}" in low or f">{w}" in low for w in _LISTING_WORDS)
+    return parse_listing(text, base_url).is_listing
+
+
+# -- fetching -------------------------------------------------------------------------------------
+
+def _text_of(response: httpx.Response, url: str, what: str) -> str:
+    try:
+        return response.text
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise RepositoryError(f"{what} at {url} is not text", url=url) from exc
+
+
+async def _listing(http: Http, url: str, max_entries: int) -> list[IndexEntry]:
+    response = await http.request("GET", url, headers={"Accept": "text/html"}, limit=LISTING_BODY_LIMIT)
+    raise_for_status(response, not_found=RecordNotFound, what="directory listing")
     final = str(response.url)
-    return parse_autoindex(text, final if final.endswith("/") else final + "/")
+    final = final if final.endswith("/") else final + "/"
+    found = parse_listing(_text_of(response, url, "directory listing"), final, max_entries=max_entries)
+    if not found.is_listing:
+        raise NotAListing(f"{response.url} is not a web directory listing ({found.why})", url=str(response.url))
+    return list(found.entries)
 
 
-async def crawl(http: Http, root: str, *, max_dirs: int = MAX_DIRS, concurrency: int = 8) -> list[IndexEntry]:
-    """Every file and directory below ``root`` (recursively, never above it), paths relative to it.
+async def crawl(http: Http, root: str, *, max_dirs: int | None = None, concurrency: int = 8,
+                limits: ListingLimits | None = None, first: list[IndexEntry] | None = None,
+                lister: object = None, warnings: list[str] | None = None) -> list[IndexEntry]:
+    """Every file and folder below ``root`` (recursively, never above it), paths relative to it.
 
-    Raises :class:`RecordNotFound` when ``root`` itself is gone (404/410) and
-    :class:`NotAListing` when it is not a directory listing.
+    ``first``: the root's entries when already parsed (the landing page); ``lister``: how one
+    folder is listed (default: its HTML page; the WebDAV crawler passes PROPFIND). Limits (depth,
+    pages, entries) stop the crawl with a sentence in ``warnings``. Raises :class:`RecordNotFound`
+    when ``root`` itself is gone and :class:`NotAListing` when it is not a listing; a sub-folder
+    that fails is skipped with a warning.
     """
+    limits = limits or LIMITS.get()
+    if max_dirs is not None:
+        limits = replace(limits, max_pages=max_dirs)
+    notes = warnings if warnings is not None else []
+    list_one = lister or _listing
     root = root if root.endswith("/") else root + "/"
     found: list[IndexEntry] = []
     seen = {root}
-    level = [("", root)]
-    note(http, f"crawl directory listing {root}")
-    while level:
-        if len(seen) > max_dirs:
-            raise RepositoryError(f"more than {max_dirs} directories below {root}; refusing to crawl further", url=root)
-        listings = await gather_limited((_listing(http, url) for _, url in level), concurrency)
+    level: list[tuple[str, str]] = [("", root)]
+    pages, depth, full = 0, 0, False
+    note(http, f"crawl directory listing {root} (limits: depth {limits.max_depth}, pages {limits.max_pages}, "
+               f"entries {limits.max_entries})")
+    while level and not full:
+        budget = limits.max_pages - pages
+        if budget <= 0:
+            notes.append(f"listing incomplete: stopped after {pages} listing page(s) (--max-pages {limits.max_pages}); "
+                         f"{len(level)} folder(s) not listed, e.g. {level[0][0] or '/'}")
+            break
+        if len(level) > budget:
+            notes.append(f"listing incomplete: --max-pages {limits.max_pages} reached; {len(level) - budget} "
+                         f"folder(s) not listed, e.g. {level[budget][0]}")
+            level = level[:budget]
+        remaining = limits.max_entries - len(found)
+        if depth == 0 and first is not None:
+            results: list[list[IndexEntry] | BaseException] = [first]
+        else:
+            results = await _gather_levels(http, level, list_one, remaining, concurrency, root)
+        pages += len(level)
         next_level: list[tuple[str, str]] = []
-        for (prefix, _), entries in zip(level, listings):
+        for (prefix, url), entries in zip(level, results):
+            if isinstance(entries, BaseException):
+                notes.append(f"folder {prefix or '/'} could not be listed: {entries}")
+                continue
             for entry in entries:
                 if not entry.url.startswith(root):
                     continue
+                if len(found) >= limits.max_entries:
+                    notes.append(f"listing incomplete: stopped at {limits.max_entries} entries (--max-entries)")
+                    full = True
+                    break
                 entry = replace(entry, path=f"{prefix}{entry.path}")
                 found.append(entry)
                 if entry.is_dir and entry.url not in seen:
                     seen.add(entry.url)
                     next_level.append((entry.path + "/", entry.url))
+            if full:
+                break
+        depth += 1
+        if next_level and depth > limits.max_depth:
+            notes.append(f"listing incomplete: {len(next_level)} folder(s) deeper than --max-depth {limits.max_depth} "
+                         f"not listed, e.g. {next_level[0][0]}")
+            break
         level = next_level
     return found
 
 
-async def head_sizes(http: Http, entries: list[IndexEntry], concurrency: int = 8) -> list[IndexEntry]:
-    """Fill in sizes the listing only gave rounded, with one ``HEAD`` per such file."""
+async def _gather_levels(http: Http, level: list[tuple[str, str]], list_one: object, remaining: int,
+                         concurrency: int, root: str) -> list[list[IndexEntry] | BaseException]:
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(index: int, url: str) -> list[IndexEntry] | BaseException:
+        async with gate:
+            try:
+                return await list_one(http, url, remaining)  # type: ignore[operator]
+            except Doi2DataError as exc:
+                if index == 0 and url == root:
+                    raise
+                return exc
+
+    return list(await asyncio.gather(*(one(i, url) for i, (_, url) in enumerate(level))))
+
+
+async def head_sizes(http: Http, entries: list[IndexEntry], concurrency: int = 8,
+                     warnings: list[str] | None = None, limit: int = HEAD_LIMIT) -> list[IndexEntry]:
+    """Fill in sizes the listing gave only rounded (``7.6M``): one ``HEAD`` per such file, at most
+    ``limit`` of them and ``concurrency`` at once. A file ``HEAD`` cannot size stays unknown."""
+    notes = warnings if warnings is not None else []
+    wanted = [i for i, e in enumerate(entries) if not e.is_dir and e.size is None]
+    if not wanted:
+        return list(entries)
+    note(http, f"HEAD each file whose listed size is rounded or missing ({min(len(wanted), limit)} file(s))")
+    if len(wanted) > limit:
+        notes.append(f"{len(wanted) - limit} file size(s) unknown: the listing rounds them and only {limit} "
+                     "were asked for with HEAD")
 
     async def sized(entry: IndexEntry) -> IndexEntry:
-        if entry.is_dir or entry.size is not None:
+        try:
+            response = await http.request("HEAD", entry.url, stream=True)
+        except Doi2DataError:
             return entry
-        response = await http.request("HEAD", entry.url)
-        raise_for_status(response, not_found=RecordNotFound, what="file")
-        length = response.headers.get("content-length", "")
-        return replace(entry, size=int(length)) if length.isdecimal() else entry
+        try:
+            length = (response.headers.get("content-length") or "").strip()
+            if response.status_code == 200 and length.isdecimal() and not response.headers.get("content-encoding"):
+                return replace(entry, size=int(length))
+            return entry
+        finally:
+            await response.aclose()
 
-    if any(not e.is_dir and e.size is None for e in entries):
-        note(http, "HEAD each file whose listed size is rounded")
-    return await gather_limited((sized(e) for e in entries), concurrency)
+    out = list(entries)
+    sized_entries = await gather_limited((sized(entries[i]) for i in wanted[:limit]), concurrency)
+    for i, entry in zip(wanted, sized_entries):
+        out[i] = entry
+    unknown = sum(1 for i in wanted[:limit] if out[i].size is None)
+    if unknown:
+        notes.append(f"{unknown} file size(s) unknown: the listing rounds them (e.g. 4.2M) and HEAD did not say")
+    return out
 
 
-__all__ = ["IndexEntry", "NotAListing", "crawl", "head_sizes", "is_autoindex", "parse_autoindex"]
+__all__ = ["HEAD_LIMIT", "LIMITS", "LISTING_BODY_LIMIT", "IndexEntry", "Listing", "ListingLimits", "NotAListing",
+           "crawl", "head_sizes", "is_autoindex", "listing_limits", "parse_autoindex", "parse_listing"]

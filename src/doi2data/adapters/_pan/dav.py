@@ -12,6 +12,13 @@ Why these three (dCache user guide, "WebDAV" chapter):
   base64), and RFC 9530's ``Want-Repr-Digest`` answers ``Repr-Digest: sha-256=:<base64>:``.
 
 All parsers are pure; malformed XML raises :class:`~doi2data.errors.RepositoryError` only.
+
+:func:`propfind_folder` is the one network step: ``PROPFIND`` with ``Depth: 1`` (never
+``infinity``, which Apache ``mod_dav`` refuses by default and nginx ``dav_ext`` does not offer) on a
+web folder, used before its HTML listing by the generic directory-listing layer. A server that
+does not speak WebDAV answers 405/501/403 (or a 200 page); only a ``207 Multi-Status`` counts
+(RFC 4918 §9.1; Apache ``mod_dav``, nginx ``dav_ext_methods PROPFIND``, Caddy ``webdav``, dCache;
+checked 2026-12-06). The body is bounded like a listing page.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ...errors import RepositoryError
+from ...errors import RecordNotFound, RepositoryError
+from ...http import Http, raise_for_status
 from ...model import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
+from .autoindex import LISTING_BODY_LIMIT, IndexEntry
 
 METALINK_NS = "urn:ietf:params:xml:ns:metalink"
 DAV_NS = "DAV:"
@@ -166,5 +175,35 @@ def parse_propfind(text: str | bytes, base_url: str) -> list[DavEntry]:
     return entries
 
 
+class NotWebDav(RepositoryError):
+    """The folder did not answer ``PROPFIND`` with ``207 Multi-Status``."""
+
+
+async def propfind_folder(http: Http, url: str, max_entries: int = 1_000_000) -> list[IndexEntry]:
+    """Children of the folder ``url`` from ``PROPFIND`` (``Depth: 1``), as listing entries.
+
+    Raises :class:`NotWebDav` unless the answer is a well-formed 207; 404/410 is
+    :class:`~doi2data.errors.RecordNotFound`.
+    """
+    response = await http.request("PROPFIND", url, content=PROPFIND_BODY, limit=LISTING_BODY_LIMIT,
+                                   headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+    if response.status_code in (404, 410):
+        raise_for_status(response, not_found=RecordNotFound, what="WebDAV folder")
+    if response.status_code != 207:
+        raise NotWebDav(f"PROPFIND {url}: HTTP {response.status_code}, not 207 Multi-Status", url=url)
+    try:
+        found = parse_propfind(response.content, url)
+    except RepositoryError as exc:
+        raise NotWebDav(f"PROPFIND {url}: {exc}", url=url) from exc
+    entries = []
+    for entry in found[:max_entries]:
+        if "\\" in entry.name or "\x00" in entry.name:
+            continue
+        entries.append(IndexEntry(entry.name, entry.url, entry.is_dir, entry.size, entry.modified,
+                                  dict(entry.checksums)))
+    return entries
+
+
 __all__ = ["DAV_NS", "DCACHE_NS", "METALINK_NS", "METALINK_TYPE", "PROPFIND_BODY", "SRM_NS", "WANT_DIGEST",
-           "WANT_REPR_DIGEST", "DavEntry", "parse_digest_list", "parse_digests", "parse_metalink", "parse_propfind"]
+           "WANT_REPR_DIGEST", "DavEntry", "NotWebDav", "parse_digest_list", "parse_digests", "parse_metalink",
+           "parse_propfind", "propfind_folder"]
