@@ -263,3 +263,21 @@ def test_switched_off(internet: FakeInternet, net: FakeInternet, tmp_path: Path)
             assert 'class="searchform"' not in c.get("/").text
     finally:
         server.stop()
+
+
+def test_hostile_hit_text_never_breaks_the_answer() -> None:
+    """A catalogue's lone surrogates, markup and odd DOIs: the JSON encodes, the page escapes, no 500."""
+    from doi2data.search.common import Hit
+    from doi2data.service.pages import render_search
+
+    hits = [Hit(doi="10.1234/a\ud800b", title="t\udfff <b>x</b>", source="panosc", facility="F\ud800",
+                id="p\ud800", techniques=("x\ud800",), url="javascript:alert(1)"),
+            Hit(doi='10.1234/"><script>', title="q", source="datacite", url="https://ok.example/l")]
+    rows = [gwsearch._hit_json(h, "") for h in hits]
+    json.dumps(rows, ensure_ascii=False).encode("utf-8")  # what JSONResponse does
+    assert rows[0]["doi"] == "10.1234/a\ufffdb" and rows[0]["landing_url"] is None
+    assert rows[1]["url"] == "/10.1234/%22%3E%3Cscript%3E" and rows[1]["landing_url"] == "https://ok.example/l"
+    page = render_search("http://gw", sources=["panosc"], values={"param": []},
+                         result={"source": "panosc", "query": "", "hits": rows, "next": None}, error=None)
+    page.encode("utf-8")
+    assert "<script>" not in page and "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page

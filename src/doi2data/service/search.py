@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import Doi2DataError, InvalidIdentifier, UsageError
+from ..errors import Doi2DataError, UsageError
 from ..http import Http
 from ..search import datacite, panosc
 from ..search.common import Hit, SearchQuery, fetch_page, loads_json, parse_date, parse_param
@@ -331,18 +331,31 @@ class SearchService:
         return body, False
 
 
+def _text(value: str | None) -> str | None:
+    """A catalogue's string made encodable: a lone surrogate (JSON's ``"\\ud800"``) becomes U+FFFD, else
+    the JSON answer or the page would fail to encode (a 500 for everyone whose search finds that record)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _hit_json(hit: Hit, root: str) -> dict[str, Any]:
+    doi = _text(hit.doi)
     url = None
-    if hit.doi:
+    if doi:
         from .dataset import _identifier
 
         try:
-            url = root + dataset_path(_identifier(hit.doi))
-        except InvalidIdentifier:
+            url = root + dataset_path(_identifier(doi))
+        except (Doi2DataError, ValueError):  # not an identifier the gateway serves: listed, not linked
             url = None
-    return {"doi": hit.doi, "title": hit.title, "facility": hit.facility, "year": hit.year, "size": hit.size,
-            "url": url, "source": hit.source, "id": hit.id, "techniques": list(hit.techniques),
-            "landing_url": safe_href(hit.url)}
+    return {"doi": doi, "title": _text(hit.title), "facility": _text(hit.facility), "year": hit.year,
+            "size": hit.size, "url": url, "source": hit.source, "id": _text(hit.id),
+            "techniques": [_text(t) for t in hit.techniques], "landing_url": safe_href(_text(hit.url))}
 
 
 def _wants_html(accept: str | None, fmt: str | None) -> bool:
