@@ -161,6 +161,9 @@ def test_limits_stop_the_crawl_and_say_so(net: FakeInternet) -> None:
     pages = [r for r in net.log if r.host == wf.host("lighttpd") and r.method == "GET" and r.path.endswith("/")]
     assert len(pages) <= 2
     assert len(doi2data.resolve(wf.doi("nginx")).files) == len(_expected(net))  # defaults back after the block
+    shallow = doi2data.resolve(wf.doi("caddy"), listing=ListingLimits(max_depth=1))  # the Python API's keyword
+    assert {f.path for f in shallow.files} == {"MD5SUMS", "README.txt", "data/big.bin", "data/SHA256SUMS",
+                                               "odd names/α β.txt"}
 
 
 def test_not_a_listing_is_still_unsupported(net: FakeInternet) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .adapters._pan.autoindex import ListingLimits, listing_limits
 from .adapters._versions import clean_version
 from .errors import DownloadIncomplete, UsageError
 from .http import Credentials, Http, make_client
@@ -96,6 +98,13 @@ async def _client_and_limiter(limiter: Callable[[], HostLimiter]) -> AsyncIterat
         yield client, limiter()
 
 
+def _listing(limits: ListingLimits | None) -> contextlib.AbstractContextManager[Any]:
+    """Web-folder listing limits for one call (``None``: whatever is in force, e.g. the CLI's flags)."""
+    if limits is None:
+        return contextlib.nullcontext()
+    return listing_limits(limits.max_depth, limits.max_pages, limits.max_entries)
+
+
 def _run(coro: Coroutine[Any, Any, T], poll: Callable[[], None] | None = None) -> T:
     """Run ``coro`` to completion. In a worker thread when a loop already runs here (Jupyter); then
     ``poll`` is called every 0.2 s from this thread meanwhile (a notebook bar draws from the cell's thread)."""
@@ -120,6 +129,7 @@ async def aresolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
     max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
+    listing: ListingLimits | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its manifest, optionally filtered.
 
@@ -129,7 +139,8 @@ async def aresolve(
     credentials = Credentials.parse(tokens)
     async with _client_and_limiter(lambda: HostLimiter(authenticated=_token_hosts(credentials))) as (client, limiter):
         http = Http(client, credentials=credentials, pace=limiter.token)
-        manifest = await build_manifest(identifier, http, version=version)
+        with _listing(listing):
+            manifest = await build_manifest(identifier, http, version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size, dataset=dataset)
 
 
@@ -137,6 +148,7 @@ def resolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
     max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
+    listing: ListingLimits | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
 
@@ -147,10 +159,11 @@ def resolve(
     versions raises :class:`~doi2data.errors.VersionNotSupported`, a version that does not exist
     :class:`~doi2data.errors.RecordNotFound` naming the ones that do. ``dataset``: an expression over
     the datasets inside the DOI (``"kind == 'processed' and sample like 'lyso*'"``, see
-    :mod:`doi2data.datasets_select`), where the repository lists them.
+    :mod:`doi2data.datasets_select`), where the repository lists them. ``listing``: how far a web
+    folder is crawled (``ListingLimits(max_depth=32, max_pages=5000, max_entries=1_000_000)`` by default).
     """
     return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens, regex=regex,
-                         min_size=min_size, max_size=max_size, version=version, dataset=dataset))
+                         min_size=min_size, max_size=max_size, version=version, dataset=dataset, listing=listing))
 
 
 async def adownload(
@@ -173,6 +186,7 @@ async def adownload(
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
     dataset: str | None = None,
+    listing: ListingLimits | None = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -195,7 +209,8 @@ async def adownload(
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
-            manifest = await build_manifest(identifier, http, version=version)
+            with _listing(listing):
+                manifest = await build_manifest(identifier, http, version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size,
                           dataset=dataset)
         manifest = await _prepare(manifest, http, restore=restore, timeout=restore_timeout, progress=restore_progress)
@@ -296,6 +311,7 @@ def download(
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
     dataset: str | None = None,
+    listing: ListingLimits | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -303,6 +319,8 @@ def download(
     failed, unless ``raise_on_failure=False``. ``version``: as in :func:`resolve`. ``guestbook``: answers
     for a Dataverse dataset's guestbook (``["name=…,email=…,q1=…"]``, ``["@answers.json"]`` or a mapping),
     checked before any byte; one response per file is submitted just before its download.
+
+    ``listing``: web-folder crawl limits, as in :func:`resolve`.
 
     ``progress``: ``None`` (default) shows a progress bar inside Jupyter and nothing elsewhere,
     ``True`` a bar everywhere (HTML in a notebook, rich bars on a terminal), ``False`` none; or a
@@ -318,7 +336,7 @@ def download(
                       raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                       restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
                       min_size=min_size, max_size=max_size, version=version, guestbook=guestbook,
-                      dataset=dataset),
+                      dataset=dataset, listing=listing),
             poll=getattr(sink, "refresh", None),
         )
     finally:
@@ -369,4 +387,5 @@ def frames(identifier: str | Identifier | Manifest, where: str | None = None, *,
     return table.select(where) if where else table
 
 
-__all__ = ["Session", "adownload", "aresolve", "download", "frames", "open", "resolve", "shared_session"]
+__all__ = ["ListingLimits", "Session", "adownload", "aresolve", "download", "frames", "open", "resolve",
+           "shared_session"]
