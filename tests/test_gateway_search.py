@@ -281,3 +281,15 @@ def test_hostile_hit_text_never_breaks_the_answer() -> None:
                          result={"source": "panosc", "query": "", "hits": rows, "next": None}, error=None)
     page.encode("utf-8")
     assert "<script>" not in page and "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_html_page_offers_json_and_the_cli_command(http: httpx.Client) -> None:
+    r = http.get("/search", params={"q": "operando tomography", "param": "photon_energy > 20 keV"},
+                 headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    assert ("doi2data search &#39;operando tomography&#39; --source panosc --param &#39;photon_energy &gt; 20 keV&#39;"
+            " --format dois | doi2data get --from - data/") in r.text
+    start = r.text.index('<a href="', r.text.index("This page")) + 9
+    href = r.text[start:r.text.index('"', start)].replace("&amp;", "&")
+    as_json = http.get(href)
+    assert as_json.headers["content-type"] == "application/json" and as_json.json()["hits"], href

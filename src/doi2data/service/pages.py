@@ -105,13 +105,14 @@ def render_home(base: str, error: str | None = None, value: str = "", sources: S
 
 
 def render_search(base: str, *, sources: Sequence[str], values: dict[str, Any], result: dict[str, Any] | None,
-                  error: str | None) -> str:
+                  error: str | None, json_href: str | None = None, command: str | None = None) -> str:
     """``/search`` as a page: the form filled in again, and the hits linking to their dataset pages."""
     rows = []
     for hit in (result or {}).get("hits", []):
         rows.append({**hit, "size_text": human_size(hit["size"]) if hit.get("size") is not None else ""})
     return environment().get_template("search.html").render(
-        base=base, root=root_of(base), sources=list(sources), values=values, result=result, rows=rows, error=error)
+        base=base, root=root_of(base), sources=list(sources), values=values, result=result, rows=rows, error=error,
+        json_href=json_href, command=command)
 
 
 def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str, *, total_files: int | None = None,

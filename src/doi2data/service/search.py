@@ -419,10 +419,36 @@ def _form_values(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return values
 
 
+def cli_command(asked: Asked) -> str:
+    """The terminal equivalent of a search, for the page: ``doi2data search … --format dois | doi2data get …``."""
+    import shlex
+
+    q, src = asked.query, asked.source
+    args = ["doi2data", "search", *([q.text] if q.text else []), "--source", src.kind]
+    default = panosc.DEFAULT_ENDPOINT if src.kind == "panosc" else datacite.DEFAULT_ENDPOINT
+    if src.endpoint.rstrip("/") != default:
+        args += ["--endpoint", src.endpoint]
+    for flag, value in (("--facility", q.facility), ("--technique", q.technique), ("--from", q.date_from),
+                        ("--until", q.date_until), ("--client", q.client), ("--provider", q.provider)):
+        if value:
+            args += [flag, value]
+    for p in q.params:
+        args += ["--param", p.text()]
+    if src.kind == "datacite" and q.resource_type != "dataset":
+        args += ["--type", q.resource_type or "any"]
+    return " ".join(map(shlex.quote, args)) + " --format dois | doi2data get --from - data/"
+
+
 def _page(base: str, service: SearchService, asked: Asked | None, body: dict[str, Any] | None, error: str | None,
           status: int, headers: dict[str, str] | None = None, raw: Sequence[tuple[str, str]] = ()) -> Response:
     values = _form_values(asked.params if asked is not None else raw)
-    html = render_search(base, sources=list(service.sources), values=values, result=body, error=error)
+    json_href = command = None
+    if asked is not None and body is not None:
+        position = [("cursor", encode_cursor(asked.fingerprint(), asked.position))] if asked.position else []
+        json_href = f"{base}/search?{urlencode([*asked.params, *position, ('format', 'json')])}"
+        command = cli_command(asked)
+    html = render_search(base, sources=list(service.sources), values=values, result=body, error=error,
+                         json_href=json_href, command=command)
     return Response(html, status_code=status, media_type="text/html; charset=utf-8",
                     headers={**(headers or {}), **PAGE_HEADERS, "Vary": "Accept"})
 
