@@ -142,3 +142,33 @@ def test_cli_get_and_verify_take_dataset(cli, net: FakeInternet, tmp_path: Path)
     assert got == ["sampleA_0002/gallery/snapshot.png", "sampleA_0002/raw/detector.h5", "sampleA_0002/sampleA_0002.h5"]
     run = cli("verify", fac.ESRF_SESSION_DOI, str(dest), "--dataset", "kind == 'processed'")
     assert run.code == 0, run.err + run.out
+
+
+# -- SciCat and PSI ---------------------------------------------------------------------------------
+
+def test_scicat_datasets_raw_and_derived_with_units(net: FakeInternet) -> None:
+    manifest = doi2data.resolve(fac.SCICAT_V4_DOI)
+    assert [(d.name, d.kind) for d in manifest.datasets] == [("run_001", "raw"), ("run_002", "processed")]
+    raw = manifest.datasets[0]
+    assert raw.sample == "lysozyme-0001" and raw.technique == "neutron spectroscopy" and raw.instrument == "/ENS/BIFROST"
+    assert raw.start == "2024-01-25T17:00:00.000Z" and raw.end == "2024-01-25T18:34:00.000Z"
+    assert set(raw.parameters) == {("incident_energy", 5.0, "meV"), ("temperature", 1.8, "K")}
+    assert ("reduction", "mantid 6.9", None) in manifest.datasets[1].parameters
+    assert {f.dataset for f in manifest.files} == {"run_001", "run_002"}
+    derived = doi2data.resolve(fac.SCICAT_V4_DOI, dataset="kind == 'processed' and sample like 'lyso*'")
+    assert [f.path for f in derived.files] == ["run_002/events_000.nxs"]
+    cold = doi2data.resolve(fac.SCICAT_V4_DOI, dataset="temperature < 2 and incident_energy == 5")
+    assert {f.dataset for f in cold.files} == {"run_001"} and len(cold.files) == 2
+    # v3 documents without science fields: datasets by name, kind 'raw' (the emulator's default type)
+    v3 = doi2data.resolve(fac.SCICAT_V3_DOI)
+    assert [d.name for d in v3.datasets] == ["beamtime_7"] and all(f.dataset == "beamtime_7" for f in v3.files)
+
+
+def test_psi_dataset_folders_are_datasets(net: FakeInternet) -> None:
+    manifest = doi2data.resolve(fac.PSI_MULTI_DOI)
+    names = [d.name for d in manifest.datasets]
+    assert len(names) > 1 and len(set(names)) == len(names)
+    assert all(f.dataset in names and (f.path == f.dataset or f.path.startswith(f.dataset + "/"))
+               for f in manifest.files)
+    one = doi2data.resolve(fac.PSI_MULTI_DOI, dataset=f"name == '{names[0]}'")
+    assert {f.dataset for f in one.files} == {names[0]} and 0 < len(one.files) < len(manifest.files)

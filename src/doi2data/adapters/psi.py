@@ -13,7 +13,10 @@ Route (Millar 2022, "How to get data automatically from a DOI"; research notes p
 4. every ``__checksum_filename_N__`` in a folder: sha1 per file, checked by the transfer engine.
 
 Each dataset folder becomes a top-level directory of the download (``tif/…``), as wget would
-make it. A folder that answers 404 is on tape only: it is listed as ``offline`` with what the
+make it, and one of the manifest's ``datasets`` (its files name it). The download page says nothing
+about the science, so such a dataset has only its name (kind ``other``); when the folders come from
+SciCat's dataset documents (no download page), their type, sample, technique and scientific
+metadata come along at no extra request. A folder that answers 404 is on tape only: it is listed as ``offline`` with what the
 user can do, and the other datasets still download. The landing page comes in two forms
 (``/detail/10.16907%2F<uuid>`` and the older ``/detail/10.16907/<uuid>``); both are recognised.
 """
@@ -22,12 +25,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RecordNotFound, RepositoryError
 from ..http import Http
-from ..model import Dataset, FileEntry, Manifest
+from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 from ._pan.folders import folder_manifest
 from ._pan.net import gather_limited, get_text, json_or_none, note
 from ._pan.scicat_api import Api, Publication, dataset_url, fetch_dataset, fetch_publication, folder_names, \
@@ -53,6 +56,8 @@ class DownloadLine:
     url: str
     size: int | None = None
     files: int | None = None
+    #: the dataset's science, when the folder came from its SciCat dataset document
+    about: DatasetInfo | None = None
 
 
 def parse_download_page(text: str) -> list[DownloadLine]:
@@ -107,8 +112,10 @@ class PsiAdapter:
         names = folder_names([line.url for line in lines])
         note(http, f"PSI: {len(lines)} dataset folder(s): " + ", ".join(line.url for line in lines))
         parts = await gather_limited((self._folder(http, line, name) for line, name in zip(lines, names)), 4)
-        files = [f for entries, _ in parts for f in entries]
+        files = [replace(f, dataset=name) for (entries, _), name in zip(parts, names) for f in entries]
         warnings = [w for _, found in parts for w in found]
+        infos = tuple(replace(line.about, name=name) if line.about is not None else DatasetInfo(name)
+                      for line, name in zip(lines, names))
         dataset = Dataset(
             doi=resolved.doi or publication.doi, title=publication.title, creators=publication.creators,
             publisher=publication.publisher or "Paul Scherrer Institute", year=publication.year,
@@ -116,7 +123,7 @@ class PsiAdapter:
             record_id=doi)
         if resolved.metadata is not None:
             dataset = dataset.merged(resolved.metadata)
-        return Manifest(dataset, tuple(files), tuple(warnings))
+        return Manifest(dataset, tuple(files), tuple(warnings), datasets=infos)
 
     async def _publication(self, http: Http, doi: str) -> tuple[Publication, Api | None]:
         for encoded in (quote(quote(doi, safe=""), safe=""), quote(doi, safe="")):
@@ -155,7 +162,7 @@ class PsiAdapter:
                 except RepositoryError as exc:
                     note(http, f"PSI datasets via SciCat {candidate.version}: {exc}")
             base = pub.download_link or PUBLISH_BASE
-            lines = [DownloadLine(dataset_url(base, d.source_folder), d.size, d.number_of_files)
+            lines = [DownloadLine(dataset_url(base, d.source_folder), d.size, d.number_of_files, d.about)
                      for d in datasets if d.source_folder]
             if lines:
                 note(http, f"PSI: dataset folders from SciCat sourceFolder under {base}")

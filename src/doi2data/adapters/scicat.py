@@ -2,7 +2,9 @@
 
 Route (research notes pan-apis §4): ``PublishedData/<doi>`` (v4 ``publisheddata``: anonymous sees
 public, registered and amended; v3: registered only) -> ``datasetPids`` / ``pidArray`` ->
-each dataset with its origdatablocks (``path``, ``size``, ``chk`` named by ``chkAlg``).
+each dataset with its origdatablocks (``path``, ``size``, ``chk`` named by ``chkAlg``). Each dataset
+is a folder of the manifest and one of its ``datasets`` (type raw / derived, sample, technique,
+scientific metadata with units: :func:`~doi2data.adapters._pan.scicat_api.dataset_info`); files name it.
 
 SciCat stores no download URL, so a file's URL is ``<base><sourceFolder>/<path>`` where the base
 is the publication's ``downloadLink`` when it has one, else the storage base configured for the
@@ -19,12 +21,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RecordNotFound, UnsupportedRepository
 from ..http import Http
-from ..model import Dataset, FileEntry, Manifest
+from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 from ._pan.net import gather_limited, generic_fallback, note
 from ._pan.scicat_api import Api, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
 from .base import RecordRef, Resolved
@@ -110,11 +112,13 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
     names = folder_names([d.source_folder or d.pid for d in datasets])
     entries: list[FileEntry] = []
     warnings: list[str] = []
+    infos: list[DatasetInfo] = []
     for dataset, name in zip(datasets, names):
         folder = dataset_url(base, dataset.source_folder or "") if base else None
+        infos.append(replace(dataset.about, name=name) if dataset.about is not None else DatasetInfo(name))
         for f in dataset.files or ():
             url = folder + quote(f.path, safe="/!$&'()*+,;=:@~") if folder else None
-            entries.append(FileEntry(f"{name}/{f.path}", f.size, f.checksums, (url,) if url else ()))
+            entries.append(FileEntry(f"{name}/{f.path}", f.size, f.checksums, (url,) if url else (), dataset=name))
         if not dataset.files:
             warnings.append(f"dataset {dataset.pid} lists no files (no origdatablocks)")
     if base is None:
@@ -125,7 +129,7 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
                  landing_url=resolved.landing_url, record_id=doi)
     if resolved.metadata is not None:
         ds = ds.merged(resolved.metadata)
-    return Manifest(ds, tuple(entries), tuple(warnings))
+    return Manifest(ds, tuple(entries), tuple(warnings), datasets=tuple(infos))
 
 
 class ScicatAdapter:

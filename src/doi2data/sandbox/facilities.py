@@ -249,6 +249,8 @@ class ScicatSet:
     files: tuple[FileSpec, ...]
     chk_alg: str = "sha256"
     absolute: bool = False
+    #: the dataset document's science fields (``type``, ``sampleId``, ``techniques``, ``scientificMetadata``...)
+    science: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,9 +274,20 @@ SCICAT_PUBLICATIONS: tuple[ScicatPublication, ...] = (
                       "scicat-backend.example.org", frozenset({"v4"}), (
                           ScicatSet("20.500.99999/ens-0001", "/ens/2024/run_001",
                                     (_bin("ens1", "detector/events_000.nxs", 45_001), _txt("ens1", "run_001.log", 15)),
-                                    absolute=True),
+                                    absolute=True, science=(
+                                        ("type", "raw"), ("sampleId", "lysozyme-0001"),
+                                        ("creationLocation", "/ENS/BIFROST"), ("startTime", "2024-01-25T17:00:00.000Z"),
+                                        ("endTime", "2024-01-25T18:34:00.000Z"),
+                                        ("techniques", [{"pid": "PaNET01181", "name": "neutron spectroscopy"}]),
+                                        ("scientificMetadata", {"incident_energy": {"value": 5.0, "unit": "meV"},
+                                                                "temperature": {"value": 1.8, "unit": "K"}}))),
                           ScicatSet("20.500.99999/ens-0002", "/ens/2024/run_002",
-                                    (_bin("ens2", "events_000.nxs", 33_003),), "md5")),
+                                    (_bin("ens2", "events_000.nxs", 33_003),), "md5", science=(
+                                        ("type", "derived"), ("sampleId", "lysozyme-0001"),
+                                        ("creationLocation", "/ENS/BIFROST"),
+                                        ("creationTime", "2024-02-01T09:00:00.000Z"),
+                                        ("scientificMetadata", {"incident_energy": {"value": 5.0, "unit": "meV"},
+                                                                "reduction": "mantid 6.9"})))),
                       "/datasets", f"https://{SCICAT_FILES_HOST}/datasets/ens/2024/"),
     ScicatPublication(SCICAT_V3_DOI, "Generic SciCat v3 publication", "scicat-v3.example.org", "scicat-v3.example.org",
                       frozenset({"v3"}), (ScicatSet("20.500.99998/els-0007", "/els/2020/beamtime_7",

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from ...errors import Doi2DataError, RepositoryError
 from ...http import Http, raise_for_status
-from ...model import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
+from ...model import HASH_ALGORITHMS, DatasetInfo, normalize_algorithm, normalize_digest
+from .._datasets import from_mapping, kind_of, text
 from .net import json_or_none, note
 
 Version = Literal["v3", "v4"]
@@ -116,6 +117,29 @@ class ScicatDataset:
     size: int | None = None
     number_of_files: int | None = None
     files: tuple[DataFile, ...] | None = None  # None: origdatablocks not fetched
+    #: the dataset's science (named after the dataset's ``datasetName`` here; adapters rename it to its folder)
+    about: DatasetInfo | None = None
+
+
+def dataset_info(doc: Mapping[str, Any], name: str) -> DatasetInfo:
+    """A SciCat dataset's science: ``type`` (raw / derived -> processed), ``sampleId`` (v4 ``sampleIds``),
+    the first of ``techniques``, ``creationLocation`` (else ``instrumentId``/``instrumentIds``),
+    ``startTime`` (else ``creationTime``) / ``endTime``, and ``scientificMetadata`` one level deep
+    (``{name: {value, unit}}`` or ``{name: value}``).
+
+    Fields as in SciCat's dataset documents (e.g. ``creationLocation: "/DESY/PETRA III/P00"``,
+    ``instrumentId: "/petra3/p00"`` in DESY's ingestion examples; checked 2026-12-06).
+    """
+    def first(key: str) -> Any:
+        value = doc.get(key)
+        return value[0] if isinstance(value, list) and value else None
+    technique = first("techniques")
+    return DatasetInfo(
+        name, kind_of(doc.get("type")), text(doc.get("sampleId")) or text(first("sampleIds")),
+        text(_map(technique).get("name")) or text(technique),
+        text(doc.get("creationLocation")) or text(doc.get("instrumentId")) or text(first("instrumentIds")),
+        text(doc.get("startTime")) or text(doc.get("creationTime")), text(doc.get("endTime")),
+        from_mapping(doc.get("scientificMetadata")))
 
 
 def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple[tuple[DataFile, ...], list[str]]:
@@ -154,8 +178,9 @@ def parse_dataset(doc: Any) -> ScicatDataset:
     files = None
     if isinstance(doc.get("origdatablocks"), list):
         files = parse_origdatablocks(doc["origdatablocks"], folder)[0]
-    return ScicatDataset(normalize_pid(str(doc["pid"])), _str(doc.get("datasetName")), folder, _int(doc.get("size")),
-                         _int(doc.get("numberOfFiles")), files)
+    pid, name = normalize_pid(str(doc["pid"])), _str(doc.get("datasetName"))
+    return ScicatDataset(pid, name, folder, _int(doc.get("size")), _int(doc.get("numberOfFiles")), files,
+                         dataset_info(doc, name or pid))
 
 
 def dataset_url(download_link: str, source_folder: str) -> str:
@@ -237,8 +262,7 @@ async def fetch_dataset(http: Http, api: Api, pid: str, *, with_files: bool) -> 
     if with_files and dataset.files is None:
         blocks = await http.get_json(f"{url}/origdatablocks", what=f"SciCat origdatablocks of {pid}")
         files, _ = parse_origdatablocks(blocks, dataset.source_folder)
-        dataset = ScicatDataset(dataset.pid, dataset.name, dataset.source_folder, dataset.size,
-                                dataset.number_of_files, files)
+        dataset = replace(dataset, files=files)
     return dataset
 
 
@@ -252,6 +276,6 @@ async def probe_json(http: Http, url: str) -> Any:
     return json_or_none(response)
 
 
-__all__ = ["Api", "DataFile", "Publication", "ScicatDataset", "dataset_url", "fetch_dataset", "fetch_publication",
+__all__ = ["Api", "DataFile", "Publication", "ScicatDataset", "dataset_info", "dataset_url", "fetch_dataset", "fetch_publication",
            "folder_names", "normalize_pid", "parse_dataset", "parse_origdatablocks", "parse_publication",
            "probe_json"]

@@ -55,6 +55,7 @@ class Set:
     chk_alg: str = "sha256"
     absolute: bool = False
     name: str = ""
+    science: tuple[tuple[str, Any], ...] = ()
 
 
 def v3_doc(pub: Pub) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def dataset_doc(ds: Set) -> dict[str, Any]:
     return {"pid": ds.pid, "datasetName": ds.name or ds.source_folder.rsplit("/", 1)[-1], "type": "raw",
             "sourceFolder": ds.source_folder, "sourceFolderHost": "", "size": sum(f.size for f in ds.files),
             "numberOfFiles": len(ds.files), "isPublished": True, "ownerGroup": "p16628", "owner": "ingestor",
-            "creationTime": "2024-01-25T18:34:00.000Z"}
+            "creationTime": "2024-01-25T18:34:00.000Z", **dict(ds.science)}
 
 
 def _not_found(what: str) -> Response:
@@ -180,7 +181,7 @@ def make_sites(world: World) -> dict[str, Any]:
 
     sites: dict[str, Any] = {}
     for p in fac.SCICAT_PUBLICATIONS:
-        sets = [Set(d.pid, d.source_folder, d.files, d.chk_alg, d.absolute) for d in p.datasets]
+        sets = [Set(d.pid, d.source_folder, d.files, d.chk_alg, d.absolute, science=d.science) for d in p.datasets]
         pub = Pub(p.doi, p.title, ("Ada Example",), "Example Facility", 2024, tuple(d.pid for d in p.datasets),
                   p.download_link, sum(f.size for d in p.datasets for f in d.files),
                   sum(len(d.files) for d in p.datasets), "public" if "v3" not in p.versions else "registered",
