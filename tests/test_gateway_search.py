@@ -293,3 +293,36 @@ def test_html_page_offers_json_and_the_cli_command(http: httpx.Client) -> None:
     href = r.text[start:r.text.index('"', start)].replace("&amp;", "&")
     as_json = http.get(href)
     assert as_json.headers["content-type"] == "application/json" and as_json.json()["hits"], href
+
+
+def test_search_in_a_real_browser(gateway: GatewayServer, net: FakeInternet) -> None:
+    """Start page form -> results -> dataset page in headless Chromium, with the gateway's CSP on (no console
+    errors: nothing inline was needed). Skipped without Debian chromium and Playwright."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian chromium is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    console: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, env=env, headless=True,
+                                     args=["--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server"])
+        try:
+            page = browser.new_context().new_page()
+            page.on("console", lambda m: console.append(m.text))
+            page.goto(gateway.url + "/", wait_until="domcontentloaded")
+            page.fill("#search-q", "lysozyme")
+            page.click("details.searchmore summary")
+            page.fill("input[name=param] >> nth=0", "wavelength < 1.2 A")
+            page.press("#search-q", "Enter")
+            page.wait_for_selector(".results table")
+            assert page.locator(".results tbody tr").count() == 2
+            page.click(".results tbody tr >> nth=0 >> a >> nth=0")
+            page.wait_for_selector("#title")
+            assert page.url == f"{gateway.url}/{DEMO}" and "Sandbox diffraction images" in page.inner_text("#title")
+        finally:
+            browser.close()
+    assert console == []
