@@ -166,6 +166,13 @@ def test_limits_stop_the_crawl_and_say_so(net: FakeInternet) -> None:
                                                "odd names/α β.txt"}
 
 
+@pytest.mark.parametrize("flavour", ["iis", "caddy", "webdav"])
+def test_typed_folder_urls_of_the_new_flavours(net: FakeInternet, flavour: str) -> None:
+    manifest = doi2data.resolve(f"https://{wf.host(flavour)}{wf.ROOT}")  # webdav: GET is 403, PROPFIND lists
+    assert {f.path: f.size for f in manifest.files} == _expected(net)
+    assert all(f.checksums for f in manifest.files if f.path == "README.txt")
+
+
 def test_not_a_listing_is_still_unsupported(net: FakeInternet) -> None:
     with pytest.raises(UnsupportedRepository) as info:
         doi2data.resolve("10.99999/unsupported.1")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
-from ..errors import Doi2DataError, UnsupportedRepository
+from ..errors import AccessDenied, Doi2DataError, UnsupportedRepository
 from ..http import Http
 from ..model import Dataset, Discovery, Manifest
 from ._pan.autoindex import LIMITS, ListingLimits, NotAListing, crawl, listing_limits, parse_listing
@@ -91,10 +91,13 @@ class WebIndexAdapter:
         note(http, f"web directory listing at {url}")
         try:
             files, warnings = await folder_manifest(http, url, None, require_checksums=False)
-        except NotAListing as exc:
-            found = await generic_fallback(resolved, http)  # a landing page after all: Signposting, JSON-LD
+        except (NotAListing, AccessDenied) as exc:
+            # a landing page after all (Signposting, JSON-LD), or a WebDAV folder that refuses GET (PROPFIND)
+            found = await generic_fallback(resolved, http)
             if found is not None:
                 return found
+            if isinstance(exc, AccessDenied):
+                raise
             raise UnsupportedRepository(f"no adapter supports {url}: {exc}", identifier=resolved.identifier,
                                         url=url) from exc
         path = unquote(urlsplit(url).path)
