@@ -47,6 +47,7 @@ def _fast_entries(count: int) -> tuple[FileEntry, ...]:
     return tuple(map(make, range(count)))
 
 
+@pytest.mark.slow  # building the million entries takes 10-25 s; rendering them is what is timed
 def test_million_file_manifest_renders_fast_and_bounded() -> None:
     manifest = Manifest(Dataset("10.5281/zenodo.1", title="big"), _fast_entries(1_000_000))
     gc.collect()
@@ -60,6 +61,35 @@ def test_million_file_manifest_renders_fast_and_bounded() -> None:
     assert out.count("<tr>") < 400
     text = repr(manifest)
     assert text.startswith("<Manifest 10.5281/zenodo.1 'big': 1,000,000 files") and len(text) < 200
+
+
+def test_summary_from_compact_columns_equals_the_one_from_entries() -> None:
+    """A compact file list is summarised from its own columns; the result must be what its entries say."""
+    from doi2data.notebook import _entry_columns, summary
+
+    files = [FileEntry(f"d{i % 4}/f_{i:03d}.dat", None if i % 7 == 0 else i, {"md5": f"{i:032x}"} if i % 3 else {},
+                       (f"https://z.org/d{i % 4}/f_{i:03d}.dat",), access="open" if i % 5 else "restricted")
+             for i in range(200)]
+    files += [FileEntry("odd/blake3.dat", 5, {"blake3": "ab" * 32}), FileEntry("odd/bad.dat", 6, {"md5": "1234"}),
+              FileEntry("odd/both.dat", 7, {"sha256": "a" * 64, "md5": "b" * 32})]
+    manifest = Manifest(Dataset("10.1/x"), files)
+    cols = _entry_columns(tuple(files))
+    agg = summary(manifest)
+    assert agg.total == sum(cols.sizes) and agg.unknown == cols.unknown == 29
+    assert agg.access == dict(cols.access) and agg.malformed == cols.malformed == 1
+    expected: dict[str, int] = {}
+    for algos, n in cols.kinds.items():
+        label = "+".join(sorted(algos)) or "none"
+        expected[label] = expected.get(label, 0) + n
+    assert agg.kinds == expected
+    assert agg.folders["d1"] == [50, sum(i for i in range(1, 200, 4) if i % 7)]
+    store = getattr(manifest.files, "_b", None)
+    if store is not None:  # the compact list's columns are read directly, and agree with its entries
+        from doi2data.notebook import _filelist_columns
+
+        fast = _filelist_columns(store)
+        assert (list(fast.paths), fast.sizes, fast.unknown, fast.access, fast.kinds, fast.malformed) == \
+            (cols.paths, cols.sizes, cols.unknown, cols.access, cols.kinds, cols.malformed)
 
 
 def test_hostile_text_is_escaped_and_only_http_links() -> None:
@@ -92,9 +122,30 @@ def test_small_manifest_shows_title_doi_licence_groups() -> None:
     assert "Lysozyme" in out and "licence cc-by-4.0" in out and "Helliwell, John" in out
     assert "62 files" in out and "1 sizes unknown" in out
     assert "open: 61" in out and "restricted: 1" in out and "md5: 60" in out and "none: 1" in out
-    assert "images/lyso_1_####.cbf" in out and "0001 … 0060" in out          # by dataset (series)
+    assert "images/lyso_1_####.cbf" in out and "0001 … 0060" in out          # by file series
     assert "<td>images</td>" in out and "<td>secret</td>" in out                # by folder
     assert "<details><summary>" in out and "more files</summary>" in out      # rows past 20 are folded
+
+
+@pytest.mark.skipif("dataset" not in FileEntry.__dataclass_fields__, reason="the model names no datasets")
+def test_files_grouped_by_dataset_inside_the_doi() -> None:
+    from doi2data.model import DatasetInfo  # type: ignore[attr-defined]
+
+    files = [FileEntry(f"raw/s{i % 3}/f{i}.h5", 10, dataset=f"sample{i % 3}") for i in range(30)]  # type: ignore[call-arg]
+    files.append(FileEntry("README", 1))
+    infos = (DatasetInfo("sample0", kind="raw", sample="lyso <1>", technique="MX"),)
+    out = manifest_html(Manifest(Dataset("10.1/x"), files, datasets=infos))  # type: ignore[call-arg]
+    assert "by dataset (3)" in out
+    assert "<tr><td>sample0</td><td>raw</td><td>lyso &lt;1&gt;</td><td>MX</td><td class=\"n\">10</td>" in out
+    df = Manifest(Dataset("10.1/x"), files).to_pandas() if _has_pandas() else None
+    if df is not None:
+        assert df["dataset"].tolist()[:2] == ["sample0", "sample1"] and df["dataset"].isna().tolist()[-1]
+
+
+def _has_pandas() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pandas") is not None
 
 
 def _table() -> FrameTable:
@@ -138,7 +189,8 @@ def test_to_pandas_typed_columns() -> None:
     files = (FileEntry("a.txt", 3, {"md5": "0" * 32, "sha256": "1" * 64}, ("https://z.org/a",)),
              FileEntry("b.txt", None, {}, (), access="restricted"))
     df = Manifest(Dataset("10.1/x"), files).to_pandas()
-    assert list(df.columns) == ["path", "size", "access", "url", "media_type", "md5", "sha256", "note"]
+    named = ["dataset"] if "dataset" in FileEntry.__dataclass_fields__ else []
+    assert list(df.columns) == ["path", "size", "access", *named, "url", "media_type", "md5", "sha256", "note"]
     assert str(df["size"].dtype) == "Int64" and df["size"].isna().tolist() == [False, True]
     assert isinstance(df["path"].dtype, pd.StringDtype) and isinstance(df["md5"].dtype, pd.StringDtype)
     assert isinstance(df["access"].dtype, pd.CategoricalDtype) and "offline" in df["access"].cat.categories

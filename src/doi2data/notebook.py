@@ -129,18 +129,18 @@ def _checksum_cell(entry: FileEntry) -> str:
     return f"{first[0]}:{first[1][:12]}…" if first else "none"
 
 
-def _series(files: Sequence[FileEntry]) -> dict[str, list[Any]]:
+def _series(paths: Iterable[str], sizes: Iterable[int]) -> dict[str, list[Any]]:
     """File series (``lyso_1_####.cbf``): key -> [files, bytes, lowest number, highest number]."""
     series: dict[str, list[Any]] = {}
-    for f in files:
-        key, number = _series_key(f.path)
+    for path, size in zip(paths, sizes):
+        key, number = _series_key(path)
         if number:
             grp = series.get(key)
             if grp is None:
-                series[key] = [1, f.size or 0, number, number]
+                series[key] = [1, size, number, number]
             else:
                 grp[0] += 1
-                grp[1] += f.size or 0
+                grp[1] += size
                 if number < grp[2]:
                     grp[2] = number
                 elif number > grp[3]:
@@ -159,55 +159,124 @@ class Summary:
     kinds: dict[str, int]
     malformed: int
     series: dict[str, list[Any]]
+    #: files per dataset inside the DOI (``FileEntry.dataset``): name -> [files, bytes]; empty when none say
+    datasets: dict[str, list[int]]
+
+
+@dataclass
+class _Columns:
+    """The per-file values a summary reads, one sequence per field."""
+
+    paths: Sequence[str]
+    sizes: list[int]                     # 0 where unknown
+    unknown: int
+    access: Counter[str]
+    kinds: Counter[tuple[str, ...]]      # algorithm tuples
+    malformed: int
+    datasets: Iterable[str | None] | None
 
 
 _SUMMARIES: dict[int, tuple[weakref.ref[Any], Summary]] = {}
 
 
+def _runs(keys: Iterable[Any], prefix: Sequence[int]) -> dict[Any, list[int]]:
+    """key -> [files, bytes] over ``keys`` (one per file), a Python step per run of equal keys only;
+    ``prefix`` holds the running byte totals."""
+    out: dict[Any, list[int]] = {}
+    pos = 0
+    for key, run in groupby(keys):
+        n = len(list(run))
+        size = prefix[pos + n] - prefix[pos]
+        pos += n
+        agg = out.get(key)
+        if agg is None:
+            out[key] = [n, size]
+        else:
+            agg[0] += n
+            agg[1] += size
+    return out
+
+
+def _entry_columns(files: Sequence[FileEntry]) -> _Columns:
+    """Columns of entries held as objects: C-level ``map``/``attrgetter``/``Counter`` passes."""
+    sizes = list(map(attrgetter("size"), files))
+    unknown = sizes.count(None)
+    if unknown:
+        sizes = [s or 0 for s in sizes]
+    named = bool(files) and "dataset" in getattr(type(files[0]), "__dataclass_fields__", {})
+    return _Columns(list(map(attrgetter("path"), files)), sizes, unknown, Counter(map(attrgetter("access"), files)),
+                    Counter(map(tuple, map(attrgetter("checksums"), files))),
+                    sum(map(bool, map(attrgetter("bad_checksums"), files))),
+                    map(attrgetter("dataset"), files) if named else None)
+
+
+def _filelist_columns(store: Any) -> _Columns:
+    """Columns of a :class:`~doi2data.filelist.FileList` read from its own columns (no entry is built:
+    building a million entries takes seconds). Its rows kept whole (odd checksums) are counted from
+    their entries."""
+    attr_names = tuple(store._attr_names)
+    values = store.attr_table.values
+    at = attr_names.index("access")
+    sizes = [0 if s < 0 else s for s in store.sizes]
+    unknown = store.sizes.count(-1)
+    by_attrs = Counter(store.attrs)
+    access: Counter[str] = Counter()
+    for index, count in by_attrs.items():
+        access[values[index][at]] += count
+    algo_values = store.algo_table.values
+    kinds: Counter[tuple[str, ...]] = Counter({algo_values[i]: n for i, n in Counter(store.algos).items()})
+    malformed = 0
+    for row, entry in store.whole.items():
+        kinds[algo_values[store.algos[row]]] -= 1
+        kinds[tuple(entry.checksums)] += 1
+        malformed += bool(entry.bad_checksums)
+    datasets = None
+    if "dataset" in attr_names:
+        ds = attr_names.index("dataset")
+        datasets = (values[i][ds] for i in store.attrs)
+    if len(store.paths) != len(sizes) or len(store.attrs) != len(sizes):
+        raise ValueError("columns of different lengths")
+    return _Columns(store.paths, sizes, unknown, access, +kinds, malformed, datasets)
+
+
+def _columns(files: Sequence[FileEntry]) -> _Columns:
+    store = getattr(files, "_b", None)
+    if store is not None:
+        try:
+            return _filelist_columns(store)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            pass  # a FileList whose insides changed: read its entries instead (slower, same result)
+    return _entry_columns(files if isinstance(files, tuple | list) else tuple(files))
+
+
 def summary(manifest: Manifest) -> Summary:
     """Aggregates of ``manifest`` (cached while it lives: Jupyter asks for text and HTML in turn).
 
-    Per-file work is C-level (``map``/``attrgetter``/``Counter``/``accumulate``); the only Python
-    loop runs once per run of files in one folder (listings come grouped by folder). The garbage
-    collector is paused meanwhile: a collection would walk every ``FileEntry`` for nothing.
+    Per-file work is C-level (``map``/``attrgetter``/``Counter``/``accumulate``, or the compact file
+    list's own columns); Python steps run once per run of files in one folder (listings come grouped by
+    folder), and for file series over the first :data:`SERIES_SCAN` files. The garbage collector is paused
+    meanwhile: a collection would walk every ``FileEntry`` for nothing.
     """
     cached = _SUMMARIES.get(id(manifest))
     if cached is not None and cached[0]() is manifest:
         return cached[1]
-    files = manifest.files
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        sizes = list(map(attrgetter("size"), files))
-        unknown = sizes.count(None)
-        if unknown:
-            sizes = [s or 0 for s in sizes]
-        prefix = list(accumulate(sizes, initial=0))
-        folders: dict[str, list[int]] = {}
-        pos = 0
-        names = map(itemgetter(0), map(methodcaller("rpartition", "/"), map(attrgetter("path"), files)))
-        for folder, run in groupby(names):
-            n = len(list(run))
-            size = prefix[pos + n] - prefix[pos]
-            pos += n
-            agg = folders.get(folder)
-            if agg is None:
-                folders[folder] = [n, size]
-            else:
-                agg[0] += n
-                agg[1] += size
-        access = Counter(map(attrgetter("access"), files))
-        by_kind = Counter(map(tuple, map(attrgetter("checksums"), files)))
-        malformed = sum(map(bool, map(attrgetter("bad_checksums"), files)))
-        series = _series(files[:SERIES_SCAN])
+        cols = _columns(manifest.files)
+        prefix = list(accumulate(cols.sizes, initial=0))
+        folders = _runs(map(itemgetter(0), map(methodcaller("rpartition", "/"), cols.paths)), prefix)
+        datasets = _runs(cols.datasets, prefix) if cols.datasets is not None else {}
+        datasets.pop(None, None)  # type: ignore[call-overload]
+        series = _series(cols.paths[:SERIES_SCAN], cols.sizes[:SERIES_SCAN])
     finally:
         if gc_was:
             gc.enable()
     kinds: dict[str, int] = {}
-    for algos, count in by_kind.items():
+    for algos, count in cols.kinds.items():
         label = "+".join(sorted(algos)) or "none"
         kinds[label] = kinds.get(label, 0) + count
-    result = Summary(prefix[-1], unknown, folders, dict(access), kinds, malformed, series)
+    result = Summary(prefix[-1], cols.unknown, folders, dict(cols.access), kinds, cols.malformed, series, datasets)
     key = id(manifest)
     _SUMMARIES[key] = (weakref.ref(manifest, lambda _: _SUMMARIES.pop(key, None)), result)
     return result
@@ -244,12 +313,21 @@ def manifest_html(manifest: Manifest) -> str:
                 for name, (n, s) in heapq.nsmallest(MAX_ROWS, folders.items(), key=lambda kv: (-kv[1][1], kv[0])))
         parts.append(f"<details open><summary>by folder ({len(folders):,})</summary>"
                      f"{_table(('folder', 'files', 'size'), rows, len(folders), 'folders')}</details>")
+    if agg.datasets:
+        info = {d.name: d for d in getattr(manifest, "datasets", ())}
+        rows = ((_c(_t(name)), _c(_t(getattr(info.get(name), "kind", "") or "")),
+                 _c(_t(getattr(info.get(name), "sample", "") or "")),
+                 _c(_t(getattr(info.get(name), "technique", "") or "")), _n(f"{n:,}"), _n(human_size(s)))
+                for name, (n, s) in heapq.nsmallest(MAX_ROWS, agg.datasets.items(), key=lambda kv: (-kv[1][1], kv[0])))
+        parts.append(f"<details open><summary>by dataset ({len(agg.datasets):,})</summary>"
+                     f"{_table(('dataset', 'kind', 'sample', 'technique', 'files', 'size'), rows, len(agg.datasets), 'datasets')}"
+                     "</details>")
     groups = [(k, v) for k, v in series.items() if v[0] > 1]
     if groups:
         rows = ((_c(_t(key)), _n(f"{n:,}"), _n(human_size(s)), _c(f"{_t(lo)} … {_t(hi)}"))
                 for key, (n, s, lo, hi) in heapq.nsmallest(MAX_ROWS, groups, key=lambda kv: (-kv[1][1], kv[0])))
         scope = f", among the first {SERIES_SCAN:,} files" if len(files) > SERIES_SCAN else ""
-        parts.append(f"<details open><summary>by dataset: file series ({len(groups):,}{scope})</summary>"
+        parts.append(f"<details open><summary>by file series ({len(groups):,}{scope})</summary>"
                      f"{_table(('series', 'files', 'size', 'numbers'), rows, len(groups), 'series')}</details>")
     rows = ((_c(link(f.url, f.path) if f.access == "open" else _t(f.path)), _n(human_size(f.size)),
              _c(_t(_checksum_cell(f))), _c(_t(f.access))) for f in files)

@@ -26,10 +26,17 @@ def _pandas() -> Any:
     return pandas
 
 
+def _has_datasets() -> bool:
+    """Whether the model names each file's dataset inside the DOI (``FileEntry.dataset``)."""
+    from .model import FileEntry
+
+    return "dataset" in FileEntry.__dataclass_fields__
+
+
 def manifest_frame(manifest: Manifest) -> Any:
-    """``path size access url media_type <one column per checksum algorithm> note``, one row per file."""
+    """``path size access [dataset] url media_type <one column per checksum algorithm> note``, one row per file."""
     pd = _pandas()
-    files = manifest.files
+    files = manifest.files if isinstance(manifest.files, tuple | list) else list(manifest.files)  # built once
     seen = {a for f in files for a in f.checksums}
     algos = [a for a in HASH_ALGORITHMS if a in seen] + sorted(seen - set(HASH_ALGORITHMS))
     text = pd.StringDtype()
@@ -37,6 +44,7 @@ def manifest_frame(manifest: Manifest) -> Any:
         "path": pd.array([f.path for f in files], dtype=text),
         "size": pd.array([f.size for f in files], dtype="Int64"),
         "access": pd.Categorical([f.access for f in files], categories=list(ACCESS_VALUES)),
+        **({"dataset": pd.array([getattr(f, "dataset", None) for f in files], dtype=text)} if _has_datasets() else {}),
         "url": pd.array([f.url for f in files], dtype=text),
         "media_type": pd.array([f.media_type for f in files], dtype=text),
     }
