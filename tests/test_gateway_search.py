@@ -326,3 +326,16 @@ def test_search_in_a_real_browser(gateway: GatewayServer, net: FakeInternet) -> 
         finally:
             browser.close()
     assert console == []
+
+
+def test_cache_bounded_in_bytes_and_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    service = gwsearch.SearchService(("panosc=https://federated.panosc.ess.eu/api",), clock=lambda: now[0])
+    monkeypatch.setattr(gwsearch, "CACHE_BYTES", 10_000)
+    big = {"hits": [{"title": "x" * 3000}]}
+    for i in range(10):
+        service._remember(f"k{i}", big)
+    assert len(service._cache) == 3 and service._cached_bytes <= 10_000 and service._cached("k9") is big
+    assert service._cached("k0") is None
+    now[0] = gwsearch.CACHE_TTL + 1
+    assert service._cached("k9") is None and service._cached_bytes == 2 * len(json.dumps(big))

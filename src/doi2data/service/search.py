@@ -65,6 +65,8 @@ SEARCH_TIMEOUT = 30.0
 MAX_INFLIGHT = 16
 CACHE_TTL = 60.0
 CACHE_ENTRIES = 256
+CACHE_BYTES = 32 << 20  # what the cache may hold in all (a page of 200 hostile maximal hits is ~1 MB)
+MAX_TECHNIQUES = 20
 KNOWN = ("q", "source", "facility", "technique", "param", "from", "until", "limit", "cursor", "client", "provider",
          "type", "format")
 #: CLI options that name a host or carry credentials: never from a caller (see the module docstring).
@@ -282,15 +284,32 @@ class SearchService:
         self.sources = parse_sources(sources)
         self.inflight = 0
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any], int]] = OrderedDict()
+        self._cached_bytes = 0
 
     def _cached(self, key: str) -> dict[str, Any] | None:
         found = self._cache.get(key)
-        if found is None or self._clock() - found[0] > CACHE_TTL:
-            self._cache.pop(key, None)
+        if found is None:
+            return None
+        if self._clock() - found[0] > CACHE_TTL:
+            self._forget(key)
             return None
         self._cache.move_to_end(key)
         return found[1]
+
+    def _forget(self, key: str) -> None:
+        entry = self._cache.pop(key, None)
+        if entry is not None:
+            self._cached_bytes -= entry[2]
+
+    def _remember(self, key: str, body: dict[str, Any]) -> None:
+        """Keep ``body`` for :data:`CACHE_TTL` s, bounded in entries and in bytes (oldest use goes first)."""
+        size = len(json.dumps(body, ensure_ascii=False))
+        self._forget(key)
+        self._cache[key] = (self._clock(), body, size)
+        self._cached_bytes += size
+        while self._cache and (len(self._cache) > CACHE_ENTRIES or self._cached_bytes > CACHE_BYTES):
+            self._forget(next(iter(self._cache)))
 
     async def page(self, gw: Gateway, asked: Asked, client: str, root: str) -> tuple[dict[str, Any], bool]:
         """(the JSON answer, whether it came from the cache)."""
@@ -325,9 +344,7 @@ class SearchService:
         if position is not None:
             cursor = encode_cursor(asked.fingerprint(), position)
             body.update(cursor=cursor, next=f"{root}/search?{urlencode([*asked.params, ('cursor', cursor)])}")
-        self._cache[key] = (self._clock(), body)
-        if len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        self._remember(key, body)
         return body, False
 
 
@@ -355,7 +372,8 @@ def _hit_json(hit: Hit, root: str) -> dict[str, Any]:
             url = None
     return {"doi": doi, "title": _text(hit.title), "facility": _text(hit.facility), "year": hit.year,
             "size": hit.size, "url": url, "source": hit.source, "id": _text(hit.id),
-            "techniques": [_text(t) for t in hit.techniques], "landing_url": safe_href(_text(hit.url))}
+            "techniques": [_text(t) for t in hit.techniques[:MAX_TECHNIQUES]],
+            "landing_url": safe_href(_text(hit.url)) if hit.url and len(hit.url) <= 2000 else None}
 
 
 def _wants_html(accept: str | None, fmt: str | None) -> bool:
