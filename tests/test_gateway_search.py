@@ -339,3 +339,21 @@ def test_cache_bounded_in_bytes_and_time(monkeypatch: pytest.MonkeyPatch) -> Non
     assert service._cached("k0") is None
     now[0] = gwsearch.CACHE_TTL + 1
     assert service._cached("k9") is None and service._cached_bytes == 2 * len(json.dumps(big))
+
+
+def test_pan_api_ignoring_skip_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PaN API answering the same page whatever 'skip' says: the second page is a 502, not an endless 'next'."""
+    page = json.dumps([{"pid": f"p{i}", "doi": f"10.1234/x{i}", "title": "t"} for i in range(2)]).encode()
+
+    async def same(*args: object, **kwargs: object) -> tuple[bytes, str]:
+        return page, "https://pan.example/api/Documents"
+
+    monkeypatch.setattr(gwsearch, "fetch_page", same)
+    sources = gwsearch.parse_sources(["panosc=https://pan.example/api"])
+    first = gwsearch.parse_request([("limit", "2")], sources)
+    hits, position = asyncio.run(gwsearch._panosc_page(None, first))  # type: ignore[arg-type]
+    assert len(hits) == 2 and position is not None and position["k"] == 2
+    cursor = gwsearch.encode_cursor(first.fingerprint(), position)
+    second = gwsearch.parse_request([("limit", "2"), ("cursor", cursor)], sources)
+    with pytest.raises(gwsearch.RepositoryError, match="ignores 'skip'"):
+        asyncio.run(gwsearch._panosc_page(None, second))  # type: ignore[arg-type]

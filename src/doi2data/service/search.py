@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import Doi2DataError, UsageError
+from ..errors import Doi2DataError, RepositoryError, UsageError
 from ..http import Http
 from ..search import datacite, panosc
 from ..search.common import Hit, SearchQuery, fetch_page, loads_json, parse_date, parse_param
@@ -163,12 +163,14 @@ def decode_cursor(text: str, fingerprint: str) -> dict[str, Any]:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError, RecursionError):
         raise bad from None
-    if not isinstance(data, dict) or data.get("h") != fingerprint or not set(data) <= {"h", "k", "n", "c"}:
+    if not isinstance(data, dict) or data.get("h") != fingerprint or not set(data) <= {"h", "k", "n", "c", "p"}:
         raise bad
     position = {k: v for k, v in data.items() if k != "h"}
     for key in ("k", "n"):
         if key in position and not (type(position[key]) is int and 0 <= position[key] <= 10**9):
             raise bad
+    if "p" in position and not (isinstance(position["p"], str) and len(position["p"]) == 16):
+        raise bad
     if "c" in position and not (isinstance(position["c"], str) and 0 < len(position["c"]) <= 2000
                                 and position["c"].isascii() and position["c"].isprintable()):
         raise bad
@@ -249,7 +251,11 @@ async def _panosc_page(http: Http, asked: Asked) -> tuple[list[Hit], dict[str, A
     data = loads_json(body, final, "PaN search answer")
     hits = panosc.parse_documents(data, asked.query, endpoint=endpoint)
     count = len(data) if isinstance(data, list) else 0
-    return hits[:asked.limit], ({"k": skip + count} if count >= asked.limit else None)
+    ids = [d.get("pid") for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+    seen = hashlib.sha256(json.dumps(ids, default=str).encode()).hexdigest()[:16]
+    if ids and asked.position.get("p") == seen:  # as the CLI: an API that ignores skip is stopped, not looped
+        raise RepositoryError(f"the PaN search API at {endpoint} answered the same page again (it ignores 'skip')")
+    return hits[:asked.limit], ({"k": skip + count, "p": seen} if count >= asked.limit else None)
 
 
 async def _datacite_page(http: Http, asked: Asked) -> tuple[list[Hit], dict[str, Any] | None]:
