@@ -172,3 +172,46 @@ def test_psi_dataset_folders_are_datasets(net: FakeInternet) -> None:
                for f in manifest.files)
     one = doi2data.resolve(fac.PSI_MULTI_DOI, dataset=f"name == '{names[0]}'")
     assert {f.dataset for f in one.files} == {names[0]} and 0 < len(one.files) < len(manifest.files)
+
+
+# -- the gateway: ?datasets= --------------------------------------------------------------------------
+
+def test_gateway_datasets_parameter(internet: FakeInternet, net: FakeInternet, tmp_path: Path) -> None:
+    pytest.importorskip("jinja2")
+    import httpx
+
+    from doi2data.service import GatewayConfig, create_app
+    from doi2data.service.testing import GatewayServer
+
+    settings = {"cache_url": f"sqlite:///{tmp_path}/cache.sqlite", "allow_hosts": tuple(internet.hosts), "rate": 0,
+                "access_log": str(tmp_path / "access.log")}
+    for round_ in ("miss", "hit"):  # the second gateway reads the manifest back from its SQLite cache
+        with internet.activated():
+            server = GatewayServer(create_app(GatewayConfig(**settings))).start()  # type: ignore[arg-type]
+        try:
+            with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as http:
+                whole = http.get(f"/{fac.SCICAT_V4_DOI}")
+                assert whole.headers["x-cache"] == round_
+                assert [d["kind"] for d in whole.json()["datasets"]] == ["raw", "processed"]
+                picked = http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "kind == 'processed'"})
+                assert picked.status_code == 200, picked.text
+                doc = picked.json()
+                assert [f["path"] for f in doc["files"]] == ["run_002/events_000.nxs"]
+                assert [d["name"] for d in doc["datasets"]] == ["run_002"]
+                assert picked.headers["etag"] != whole.headers["etag"]
+                both = http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "temperature < 2", "include": "*.log"})
+                assert [f["path"] for f in both.json()["files"]] == ["run_001/run_001.log"]
+                archive = http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "kind == 'raw'", "archive": "zip"})
+                assert archive.status_code == 200
+                import io
+                import zipfile
+
+                names = sorted(zipfile.ZipFile(io.BytesIO(archive.content)).namelist())
+                assert names == ["run_001/detector/events_000.nxs", "run_001/run_001.log"]
+                bad = http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "temprature < 2"})
+                assert bad.status_code == 400 and "unknown name 'temprature'" in bad.json()["detail"]
+                assert http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "("}).status_code == 400
+                huge = http.get(f"/{fac.SCICAT_V4_DOI}", params={"datasets": "not " * 400 + "kind == 'raw'"})
+                assert huge.status_code in (400, 414)
+        finally:
+            server.stop()

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
-from ..model import Dataset, FileEntry, Manifest
+from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 
 TABLE = "doi2data_manifests"
 _DATASET_FIELDS = set(Dataset.__dataclass_fields__)
@@ -35,10 +35,12 @@ def manifest_from_json(data: Mapping[str, Any]) -> Manifest:
     files = [
         FileEntry(path=f["path"], size=f.get("size"), checksums=f.get("checksums") or {},
                   urls=tuple(f.get("urls") or ([f["url"]] if f.get("url") else [])),
-                  media_type=f.get("media_type"), access=f.get("access") or "open", note=f.get("note"))
+                  media_type=f.get("media_type"), access=f.get("access") or "open", note=f.get("note"),
+                  dataset=f["dataset"] if isinstance(f.get("dataset"), str) else None)
         for f in data.get("files") or ()
     ]
-    return Manifest(Dataset(**ds), tuple(files), tuple(data.get("warnings") or ()))
+    datasets = tuple(DatasetInfo.from_json(d) for d in data.get("datasets") or () if isinstance(d, Mapping))
+    return Manifest(Dataset(**ds), tuple(files), tuple(data.get("warnings") or ()), datasets=datasets)
 
 
 class Store(Protocol):

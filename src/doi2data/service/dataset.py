@@ -9,6 +9,10 @@ Dispatch on the query (same selection rules as the CLI, :mod:`doi2data.select`):
   several: ``300 Multiple Choices`` with the matching manifest;
 * otherwise: the manifest (``include``/``exclude`` filter it), content-negotiated.
 
+``datasets=EXPR`` narrows any of these to the datasets inside the DOI that the expression chooses
+(the CLI's ``--dataset``, :mod:`doi2data.datasets_select`). Not ``dataset=``: that names an HDF5
+dataset path with ``file=``/``slice=``.
+
 Every answer carries the dataset's Signposting ``Link`` header.
 """
 
@@ -26,6 +30,7 @@ from ..errors import AccessDenied, Doi2DataError, InvalidIdentifier, UsageError
 from ..identifiers import Identifier, parse_identifier
 from ..model import Dataset, FileEntry, Manifest
 from ..paths import plan_paths
+from ..datasets_select import select_datasets
 from ..select import select
 from .archive import Member
 from .manifests import Entry
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("doi2data.gateway")
 MULTI = ("file", "include", "exclude")
-SINGLE = ("archive", "format", "mode", *SUBSET_KEYS)
+SINGLE = ("archive", "format", "mode", "datasets", *SUBSET_KEYS)
 
 
 @dataclass
@@ -72,11 +77,17 @@ class Query:
                 raise UsageError(f"unknown query parameter {key!r}; known: {', '.join(MULTI + SINGLE)}")
         return query
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether the query chooses files (globs or ``datasets=``) rather than taking them all."""
+        return bool(self.file or self.include or self.exclude) or "datasets" in self.one
+
     def chosen(self, manifest: Manifest) -> Manifest:
-        if not (self.file or self.include or self.exclude):
+        if not self.narrowed:
             return manifest  # the common case: the whole dataset (and its memoised renderings)
         if self._chosen is None or self._chosen[0] is not manifest:  # computed once, off the loop (below)
-            self._chosen = (manifest, select(select(manifest, self.file or None), self.include or None,
+            picked = select_datasets(manifest, self.one["datasets"]) if "datasets" in self.one else manifest
+            self._chosen = (manifest, select(select(picked, self.file or None), self.include or None,
                                              self.exclude or None))
         return self._chosen[1]
 
@@ -106,7 +117,7 @@ async def dataset_endpoint(request: Request) -> Response:
             return RedirectResponse(target, status_code=308)
         entry, state = await gw.manifests.get(ident)
         request.state.cache, request.state.doi = state, ident.value
-        if query.file or query.include or query.exclude:  # globs over a large manifest: on a worker thread
+        if query.narrowed:  # globs over a large manifest: on a worker thread
             await blocking(query.chosen, entry.manifest)
         return await _dispatch(request, gw, query, ident, entry, client)
     except Doi2DataError as exc:
@@ -157,7 +168,8 @@ async def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifi
                     base: str, anchor: str, headers: dict[str, str], status: int = 200) -> Response:
     choice = choose(request.headers.get("accept"), query.one.get("format"))
     filtered = chosen is not entry.manifest
-    selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude])
+    selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude, "d",
+                               query.one.get("datasets", "")])
     body = await rendered(choice, chosen, entry, ident, anchor, base, filtered,
                           include=" ".join(query.include or query.file))
     headers = {**headers, **cache_headers(entry, request.state.cache, max_age=gw.manifests.remaining(entry),

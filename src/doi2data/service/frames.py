@@ -58,7 +58,7 @@ async def where_response(request: Request, gw: Gateway, query: Query, ident: Ide
     except UsageError as exc:
         raise InvalidWhere(str(exc)) from exc
     manifest = entry.manifest
-    narrowed = bool(query.file or query.include or query.exclude)
+    narrowed = query.narrowed
     paths = frozenset(f.path for f in query.chosen(manifest).files) if narrowed else None
     scanned = [e for e in manifest.files if kind_of(e.path) and e.access == "open" and e.url
                and (paths is None or e.path in paths)]

@@ -40,6 +40,10 @@ _DATASET_PARAMS = [
            "or add ``archive``.", many=True, example="*.json"),
     _param("include", "rsync-like include glob(s) (filters the manifest or the archive)", many=True),
     _param("exclude", "rsync-like exclude glob(s); excludes win", many=True),
+    _param("datasets", "Datasets inside the DOI (where the repository lists them), by the CLI's --dataset "
+           "expression over name, kind (raw/processed/other), sample, technique, instrument, start, end, files, "
+           "size and parameters by name; narrows the manifest, an archive or a where= scan.",
+           example="kind == 'processed' and sample like 'lyso*'"),
     _param("archive", "Stream the selection as one stored zip (ZIP64 when needed) or pax tar, with an exact "
            "Content-Length when sizes are known; every member is verified while streaming. With ``where``: "
            "the matching frames (CBF files as they are, HDF5 stacks as new files holding just those frames).",
