@@ -157,3 +157,13 @@ def test_frames_scan_shows_its_progress_in_a_notebook(net: FakeInternet, noteboo
     notebook.clear()
     doi2data.frames("10.5281/zenodo.7000500", cache=False, progress=False)
     assert notebook == []
+
+
+def test_no_bar_from_a_worker_thread_of_the_kernel(net: FakeInternet, notebook: list[tuple[str, str, int]],
+                                                   tmp_path: Path) -> None:
+    """Output from a thread other than the cell's may land in another cell: such calls draw nothing."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        report = pool.submit(doi2data.download, DOI, tmp_path, include="README.json").result()
+    assert report.count("downloaded") == 1 and notebook == []

@@ -366,13 +366,13 @@ def frames(identifier: str | Identifier | Manifest, where: str | None = None, *,
     ``progress``: in Jupyter (default) a bar with the requests and bytes of the scan so far
     (a scan of many CBF headers is paced by the repository's rate limits); ``False``: none.
     """
-    from .notebook import ActivityBar, in_notebook
+    from .notebook import ActivityBar, in_cell
     from .subset.frames import frame_table
     from .subset.ranges import RangeReader
 
     manifest = identifier if isinstance(identifier, Manifest) else resolve(identifier, tokens=tokens)
     with RangeReader(credentials=Credentials.parse(tokens)) as reader:
-        if progress is False or not in_notebook():
+        if progress is False or not in_cell():
             table = frame_table(manifest, reader=reader, cache=cache)
         else:  # scan in a worker, draw from this (the cell's) thread
             bar = ActivityBar(f"frames of {manifest.dataset.doi or 'the dataset'}")

@@ -470,6 +470,15 @@ def in_notebook() -> bool:
     return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
 
 
+def in_cell() -> bool:
+    """True in a Jupyter kernel's main thread, where cells run and whose output goes to the running cell.
+
+    Why the thread matters: ipykernel routes output by the executing cell's context; a bar drawn from
+    a worker thread (a batch run on a private loop) may land in another cell or nowhere, so none is drawn.
+    """
+    return threading.current_thread() is threading.main_thread() and in_notebook()
+
+
 class _Shown:
     """A display object with an HTML and a plain-text form (IPython's ``HTML`` shows its class name as text)."""
 
@@ -595,5 +604,5 @@ class ActivityBar:
     def stop(self, summary: str) -> None:
         self._draw(f"{_t(self._label)}: {_t(summary)}", f"{self._label}: {summary}")
 
-__all__ = ["ActivityBar", "NotebookProgress", "download_html", "frames_html", "in_notebook", "link", "manifest_html",
+__all__ = ["ActivityBar", "NotebookProgress", "download_html", "frames_html", "in_cell", "in_notebook", "link", "manifest_html",
            "manifest_repr", "subset_html"]

@@ -247,16 +247,18 @@ def choose_progress(progress: Any) -> tuple[Any, bool]:
     """``(sink or None, created here)`` for the API's ``progress=`` argument.
 
     A sink object is used as given; ``False``: no display; ``None`` (the default): a notebook bar
-    inside Jupyter, nothing elsewhere (scripts stay quiet, as before); ``True``: the notebook bar
-    in Jupyter, else the rich terminal bars. Never the terminal bars in a notebook: their cursor
+    inside Jupyter (from the cell's thread only), nothing elsewhere (scripts stay quiet, as before);
+    ``True``: the notebook bar in Jupyter, else the rich terminal bars. Never the terminal bars in a notebook: their cursor
     control codes would be printed into the cell (see :mod:`doi2data.notebook`).
     """
     if progress is None or progress is True or progress is False:
-        from .notebook import NotebookProgress, in_notebook
+        from .notebook import NotebookProgress, in_cell, in_notebook
 
-        if progress is False or (progress is None and not in_notebook()):
+        if progress is False or (progress is None and not in_cell()):
             return None, False
-        return (NotebookProgress() if in_notebook() else RichProgress()), True
+        if in_notebook():  # never rich's terminal bars in a kernel; a bar only from the cell's thread
+            return (NotebookProgress(), True) if in_cell() else (None, False)
+        return RichProgress(), True
     return progress, False
 
 
