@@ -167,3 +167,10 @@ def test_no_bar_from_a_worker_thread_of_the_kernel(net: FakeInternet, notebook: 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         report = pool.submit(doi2data.download, DOI, tmp_path, include="README.json").result()
     assert report.count("downloaded") == 1 and notebook == []
+
+
+def test_progress_true_in_a_script_uses_the_terminal_bars(net: FakeInternet, tmp_path: Path,
+                                                          capfd: pytest.CaptureFixture[str]) -> None:
+    doi2data.download(DOI, tmp_path, include="README.json", progress=True)
+    out, err = capfd.readouterr()
+    assert out == "" and "1/1 files" in err
