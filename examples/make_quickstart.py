@@ -40,7 +40,7 @@ series, access and checksum kinds (large manifests show aggregates and the first
 
 manifest = doi2data.resolve("10.5281/zenodo.154704")   # 120 PILATUS miniCBF frames
 manifest"""),
-    ("code", """files = manifest.to_pandas()        # typed columns: path string, size Int64, access category, md5 string...
+    ("code", """files = manifest.to_pandas()        # typed: path string, size Int64, access category, md5 string...
 print(files.dtypes.to_string())
 files.head(3)"""),
     ("md", """## 2. Download a selection

@@ -131,7 +131,8 @@ def test_small_manifest_shows_title_doi_licence_groups() -> None:
 def test_files_grouped_by_dataset_inside_the_doi() -> None:
     from doi2data.model import DatasetInfo  # type: ignore[attr-defined]
 
-    files = [FileEntry(f"raw/s{i % 3}/f{i}.h5", 10, dataset=f"sample{i % 3}") for i in range(30)]  # type: ignore[call-arg]
+    files = [FileEntry(f"raw/s{i % 3}/f{i}.h5", 10, dataset=f"sample{i % 3}")  # type: ignore[call-arg]
+             for i in range(30)]
     files.append(FileEntry("README", 1))
     infos = (DatasetInfo("sample0", kind="raw", sample="lyso <1>", technique="MX"),)
     out = manifest_html(Manifest(Dataset("10.1/x"), files, datasets=infos))  # type: ignore[call-arg]

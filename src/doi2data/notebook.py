@@ -5,10 +5,11 @@ methods. Everything a repository sent (titles, names, URLs, licences) is hostile
 escaped with :func:`html.escape`, cut to :data:`MAX_TEXT` characters, and a URL becomes a link
 only when it is ``http(s)://`` and at most :data:`MAX_URL` long (never ``javascript:``).
 
-Bounded output: a manifest of 1,000,000 files renders aggregates (by folder, by file series, by
-access and checksum kind, computed in one pass with C-speed string methods, no regex) and only
-the first :data:`SHOWN` rows of each table, the rest behind ``<details>`` up to :data:`MAX_ROWS`
-rows; so the HTML stays under ~200 KB whatever the manifest holds.
+Bounded output: a manifest of 1,000,000 files renders aggregates (by folder, by dataset inside the
+DOI, by file series, by access and checksum kind: C-level passes over the entries, or a compact
+file list's own columns; no regex) and only the first :data:`SHOWN` rows of each table, the rest
+behind ``<details>`` up to :data:`MAX_ROWS` rows; so the HTML stays under ~200 KB (measured: 33 KB)
+whatever the manifest holds.
 
 Progress (:class:`NotebookProgress`): an HTML ``<progress>`` element updated in place through an
 IPython display handle. Why not rich's Jupyter mode or ``tqdm.auto``: both need ipywidgets (not
@@ -318,10 +319,11 @@ def manifest_html(manifest: Manifest) -> str:
         rows = ((_c(_t(name)), _c(_t(getattr(info.get(name), "kind", "") or "")),
                  _c(_t(getattr(info.get(name), "sample", "") or "")),
                  _c(_t(getattr(info.get(name), "technique", "") or "")), _n(f"{n:,}"), _n(human_size(s)))
-                for name, (n, s) in heapq.nsmallest(MAX_ROWS, agg.datasets.items(), key=lambda kv: (-kv[1][1], kv[0])))
+                for name, (n, s) in heapq.nsmallest(MAX_ROWS, agg.datasets.items(),
+                                                    key=lambda kv: (-kv[1][1], kv[0])))
+        header = ("dataset", "kind", "sample", "technique", "files", "size")
         parts.append(f"<details open><summary>by dataset ({len(agg.datasets):,})</summary>"
-                     f"{_table(('dataset', 'kind', 'sample', 'technique', 'files', 'size'), rows, len(agg.datasets), 'datasets')}"
-                     "</details>")
+                     f"{_table(header, rows, len(agg.datasets), 'datasets')}</details>")
     groups = [(k, v) for k, v in series.items() if v[0] > 1]
     if groups:
         rows = ((_c(_t(key)), _n(f"{n:,}"), _n(human_size(s)), _c(f"{_t(lo)} … {_t(hi)}"))
@@ -386,7 +388,8 @@ def frames_html(table: FrameTable) -> str:
     rows = ([_c(_t(fr.file)), _n(fr.frame), _c(_t(fr.dataset or "-")),
              *[_n(_fmt(fr.values.get(n))) for n in names[:12]]] for fr in frames)
     parts = [_STYLE, '<div class="d2d">', head,
-             f"<details open><summary>dataname ranges</summary>{_table(('dataname', 'min', 'max', 'frames'), rng, len(ranges), 'datanames')}</details>",
+             "<details open><summary>dataname ranges</summary>"
+             f"{_table(('dataname', 'min', 'max', 'frames'), rng, len(ranges), 'datanames')}</details>",
              f"<details><summary>by file and dataset ({len(per):,})</summary>"
              f"{_table(('file', 'dataset', 'frames'), groups, len(per), 'files')}</details>",
              f"<details><summary>frames</summary>{_table(cols, rows, len(frames), 'frames')}</details>"]
@@ -409,7 +412,8 @@ def download_html(report: DownloadReport) -> str:
     failed = report.failed
     head = (f"<b>{report.count('downloaded'):,} downloaded, {report.count('present'):,} already present</b>; "
             f"{report.verified:,} verified, {len(unchecked):,} unchecked, {report.count('skipped'):,} skipped, "
-            f"<b>{len(failed):,} failed</b>; {_t(human_size(report.bytes_transferred))} into <code>{_t(report.dest)}</code>")
+            f"<b>{len(failed):,} failed</b>; {_t(human_size(report.bytes_transferred))} into "
+            f"<code>{_t(report.dest)}</code>")
     parts = [_STYLE, '<div class="d2d">', head]
     if failed:
         rows = ((_c(_t(p)), _c(_t(why))) for p, why in sorted(failed.items()))
@@ -599,10 +603,12 @@ class ActivityBar:
             return
         self._drawn = now
         state = f"{requests:,} requests, {human_size(nbytes)} received"
-        self._draw(f"{_t(self._label)}: <progress style=\"width:20%\"></progress> {_t(state)}", f"{self._label}: {state}")
+        bar = '<progress style="width:20%"></progress>'
+        self._draw(f"{_t(self._label)}: {bar} {_t(state)}", f"{self._label}: {state}")
 
     def stop(self, summary: str) -> None:
         self._draw(f"{_t(self._label)}: {_t(summary)}", f"{self._label}: {summary}")
 
-__all__ = ["ActivityBar", "NotebookProgress", "download_html", "frames_html", "in_cell", "in_notebook", "link", "manifest_html",
-           "manifest_repr", "subset_html"]
+
+__all__ = ["ActivityBar", "NotebookProgress", "download_html", "frames_html", "in_cell", "in_notebook", "link",
+           "manifest_html", "manifest_repr", "subset_html", "summary"]
