@@ -251,3 +251,59 @@ def test_export_transfer_and_from_take_dataset(net: FakeInternet, tmp_path: Path
     assert code == 0, err
     code, out, err = _here(capsys, "get", fac.SCICAT_V4_DOI, str(tmp_path / "g"), "-q", "--dataset", "kind ==")
     assert code == 2 and "--dataset" in err and not (tmp_path / "g").exists()
+
+
+# -- hostile metadata -------------------------------------------------------------------------------
+
+def test_hostile_dataset_metadata_is_bounded() -> None:
+    from doi2data.adapters import esrf
+    from doi2data.adapters._pan.scicat_api import parse_dataset
+
+    junk = {"id": 7, "name": "d", "type": ["raw"], "sampleName": "s\x00\x1b[31m" + "x" * 10_000,
+            "startDate": {"$date": 1}, "techniques": "MX", "investigation": {"investigationInstruments": [None, 3]},
+            "parameters": [None, 5, {"name": None, "value": "1"}, {"name": "big", "value": "1e999"},
+                           {"name": "nan", "value": "nan"}, {"name": "obj", "value": {"a": 1}},
+                           {"name": "flag", "value": True}, {"name": "__fileCount", "value": "3"},
+                           *({"name": f"p{i}", "value": str(i), "units": "u" * 500} for i in range(5000))]}
+    (parsed,) = esrf.parse_datasets([junk])
+    info = parsed.about
+    assert info is not None and info.kind == "other" and info.technique is None and info.instrument is None
+    assert info.sample is not None and len(info.sample) <= 200 and info.sample.isprintable()
+    assert info.start is None and parsed.file_count == 3
+    names = [n for n, _, _ in info.parameters]
+    assert names[:2] == ["big", "nan"] and dict((n, v) for n, v, _ in info.parameters)["big"] == "1e999"
+    assert len(info.parameters) == 200 and all(len(u or "") <= 200 for _, _, u in info.parameters)
+    doc = {"pid": "p/1", "type": "derived", "sampleIds": ["lyso"], "techniques": [{"name": "SAXS"}],
+           "instrumentIds": ["/sls/cSAXS"], "scientificMetadata": {"a": {"value": [1, 2], "unit": "m"},
+                                                                   "b": {"value": 2, "unit": 3}, "c": "text"}}
+    about = parse_dataset(doc).about
+    assert about is not None and (about.kind, about.sample, about.technique, about.instrument) == \
+        ("processed", "lyso", "SAXS", "/sls/cSAXS")
+    assert about.parameters == (("b", 2.0, None), ("c", "text", None))
+    assert parse_dataset({"pid": "p/2", "scientificMetadata": [1, 2]}).about.parameters == ()  # type: ignore[union-attr]
+
+
+def test_cached_manifest_with_junk_datasets_still_loads() -> None:
+    from doi2data.service.cache import manifest_from_json
+
+    doc = _manifest().to_json()
+    assert manifest_from_json(doc).datasets == _manifest().datasets
+    assert [f.dataset for f in manifest_from_json(doc).files] == [f.dataset for f in _manifest().files]
+    doc["datasets"] = [None, {"name": "x", "kind": "weird", "parameters": [None, {"name": 3}]}, 7]
+    doc["files"][0]["dataset"] = {"no": 1}
+    loaded = manifest_from_json(doc)
+    assert loaded.datasets == (DatasetInfo("x"),) and loaded.files[0].dataset is None
+
+
+def test_ls_prints_dataset_names_literally() -> None:
+    import io
+
+    from rich.console import Console
+
+    from doi2data.output import print_manifest
+
+    m = Manifest(Dataset("10.1/z"), (FileEntry("a", 1, dataset="[red]x[/red]"),),
+                 datasets=(DatasetInfo("[red]x[/red]", "raw", sample="[bold]s"),))
+    out = io.StringIO()
+    print_manifest(m, Console(file=out, width=200))
+    assert "dataset [red]x[/red] [raw] sample [bold]s: 1 file(s), 1 B" in out.getvalue()

@@ -57,7 +57,7 @@ def parameter(name: Any, value: Any, unit: Any = None) -> Parameter | None:
     key, found = text(name), number_or_text(value)
     if key is None or found is None:
         return None
-    return (key, found, text(unit))
+    return (key, found, text(unit) if isinstance(unit, str) else None)  # a unit is text, never a number
 
 
 def parameters(items: Iterable[Parameter | None], skip: Iterable[str] = ()) -> tuple[Parameter, ...]:
