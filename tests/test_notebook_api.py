@@ -174,3 +174,30 @@ def test_progress_true_in_a_script_uses_the_terminal_bars(net: FakeInternet, tmp
     doi2data.download(DOI, tmp_path, include="README.json", progress=True)
     out, err = capfd.readouterr()
     assert out == "" and "1/1 files" in err
+
+
+def test_a_timeout_raised_by_the_run_is_not_taken_for_a_poll() -> None:
+    """_run waits with polls in the notebook case; a TimeoutError from the work itself must come out."""
+    from doi2data.api import _run
+
+    async def fails() -> None:
+        raise TimeoutError("the work timed out")
+
+    polls: list[int] = []
+
+    async def cell() -> None:
+        _run(fails(), poll=lambda: polls.append(1))
+
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(cell())
+        except BaseException as exc:  # noqa: BLE001 - handed to the assertion below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)  # the old loop spun forever: fail, don't hang
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], TimeoutError) and "the work timed out" in str(outcome[0])

@@ -117,11 +117,9 @@ def _run(coro: Coroutine[Any, Any, T], poll: Callable[[], None] | None = None) -
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(asyncio.run, coro)
-        while poll is not None:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                poll()
+        while poll is not None and not future.done():  # not result(timeout=): the run may raise TimeoutError
+            concurrent.futures.wait([future], timeout=0.2)
+            poll()
         return future.result()
 
 

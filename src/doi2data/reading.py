@@ -12,10 +12,11 @@ without reading everything, so it is not: :attr:`VerifiedFile.verified` says whi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import VerificationError
-from .fs import DoiFile, DoiFileSystem
+from .fs import BlockCache, DoiFile, DoiFileSystem
 from .identifiers import parse_identifier
 from .transfer.hashing import MultiHasher, mismatches
 
@@ -25,7 +26,7 @@ class VerifiedFile(DoiFile):
 
     def __init__(self, fs: DoiFileSystem, path: str, **kwargs: Any) -> None:
         placed = fs._readable(path)
-        super().__init__(fs, path, placed, block_size=fs.block_size, cache_type="doi2data-blocks",
+        super().__init__(fs, path, placed, block_size=fs.block_size, cache_type=BlockCache.name,
                          cache_options={"maxblocks": fs.max_blocks}, **kwargs)
         self.checksums = dict(placed.entry.checksums)
         self._hasher = MultiHasher(self.checksums) if self.checksums else None
@@ -52,7 +53,7 @@ class VerifiedFile(DoiFile):
         return data
 
 
-def open_file(doi: str, path: str, *, tokens: tuple[str, ...] | list[str] = ()) -> VerifiedFile:
+def open_file(doi: str, path: str, *, tokens: Sequence[str] = ()) -> VerifiedFile:
     """Open ``path`` of the dataset ``doi`` for reading (``rb``); see :class:`VerifiedFile`."""
     ident = parse_identifier(doi)
     if not ident.is_doi:
