@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
+
+from .filelist import FileList
 
 #: ``open``: downloadable; ``restricted``: needs a token; ``embargoed``: not before a date;
 #: ``offline``: on tape or gone (a restore may help); ``external``: the URL points at another site
@@ -358,7 +360,8 @@ class Manifest:
     """A dataset and its files: the single currency between resolver, engine and outputs."""
 
     dataset: Dataset
-    files: tuple[FileEntry, ...] = ()
+    #: a :class:`~doi2data.filelist.FileList` (compact columns; any iterable of entries is converted)
+    files: Sequence[FileEntry] = ()
     warnings: tuple[str, ...] = ()
     #: how the resolver found it (``--explain``); not part of equality nor of :meth:`to_json`
     discovery: Discovery | None = field(default=None, compare=False, repr=False)
@@ -366,25 +369,26 @@ class Manifest:
     datasets: tuple[DatasetInfo, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "files", FileList.of(self.files))
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "datasets", tuple(self.datasets))
 
     @property
     def total_size(self) -> int:
-        return sum(f.size or 0 for f in self.files)
+        return self.files.total_size()  # type: ignore[attr-defined]
 
     @property
     def sizes_known(self) -> bool:
-        return all(f.size is not None for f in self.files)
+        return self.files.sizes_known()  # type: ignore[attr-defined]
 
     @property
     def checksum_warnings(self) -> list[str]:
         """Notes on every malformed checksum among the files (see :meth:`FileEntry.checksum_problems`)."""
-        return [note for f in self.files if f.bad_checksums for note in f.checksum_problems()]
+        return [note for f in self.files.irregular() if f.bad_checksums  # type: ignore[attr-defined]
+                for note in f.checksum_problems()]
 
     def with_files(self, files: Iterable[FileEntry]) -> Manifest:
-        return replace(self, files=tuple(files))
+        return replace(self, files=FileList.of(files))
 
     def to_json(self) -> dict[str, Any]:
         """The ``ls --json`` contract, versioned by :data:`MANIFEST_SCHEMA`: ``schema, doi, title, repository,

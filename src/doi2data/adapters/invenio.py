@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
+from ..filelist import FileList, FileListBuilder
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
 from ._versions import version_missing
@@ -363,25 +364,35 @@ class InvenioAdapter:
         return ref
 
     async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
-        """GET the record (a concept id redirects to the latest version), then ``/files`` if needed."""
+        """GET the record (a concept id redirects to the latest version), then ``/files`` if needed.
+
+        Read with a streaming JSON parser (:mod:`._stream`): file entries go into the compact
+        file list as they are parsed, so a record's parse tree is never held whole.
+        """
         what = f"{ref.repository} record {ref.record_id}"
         url = f"{ref.api_base}/api/records/{quote(ref.record_id, safe='')}"
         try:
-            doc = await http.get_json(url, what=what)
+            doc, streamed = await _get_record(http, url, what, ref.api_base, ref.record_id, ref.version is None)
         except RecordNotFound as exc:  # a parent (concept) id: only Zenodo redirects /api/records/<parent>
             try:
-                doc = await http.get_json(f"{url}/versions/latest", what=what)
+                doc, streamed = await _get_record(http, f"{url}/versions/latest", what, ref.api_base, ref.record_id,
+                                                  ref.version is None)
             except RecordNotFound:
                 raise exc from None
         picked = None
         if ref.version is not None:
             doc, picked = await _pick_version(doc, ref, http)
         manifest = parse_record(doc, ref.api_base, record_id=picked or ref.record_id)
+        if streamed is not None:
+            manifest = replace(manifest, files=streamed[0], warnings=(*manifest.warnings, *streamed[1]))
         ds, warnings = manifest.dataset, list(manifest.warnings)
         if link := files_link(doc, ref.api_base):
             try:
-                listing_doc = await http.get_json(link, what=f"{what} files")
+                listing_doc, listed = await _get_record(http, link, f"{what} files", ref.api_base, ds.record_id,
+                                                        ds.access == "open")
                 listing = parse_record(listing_doc, ref.api_base, record_id=ds.record_id)
+                if listed is not None:
+                    listing = replace(listing, files=listed[0], warnings=(*listing.warnings, *listed[1]))
             except AccessDenied:
                 if ds.access == "open":
                     raise
@@ -407,6 +418,136 @@ class InvenioAdapter:
         elif ds.record_id and ds.record_id != ref.record_id and not user_doi:
             warnings.append(f"record {ref.record_id} resolved to latest version {ds.record_id}")
         return replace(manifest, dataset=ds, warnings=tuple(warnings))
+
+
+STREAM_BODY_LIMIT = 4 * 1024 * 1024 * 1024  # a streamed listing is parsed as it arrives: not held whole
+_ENTRY_ARRAYS = ("files.entries", "entries", "files")
+
+
+async def _get_record(http: Http, url: str, what: str, api_base: str, record_id: str | None,
+                      stream: bool) -> tuple[Any, tuple[FileList, list[str]] | None]:
+    """GET a record or ``/files`` document; with ``stream`` its file entries are parsed as they
+    arrive (``(doc without entries, (files, warnings))``), else ``(doc, None)``.
+
+    Why streaming: ``json.loads`` of a 1,000,000-file record holds a dict per file (~700 bytes
+    each) plus the whole body. The fast path assumes the record is open and is ``record_id``;
+    when the finished document says otherwise (restricted, another id, an odd shape) the record
+    is fetched again and parsed the ordinary way, so the result is always the same.
+    """
+    if not stream:
+        return await http.get_json(url, what=what), None
+    import httpx
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    from ..http import BodyReader, raise_for_status
+
+    response = await http.request("GET", url, headers={"Accept": "application/json"}, stream=True)
+    doc_builder = ObjectBuilder()
+    final = _ref_from_url(str(response.url))  # a concept id redirects to its latest version's record
+    listed = _Listing(api_base, final.record_id if final and final.api_base == api_base.rstrip("/") and
+                      "/files" not in response.url.path else record_id)
+    events = ijson.sendable_list()
+    parser = ijson.parse_coro(events, use_float=True)
+    array: str | None = None
+    item: ObjectBuilder | None = None
+    item_prefix = ""
+
+    def consume() -> None:
+        nonlocal array, item, item_prefix
+        for prefix, event, value in events:
+            if item is not None:
+                item.event(event, value)
+                if prefix == item_prefix and event in ("end_map", "end_array"):
+                    listed.add(item.value)
+                    item = None
+                continue
+            if array is not None and prefix == item_prefix:
+                if event in ("start_map", "start_array"):
+                    item = ObjectBuilder()
+                    item.event(event, value)
+                else:
+                    listed.add(value)  # not an object: _file_entry refuses it
+                continue
+            if array is None and event == "start_array" and prefix in _ENTRY_ARRAYS and listed.where is None:
+                array, item_prefix, listed.where = prefix, prefix + ".item", prefix
+            elif array is not None and prefix == array and event == "end_array":
+                array = None
+            doc_builder.event(event, value)
+        del events[:]
+
+    try:
+        raise_for_status(response, what=what)
+        reader = BodyReader(response, STREAM_BODY_LIMIT)
+        try:
+            body: bytes | None = response.content  # a body already read (test transports)
+        except httpx.ResponseNotRead:  # the ordinary, streamed case
+            body = None
+        if body is not None:
+            parser.send(body)
+            consume()
+        else:
+            async for chunk in response.aiter_raw():
+                for piece in reader.decode(chunk):
+                    parser.send(piece)
+                    consume()
+        parser.close()
+        consume()
+    except ijson.JSONError as exc:
+        raise RepositoryError(f"{what} at {url} is not valid JSON", url=url) from exc
+    finally:
+        await response.aclose()
+    doc = doc_builder.value
+    if listed.where is None:
+        return doc, None
+    if not listed.fits(doc):
+        return await http.get_json(url, what=what), None
+    return doc, listed.result()
+
+
+class _Listing:
+    """File entries of a streamed record, kept compactly as they are parsed (see :func:`_files`)."""
+
+    def __init__(self, api_base: str, record_id: str | None) -> None:
+        self.api_base, self.record_id = api_base.rstrip("/"), record_id
+        self.where: str | None = None
+        self.builder = FileListBuilder()
+        self.seen: set[str] = set()
+        self.warnings: list[str] = []
+        self.offline = 0
+
+    def add(self, raw: Any) -> None:
+        entry = _file_entry(raw, None, self.api_base, self.record_id, "open", None)
+        if entry.path in self.seen:
+            self.warnings.append(f"duplicate file key {entry.path!r} listed twice; kept the first")
+            return
+        self.seen.add(entry.path)
+        self.offline += entry.access == "offline"
+        self.builder.append(entry)
+
+    def fits(self, doc: Any) -> bool:
+        """The assumptions the entries were built under hold for the finished document."""
+        if not isinstance(doc, Mapping):
+            return False
+        if self.where == "entries":
+            shape_ok = "metadata" not in doc and doc.get("entries") == []
+        elif self.where == "files":
+            shape_ok = doc.get("files") == [] and isinstance(doc.get("metadata"), Mapping)
+        else:
+            files = doc.get("files")
+            shape_ok = isinstance(files, Mapping) and files.get("entries") == [] \
+                and isinstance(doc.get("metadata"), Mapping)
+        if not shape_ok or _record_id(doc, None if self.where == "entries" else self.record_id) \
+                not in (self.record_id, None):
+            return False
+        return "metadata" not in doc or _access(doc, _map(doc["metadata"]))[0] == "open"
+
+    def result(self) -> tuple[FileList, list[str]]:
+        self.seen.clear()
+        if self.offline:
+            self.warnings.append(f"{self.offline} file(s) not available yet (status other than 'completed'): "
+                                 "listed, not fetched")
+        return self.builder.build().sorted_by_path(), self.warnings
 
 
 VERSIONS_PAGE = 25       # Zenodo's most for anonymous searches since 2025-11 (more is a 400)

@@ -1,0 +1,293 @@
+"""Compact storage of a manifest's files: columns, not a million objects.
+
+Why: a :class:`~doi2data.model.FileEntry` with its checksum dict, mapping proxy, URL tuple and
+instance dict costs about 1 KB, so a 1,000,000-file dataset needed gigabytes just to be listed
+(issue 19: 3.6 KB per file at peak). :class:`FileList` keeps one row per file in columns:
+
+* ``path``: the string (the only per-file object besides the digests);
+* ``size``: ``array('q')``, ``-1`` for unknown;
+* checksums: the canonical hex digests packed as raw bytes (one ``bytes`` per row, 16 bytes for
+  an md5) plus the index of the row's algorithm tuple in a shared table;
+* URLs: each URL is split around the file's path (``A + path + B``, the path raw or %-quoted), so
+  the ``(A, B, quoting)`` templates are shared by every file of a record; a row stores the index
+  of its template tuple (a URL that does not contain the path is kept as is);
+* every other field (``media_type``, ``access``, ``note``, and whatever fields the model gains)
+  as one interned tuple per distinct combination, indexed per row.
+
+A row that does not fit (malformed checksums, unknown algorithms) keeps its whole
+``FileEntry``. Entries are rebuilt on access, equal to the ones stored: ``FileList`` is a
+read-only ``Sequence[FileEntry]`` (``len``, indexing, slicing, iteration, ``==`` with any sequence
+of entries). About 150 bytes per file instead of ~1 KB.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import quote
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import FileEntry
+
+_QUOTINGS: tuple[Any, ...] = (
+    lambda p: p,
+    lambda p: quote(p, safe="/"),
+    lambda p: quote(p, safe="/!$&'()*+,;=:@~"),
+    lambda p: quote(p, safe=""),
+)
+_CORE = ("path", "size", "checksums", "urls", "bad_checksums")
+
+
+class _Interner:
+    """Value -> small int, shared by the rows that have the same value."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+class FileListBuilder:
+    """Append entries one at a time (an adapter's loop), then :meth:`build` the :class:`FileList`."""
+
+    def __init__(self) -> None:
+        from .model import FileEntry
+
+        self._attr_names = tuple(f.name for f in fields(FileEntry) if f.name not in _CORE)
+        self.paths: list[str] = []
+        self.sizes = array("q")
+        self.digests: list[bytes | None] = []
+        self.algos = array("I")
+        self.url_rows = array("I")
+        self.attrs = array("I")
+        self.algo_table = _Interner()
+        self.url_table = _Interner()
+        self.template_table = _Interner()
+        self.attr_table = _Interner()
+        self.raw_urls: dict[int, tuple[str, ...]] = {}
+        self.whole: dict[int, FileEntry] = {}
+        self.algo_table(())  # index 0: no checksums
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _template(self, url: str, path: str) -> int | None:
+        for mode, quoting in enumerate(_QUOTINGS):
+            needle = quoting(path)
+            at = url.rfind(needle) if needle else -1
+            if at >= 0:
+                return self.template_table((url[:at], url[at + len(needle):], mode))
+        return None
+
+    def append(self, entry: FileEntry) -> None:
+        row = len(self.paths)
+        self.paths.append(entry.path)
+        size = entry.size
+        odd_size = size is not None and not 0 <= size < 1 << 63  # not for the column: the row is kept whole
+        self.sizes.append(-1 if size is None or odd_size else size)
+        sums = entry.checksums
+        packed: bytes | None = None
+        algos = 0
+        if entry.bad_checksums or odd_size:
+            self.whole[row] = entry
+        elif sums:
+            names = tuple(sums)
+            try:
+                if any(len(sums[name]) != _hex_width(name) for name in names):
+                    raise ValueError("not a digest of a known algorithm")
+                packed = b"".join(bytes.fromhex(sums[name]) for name in names)
+                algos = self.algo_table(names)
+                if packed.hex() != "".join(sums[name] for name in names):
+                    raise ValueError("not canonical hex")
+            except ValueError:  # an algorithm the model does not know (kept as given): store the row whole
+                self.whole[row] = entry
+                packed, algos = None, 0
+        self.digests.append(packed)
+        self.algos.append(algos)
+        templates = tuple(self._template(url, entry.path) for url in entry.urls)
+        if None in templates:
+            self.raw_urls[row] = entry.urls
+            self.url_rows.append(0)
+        else:
+            self.url_rows.append(self.url_table(templates))
+        self.attrs.append(self.attr_table(tuple(getattr(entry, name) for name in self._attr_names)))
+
+    def extend(self, entries: Iterable[FileEntry]) -> FileListBuilder:
+        for entry in entries:
+            self.append(entry)
+        return self
+
+    def build(self) -> FileList:
+        return FileList._from_builder(self)
+
+
+class FileList(Sequence["FileEntry"]):
+    """A manifest's files, stored compactly (see the module docstring); a read-only sequence."""
+
+    __slots__ = ("_b", "_hash")
+
+    def __init__(self, entries: Iterable[FileEntry] = ()) -> None:
+        if isinstance(entries, FileList):
+            self._b: FileListBuilder = entries._b
+        else:
+            self._b = FileListBuilder().extend(entries)
+        self._hash: int | None = None
+
+    @classmethod
+    def _from_builder(cls, builder: FileListBuilder) -> FileList:
+        out = cls.__new__(cls)
+        out._b, out._hash = builder, None
+        return out
+
+    @classmethod
+    def of(cls, entries: Iterable[FileEntry]) -> FileList:
+        """``entries`` as a FileList (the same object when it already is one)."""
+        return entries if isinstance(entries, FileList) else cls(entries)
+
+    def __len__(self) -> int:
+        return len(self._b.paths)
+
+    def path(self, row: int) -> str:
+        """The path of row ``row`` without building the entry (sorting, dedup, filters)."""
+        return self._b.paths[row]
+
+    def _entry(self, row: int) -> FileEntry:
+        from .model import FileEntry
+
+        b = self._b
+        whole = b.whole.get(row)
+        if whole is not None:
+            return whole
+        path = b.paths[row]
+        size = b.sizes[row]
+        names = b.algo_table.values[b.algos[row]]
+        packed = b.digests[row]
+        if names and packed is not None:
+            hexed = packed.hex()
+            sums: dict[str, str] = {}
+            at = 0
+            for name in names:
+                width = _hex_width(name)
+                sums[name] = hexed[at:at + width]
+                at += width
+        else:
+            sums = {}
+        raw = b.raw_urls.get(row)
+        if raw is not None:
+            urls = raw
+        else:
+            urls = tuple(b.template_table.values[t][0] + _QUOTINGS[b.template_table.values[t][2]](path)
+                         + b.template_table.values[t][1] for t in b.url_table.values[b.url_rows[row]])
+        entry = object.__new__(FileEntry)
+        set_ = object.__setattr__
+        set_(entry, "path", path)
+        set_(entry, "size", None if size < 0 else size)
+        set_(entry, "checksums", MappingProxyType(sums))
+        set_(entry, "urls", urls)
+        set_(entry, "bad_checksums", _none())
+        for name, value in zip(b._attr_names, b.attr_table.values[b.attrs[row]]):
+            set_(entry, name, value)
+        return entry
+
+    @overload
+    def __getitem__(self, index: int) -> FileEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FileEntry, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FileEntry | tuple[FileEntry, ...]:
+        if isinstance(index, slice):
+            return tuple(self._entry(i) for i in range(*index.indices(len(self))))
+        count = len(self)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("FileList index out of range")
+        return self._entry(index)
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        for row in range(len(self)):
+            yield self._entry(row)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)) or len(other) != len(self):
+            return NotImplemented if not isinstance(other, Sequence) else False
+        return all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __add__(self, other: Iterable[FileEntry]) -> tuple[FileEntry, ...]:
+        return (*self, *other)
+
+    def __radd__(self, other: Iterable[FileEntry]) -> tuple[FileEntry, ...]:
+        return (*other, *self)
+
+    def __repr__(self) -> str:
+        return f"<FileList of {len(self)} file(s)>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FileList, (tuple(self),))
+
+    def total_size(self) -> int:
+        """Sum of the known sizes (from the size column; rows kept whole add their own)."""
+        whole = self._b.whole.values()
+        return sum(size for size in self._b.sizes if size > 0) + sum(
+            e.size for e in whole if e.size is not None and not 0 <= e.size < 1 << 63)
+
+    def sizes_known(self) -> bool:
+        b = self._b
+        return -1 not in b.sizes or all(b.whole.get(r) is not None and b.whole[r].size is not None
+                                        for r, size in enumerate(b.sizes) if size == -1)
+
+    def irregular(self) -> list[FileEntry]:
+        """The rows stored whole (malformed or unknown checksums), in order."""
+        return [self._b.whole[row] for row in sorted(self._b.whole)]
+
+    def sorted_by_path(self) -> FileList:
+        """The same rows ordered by path (columns reordered; no entry is built)."""
+        order = sorted(range(len(self)), key=self._b.paths.__getitem__)
+        if all(i == r for i, r in enumerate(order)):
+            return self
+        src, out = self._b, FileListBuilder()
+        out.algo_table, out.url_table, out.template_table, out.attr_table = (
+            src.algo_table, src.url_table, src.template_table, src.attr_table)
+        out.paths = [src.paths[r] for r in order]
+        out.sizes = array("q", (src.sizes[r] for r in order))
+        out.digests = [src.digests[r] for r in order]
+        out.algos = array("I", (src.algos[r] for r in order))
+        out.url_rows = array("I", (src.url_rows[r] for r in order))
+        out.attrs = array("I", (src.attrs[r] for r in order))
+        out.raw_urls = {i: src.raw_urls[r] for i, r in enumerate(order) if r in src.raw_urls}
+        out.whole = {i: src.whole[r] for i, r in enumerate(order) if r in src.whole}
+        return out.build()
+
+
+def _hex_width(name: str) -> int:
+    from .model import _HEX_LENGTHS
+
+    return _HEX_LENGTHS.get(name, 0)
+
+
+def _none() -> Any:
+    from .model import _NONE
+
+    return _NONE
+
+
+__all__ = ["FileList", "FileListBuilder"]

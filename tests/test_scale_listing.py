@@ -1,0 +1,147 @@
+"""Issue 19: listings in bounded memory (compact FileList, streamed Invenio parse, streamed output)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import tracemalloc
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from doi2data.adapters.base import RecordRef, Resolved
+from doi2data.adapters.invenio import ADAPTER, parse_record
+from doi2data.filelist import FileList
+from doi2data.http import Http
+from doi2data.model import Dataset, FileEntry, Manifest
+
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+Z = "https://zenodo.org"
+
+ODD_ENTRIES = [
+    FileEntry("a b/ü.txt", 3, {"md5": MD5}, ("https://h/x/a%20b/%C3%BC.txt",), "text/plain"),
+    FileEntry("plain.bin", None, {"md5": MD5, "sha256": SHA256},
+              ("https://zenodo.org/api/records/1/files/plain.bin/content", "https://mirror/plain.bin?x=1")),
+    FileEntry("nourl.dat", 0),
+    FileEntry("elsewhere.dat", 5, {}, ("https://other.example/blob/123",), access="restricted", note="token"),
+    FileEntry("bad.dat", 7, {"md5": "1234"}, ("https://h/bad.dat",)),          # malformed: kept aside
+    FileEntry("b3.dat", 7, {"blake3": "ab" * 32}, ("https://h/b3.dat",)),      # unknown algorithm
+    FileEntry("slash/../q?.txt", 1, {"sha1": "a" * 40}, ("https://h/slash%2F..%2Fq%3F.txt",)),
+    FileEntry("huge", 1 << 70, {"md5": MD5}),  # past int64 (a hostile listing): kept whole
+]
+
+
+def test_filelist_round_trips_every_entry_shape() -> None:
+    files = FileList(ODD_ENTRIES)
+    assert len(files) == len(ODD_ENTRIES)
+    assert list(files) == ODD_ENTRIES and files == tuple(ODD_ENTRIES) and tuple(ODD_ENTRIES) == tuple(files)
+    for got, want in zip(files, ODD_ENTRIES):
+        assert (got.path, got.size, dict(got.checksums), got.urls, got.media_type, got.access, got.note,
+                dict(got.bad_checksums)) == (want.path, want.size, dict(want.checksums), want.urls,
+                                             want.media_type, want.access, want.note, dict(want.bad_checksums))
+        assert got.to_json() == want.to_json() and hash(got) == hash(want)
+    assert files[-1] == ODD_ENTRIES[-1] and files[1:3] == tuple(ODD_ENTRIES[1:3])
+    with pytest.raises(IndexError):
+        files[len(ODD_ENTRIES)]
+    assert [f.path for f in files.sorted_by_path()] == sorted(f.path for f in ODD_ENTRIES)
+    assert files.total_size() == 3 + 5 + 7 + 7 + 1 + (1 << 70) and not files.sizes_known()
+
+
+def test_manifest_keeps_its_api_over_the_compact_list() -> None:
+    m = Manifest(Dataset("10.1/x"), ODD_ENTRIES)
+    assert isinstance(m.files, FileList) and m.files == tuple(ODD_ENTRIES)
+    assert m.total_size == 23 + (1 << 70) and not m.sizes_known
+    assert any("bad.dat" in w for w in m.checksum_warnings)
+    smaller = m.with_files(f for f in m.files if f.size)
+    assert [f.path for f in smaller.files] == ["a b/ü.txt", "elsewhere.dat", "bad.dat", "b3.dat", "slash/../q?.txt",
+                                               "huge"]
+    assert m == Manifest(Dataset("10.1/x"), tuple(ODD_ENTRIES))
+    assert [f["path"] for f in m.to_json()["files"]] == [e.path for e in ODD_ENTRIES]
+
+
+def _zenodo_like(n: int) -> Iterator[FileEntry]:
+    for i in range(n):
+        key = f"d{i // 1000:04d}/f{i:07d}.bin"
+        yield FileEntry(key, i, {"md5": f"{i:032x}"}, (f"{Z}/api/records/8100001/files/{key}/content",),
+                        "application/octet-stream")
+
+
+def _bytes_held(make: Callable[[], object]) -> tuple[object, int]:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = make()
+        gc.collect()
+        return kept, tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_filelist_is_compact() -> None:
+    """A tuple of FileEntry held ~1 KB per file; the columns hold well under 250 bytes."""
+    n = 20_000
+    files, held = _bytes_held(lambda: FileList(_zenodo_like(n)))
+    assert held / n < 250, f"{held / n:.0f} bytes per file"
+    assert files[12_345] == next(e for i, e in enumerate(_zenodo_like(12_346)) if i == 12_345)
+
+
+def _record(n: int, *, access: str = "open") -> dict:
+    entries = [{"id": f"id{i}", "key": f"k{(i * 7919) % n:05d}.bin", "size": i, "checksum": f"md5:{i:032x}",
+                "mimetype": "application/octet-stream", "status": "completed" if i % 5 else "pending",
+                "links": {"content": f"{Z}/api/records/42/files/k{(i * 7919) % n:05d}.bin/content"}}
+               for i in range(n)]
+    entries.append(dict(entries[0]))  # a duplicate key: reported, the first kept
+    return {"id": 42, "doi": "10.5281/zenodo.42", "files": {"enabled": True, "entries": entries},
+            "metadata": {"title": "t", "access_right": access, "publication_date": "2024-01-01"}}
+
+
+def _list(handler: Callable[[httpx.Request], httpx.Response]) -> Manifest:
+    async def go() -> Manifest:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=True) as client:
+            return await ADAPTER.list_files(RecordRef("invenio", Z, "42", "Zenodo"),
+                                            Resolved("10.5281/zenodo.42", "10.5281/zenodo.42", f"{Z}/records/42", None),
+                                            Http(client, max_attempts=1))
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("access", ["open", "restricted"])
+def test_streamed_invenio_listing_equals_the_whole_parse(access: str) -> None:
+    doc = _record(300, access=access)
+    body = json.dumps(doc).encode()
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        # a streamed (not pre-read) body, in small pieces, as a real server sends it
+        return httpx.Response(200, headers={"Content-Type": "application/json"},
+                              stream=httpx.ByteStream(body) if len(calls) > 1 else _Chunks(body, 1000))
+
+    got = _list(handler)
+    want = parse_record(doc, Z, record_id="42")
+    assert list(got.files) == list(want.files) and len(got.files) == 300
+    assert sorted(got.warnings) == sorted(want.warnings)
+    assert any("duplicate file key" in w for w in got.warnings)
+    assert calls == (["/api/records/42"] if access == "open" else ["/api/records/42", "/api/records/42"])
+
+
+class _Chunks(httpx.AsyncByteStream):
+    def __init__(self, body: bytes, size: int) -> None:
+        self.body, self.size = body, size
+
+    async def __aiter__(self):  # type: ignore[override]
+        for at in range(0, len(self.body), self.size):
+            yield self.body[at:at + self.size]
+
+
+def test_streamed_listing_refuses_broken_json() -> None:
+    from doi2data.errors import RepositoryError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Chunks(b'{"metadata": {}, "files": {"entries": [{"key": "a"', 7))
+
+    with pytest.raises(RepositoryError, match="not valid JSON"):
+        _list(handler)
