@@ -19,7 +19,10 @@ holds a bearer token for it (sent on as ``TransferHeaderAuthorization``) or its 
 ``http``/``dav``; otherwise ``Credential: gridsite`` (delegate an X.509 proxy), whatever
 ``--no-delegation`` says. XRootD 5.5 refuses gridsite (HTTP 400, ``COPY requested an unsupported
 credential type: gridsite``), so pulling an *https* repository file into XRootD with gfal2 2.21
-needs a token for the source; dCache and StoRM accept delegation with an X.509 proxy.
+needs a token for the source; dCache and StoRM accept delegation with an X.509 proxy. Sources:
+github.com/cern-fts/gfal2 ``src/plugins/http/gfal_http_plugin.cpp`` (``delegation_required``,
+``get_token``; ``--no-delegation`` only reaches the xrootd plugin), github.com/xrootd/xrootd
+``src/XrdTpc/XrdTpcTPC.cc`` (``ProcessReq``), checked 2026-12-06 against Debian's binaries.
 
 Tested for real (tests/test_tpc_xrootd.py, checked 2026-12-06) with Debian's gfal2 2.21.3 /
 davix 0.8.4 against XRootD 5.5.3 (``libXrdHttp`` + ``libXrdHttpTPC``, TLS, ``xrootd.chksum
