@@ -58,6 +58,25 @@ def test_open_refuses_the_last_bytes_of_a_corrupt_file(net: FakeInternet) -> Non
             f.read(10)
 
 
+def test_open_with_only_an_uncomputable_checksum_is_not_verified(tmp_path: Path) -> None:
+    from doi2data.sandbox import FileSpec, Record, World
+
+    world = World(records=[Record("4200003", "4200000", "odd", files=(FileSpec("a.txt", data=b"abc"),))])
+    with FakeInternet(world=world) as net, net.activated():
+        fs = DoiFileSystem()
+        manifest = fs.manifest("10.5281/zenodo.4200003")
+        odd = manifest.files[0]
+        from dataclasses import replace
+
+        from doi2data.reading import VerifiedFile
+
+        placed_files = fs._load("10.5281/zenodo.4200003")[1]
+        placed = placed_files["a.txt"]
+        placed_files["a.txt"] = replace(placed, entry=replace(odd, checksums={"blake3": "ab" * 32}))
+        with VerifiedFile(fs, "10.5281/zenodo.4200003/a.txt") as f:
+            assert f.read() == b"abc" and not f.verified and f.checked == ()
+
+
 def test_open_an_empty_file_is_verified_at_its_first_read(tmp_path: Path) -> None:
     from doi2data.sandbox import FileSpec, Record, World
 

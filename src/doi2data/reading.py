@@ -29,7 +29,9 @@ class VerifiedFile(DoiFile):
         super().__init__(fs, path, placed, block_size=fs.block_size, cache_type=BlockCache.name,
                          cache_options={"maxblocks": fs.max_blocks}, **kwargs)
         self.checksums = dict(placed.entry.checksums)
-        self._hasher = MultiHasher(self.checksums) if self.checksums else None
+        hasher = MultiHasher(self.checksums)
+        # only algorithms hashlib can compute count: a file with just a blake3 digest is never "verified"
+        self._hasher = hasher if set(self.checksums) - set(hasher.unsupported) else None
         self._hashed = 0
         self._failure: str | None = None
         self.verified = False
@@ -49,7 +51,7 @@ class VerifiedFile(DoiFile):
                 if problems := mismatches(self.checksums, self._hasher.digests()):
                     self._failure = f"{self.path}: {'; '.join(problems)}"
                     raise VerificationError(self._failure)
-                self.verified, self.checked = True, tuple(sorted(self.checksums))
+                self.verified, self.checked = True, tuple(sorted(self._hasher.digests()))
         return data
 
 
