@@ -40,6 +40,8 @@ def test_quickstart_notebook_runs_clean(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.delenv(key)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # connection files, not under ~
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     started = time.monotonic()
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert time.monotonic() - started < 60
