@@ -307,3 +307,48 @@ def test_ls_prints_dataset_names_literally() -> None:
     out = io.StringIO()
     print_manifest(m, Console(file=out, width=200))
     assert "dataset [red]x[/red] [raw] sample [bold]s: 1 file(s), 1 B" in out.getvalue()
+
+
+# -- DataCite HasPart: a collection's parts are its datasets -----------------------------------------
+
+def test_datacite_parts_parsing() -> None:
+    from doi2data.datacite import MAX_PARTS, datacite_parts
+
+    doc = {"data": {"attributes": {"relatedIdentifiers": [
+        None, {"relationType": "HasPart", "relatedIdentifier": "https://doi.org/10.1234/A", "relatedIdentifierType": "DOI"},
+        {"relationType": "haspart", "relatedIdentifier": "10.1234/a", "relatedIdentifierType": "doi"},  # duplicate
+        {"relationType": "IsPartOf", "relatedIdentifier": "10.1234/up", "relatedIdentifierType": "DOI"},
+        {"relationType": "HasPart", "relatedIdentifier": "not a doi", "relatedIdentifierType": "DOI"},
+        {"relationType": "HasPart", "relatedIdentifier": "https://x.org/f", "relatedIdentifierType": "URL"},
+        {"relationType": "HasPart", "relatedIdentifier": ["10.1234/b"], "relatedIdentifierType": "DOI"},
+        *({"relationType": "HasPart", "relatedIdentifier": f"10.2345/p{i}", "relatedIdentifierType": "DOI"}
+          for i in range(1000))]}}}
+    parts = datacite_parts(doc)
+    assert parts[0] == "10.1234/A" and "10.1234/up" not in parts and len(parts) == MAX_PARTS
+    assert datacite_parts({"data": {"attributes": {"relatedIdentifiers": "junk"}}}) == ()
+    assert datacite_parts({"data": []}) == ()
+
+
+def test_collection_doi_gathers_its_parts_as_datasets(net: FakeInternet) -> None:
+    manifest = doi2data.resolve(fac.COLLECTION_DOI)
+    names = [d.name for d in manifest.datasets]
+    assert names == ["scicat-demo-0001/run_001", "scicat-demo-0001/run_002", "ESRF-ES-144479045/sampleA_0001",
+                     "ESRF-ES-144479045/sampleA_0002", "ESRF-ES-144479045/sampleA_0001~2", "zenodo.1215979"]
+    assert manifest.datasets[1].kind == "processed" and manifest.datasets[-1].kind == "other"
+    assert all(f.dataset in names and f.path.startswith(f.dataset.split("/")[0] + "/") for f in manifest.files)
+    assert "scicat-demo-0001/run_002/events_000.nxs" in {f.path for f in manifest.files}
+    assert len([f for f in manifest.files if f.dataset == "zenodo.1215979"]) == 8
+    assert any(fac.COLLECTION_MISSING_PART in w for w in manifest.warnings)  # a lost part: a warning
+    assert manifest.dataset.doi == fac.COLLECTION_DOI and manifest.dataset.resource_type
+    chosen = doi2data.resolve(fac.COLLECTION_DOI, dataset="kind == 'processed'")
+    assert {f.dataset for f in chosen.files} == {"scicat-demo-0001/run_002", "ESRF-ES-144479045/sampleA_0002"}
+    zen = doi2data.resolve(fac.COLLECTION_DOI, dataset="name == 'zenodo.1215979'", include="*.cbf")
+    assert len(zen.files) == 3
+
+
+def test_collection_get_downloads_the_chosen_part(cli, net: FakeInternet, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "c"
+    run = cli("get", fac.COLLECTION_DOI, str(dest), "-q", "--dataset", "sample like 'lyso*' and kind == 'raw'")
+    assert run.code == 0, run.err
+    got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file() and ".doi2data" not in p.parts)
+    assert got == ["scicat-demo-0001/run_001/detector/events_000.nxs", "scicat-demo-0001/run_001/run_001.log"]

@@ -184,6 +184,37 @@ def datacite_content_urls(doc: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(urls))
 
 
+#: DOIs of parts read from one record at most (a collection listing more is cut, with a warning later)
+MAX_PARTS = 200
+_PART_DOI = re.compile(r"10\.\d{4,9}/\S{1,300}")
+
+
+def datacite_parts(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The DOIs ``relatedIdentifiers`` name with ``relationType: HasPart`` (a collection's datasets), in order.
+
+    Only ``relatedIdentifierType: DOI`` entries that look like a DOI (``https://doi.org/`` prefixes
+    dropped), without duplicates, at most :data:`MAX_PARTS`; anything else is ignored.
+    """
+    data = doc.get("data") if isinstance(doc, Mapping) else None
+    attrs = data.get("attributes") if isinstance(data, Mapping) else None
+    related = _dicts(attrs.get("relatedIdentifiers")) if isinstance(attrs, Mapping) else []
+    out: dict[str, None] = {}
+    for item in related:
+        if str(item.get("relationType") or "").lower() != "haspart":
+            continue
+        if str(item.get("relatedIdentifierType") or "").upper() != "DOI":
+            continue
+        value = _str(item.get("relatedIdentifier")) or ""
+        for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+            if value.lower().startswith(prefix):
+                value = value[len(prefix):]
+        if _PART_DOI.fullmatch(value) and value.lower() not in {k.lower() for k in out}:
+            out[value] = None
+            if len(out) >= MAX_PARTS:
+                break
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class DataCiteRecord:
     """One DataCite answer, parsed: descriptive metadata plus the routing facts detection needs."""
@@ -191,11 +222,13 @@ class DataCiteRecord:
     dataset: Dataset
     client_id: str | None = None
     content_urls: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()  # HasPart DOIs: the datasets of a collection
 
 
 def parse_datacite_record(doc: Mapping[str, Any]) -> DataCiteRecord:
-    """:func:`parse_datacite` plus the client id and ``contentUrl`` (pure; same errors)."""
-    return DataCiteRecord(parse_datacite(doc), datacite_client_id(doc), datacite_content_urls(doc))
+    """:func:`parse_datacite` plus the client id, ``contentUrl`` and HasPart DOIs (pure; same errors)."""
+    return DataCiteRecord(parse_datacite(doc), datacite_client_id(doc), datacite_content_urls(doc),
+                          datacite_parts(doc))
 
 
 async def fetch_datacite_record(doi: str, http: Http) -> DataCiteRecord | None:
@@ -222,5 +255,6 @@ async def fetch_datacite(doi: str, http: Http) -> Dataset | None:
     return record.dataset if record is not None else None
 
 
-__all__ = ["DATACITE_API", "DataCiteRecord", "datacite_client_id", "datacite_content_urls", "datacite_url",
+__all__ = ["DATACITE_API", "MAX_PARTS", "DataCiteRecord", "datacite_client_id", "datacite_content_urls",
+           "datacite_parts", "datacite_url",
            "fetch_datacite", "fetch_datacite_record", "parse_datacite", "parse_datacite_record"]

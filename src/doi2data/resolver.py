@@ -20,7 +20,7 @@ from .adapters._versions import clean_version
 from .adapters.base import Resolved
 from .datacite import DataCiteRecord, fetch_datacite_record
 from .discovery import discover
-from .errors import Doi2DataError, IdentifierNotFound, ResolutionError
+from .errors import Doi2DataError, IdentifierNotFound, ResolutionError, UnsupportedRepository
 from .http import Http
 from .identifiers import Identifier, parse_identifier
 from .model import Manifest
@@ -117,19 +117,35 @@ async def resolve_identifier(identifier: str | Identifier, http: Http) -> Resolv
         metadata=record.dataset if record else None,
         client_id=record.client_id if record else None,
         content_urls=record.content_urls if record else (),
+        parts=record.parts if record else (),
     )
 
 
-async def build_manifest(identifier: str | Identifier, http: Http, *, version: str | None = None) -> Manifest:
+async def build_manifest(identifier: str | Identifier, http: Http, *, version: str | None = None,
+                         expand_parts: bool = True) -> Manifest:
     """The whole front half of the pipeline: identifier -> :class:`Manifest` (with its ``discovery``).
 
     ``version`` picks a dataset version (``--version``); ``None`` lists the latest published one.
+    A DOI whose DataCite record lists ``HasPart`` DOIs and whose own repository lists no files (or
+    is not supported) is a collection: its manifest gathers the parts' files, one dataset per part
+    (:mod:`doi2data.parts`; parts of parts are not followed: ``expand_parts=False``).
     """
     version = clean_version(version)  # a malformed version fails before any request
     start, route_start = http.requests, len(http.history)
     resolved = await resolve_identifier(identifier, http)
-    return await discover(resolved, http, start=start, route_start=route_start,
-                          resolve_requests=http.requests - start, version=version)
+    if not resolved.parts or not expand_parts:
+        return await discover(resolved, http, start=start, route_start=route_start,
+                              resolve_requests=http.requests - start, version=version)
+    from .parts import with_parts  # a DataCite collection: its HasPart DOIs are its datasets
+
+    try:
+        own: Manifest | None = await discover(resolved, http, start=start, route_start=route_start,
+                                              resolve_requests=http.requests - start, version=version)
+    except UnsupportedRepository:
+        own = None
+    if own is not None and own.files:
+        return own
+    return await with_parts(own, resolved, lambda doi: build_manifest(doi, http, expand_parts=False))
 
 
 __all__ = ["build_manifest", "landing_url", "resolve_identifier", "url_from_handle_record"]

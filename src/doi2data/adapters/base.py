@@ -114,6 +114,7 @@ class Resolved:
     metadata: Dataset | None   # DataCite (or other registry) metadata, if the DOI has some
     client_id: str | None = None          # the DataCite client (``cern.zenodo`` ...): a repository hint
     content_urls: tuple[str, ...] = ()    # DataCite ``contentUrl`` (almost always empty)
+    parts: tuple[str, ...] = ()           # DataCite HasPart DOIs (a collection's datasets; see doi2data.parts)
     #: the landing page, fetched at most once by whichever layer needs it first (Signposting, JSON-LD)
     landing: LandingPageCache = field(default_factory=LandingPageCache, compare=False, repr=False)
 

@@ -303,6 +303,20 @@ WEB_FILES: tuple[FileSpec, ...] = (
     _txt("web", "odd names/α β.txt", 3))
 
 
+#: A DataCite collection (issue 14): its landing page lists no files; its record's HasPart DOIs are
+#: a SciCat publication, an ESRF session, the Zenodo demo record and one DOI that does not resolve.
+COLLECTION_DOI = "10.5072/pan-collection-0001"
+COLLECTION_MISSING_PART = "10.5072/pan-collection-0001-lost"
+COLLECTION_PARTS = (SCICAT_V4_DOI, ESRF_SESSION_DOI, "10.5281/zenodo.1215979", COLLECTION_MISSING_PART)
+#: DataCite attributes that differ from the emulator's defaults (the DataCite site merges them in).
+DATACITE_ATTRIBUTES: dict[str, dict[str, Any]] = {COLLECTION_DOI: {
+    "relatedIdentifiers": [{"relationType": "HasPart", "relatedIdentifier": doi, "relatedIdentifierType": "DOI"}
+                           for doi in COLLECTION_PARTS]
+    + [{"relationType": "IsCitedBy", "relatedIdentifier": "10.1000/paper.1", "relatedIdentifierType": "DOI"},
+       {"relationType": "HasPart", "relatedIdentifier": "https://example.org/x", "relatedIdentifierType": "URL"}],
+    "partCount": len(COLLECTION_PARTS), "types": {"resourceTypeGeneral": "Collection", "resourceType": "Experiment"}}}
+
+
 def external() -> list[ExternalDataset]:
     """DataCite records of every DOI above (landing URLs as the facilities register them)."""
     out = [ExternalDataset(p.doi, p.landing, p.title, (), "Paul Scherrer Institute", p.year, "psi.data", "PSI")
@@ -315,6 +329,9 @@ def external() -> list[ExternalDataset]:
     out += [ExternalDataset(p.doi, f"https://{p.frontend}/detail/{p.doi.replace('/', '%2F') if p.config else p.doi}",
                             p.title, (), "Example Neutron Source", 2024, "ens.scicat", "ENS")
             for p in SCICAT_PUBLICATIONS]
+    out.append(ExternalDataset(COLLECTION_DOI, "https://data.example.org/ds/pan-collection-1",
+                               "Lysozyme and catalysts: raw and processed data of one study (a collection)",
+                               (Creator("Okafor", "Chidi"),), "Example Facility", 2024))
     return out
 
 
@@ -331,7 +348,7 @@ def make_sites(world: World) -> dict[str, Any]:
     return sites
 
 
-__all__ = ["DESY_DOI", "DESY_LINK_DOI", "DESY_PUBLICATIONS", "DESY_STORAGE_HOST", "ESRF_DOI", "ESRF_DOIS",
+__all__ = ["COLLECTION_DOI", "COLLECTION_MISSING_PART", "COLLECTION_PARTS", "DATACITE_ATTRIBUTES", "DESY_DOI", "DESY_LINK_DOI", "DESY_PUBLICATIONS", "DESY_STORAGE_HOST", "ESRF_DOI", "ESRF_DOIS",
            "ESRF_SESSION_DOI", "ESRF_TAPE_DOI", "EXTERNAL", "PSI_DOI", "PSI_MULTI_DOI", "PSI_PUBLICATIONS",
            "PSI_V4_DOI", "SCICAT_FILES_HOST", "SCICAT_PUBLICATIONS", "SCICAT_V3_DOI", "SCICAT_V4_DOI", "WEB_FILES",
            "WEB_HOSTS", "WEB_ROOT", "DcacheFolder", "DesyPublication", "EsrfDataset", "EsrfDoi", "PsiPublication",
