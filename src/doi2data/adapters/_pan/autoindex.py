@@ -195,7 +195,8 @@ def _tokens(text: str) -> Iterator[tuple[str, str, Any]]:
         if closing:
             yield "end", tag, None
             continue
-        yield "start", tag, _attrs(body[k:])
+        rest = body[k:]
+        yield "start", tag, _attrs(rest) if tag == "a" or "data-size" in rest else {}  # only these are read
         if tag in ("script", "style"):
             end = _find_ci(text, f"</{tag}", i)
             if end < 0:
@@ -305,33 +306,45 @@ def _split_url(url: str) -> tuple[str, str, str, str, str] | None:
     return parts.scheme, parts.netloc, parts.path, parts.query, parts.fragment
 
 
-def _classify(href: str, base_url: str) -> tuple[str, str | None, bool]:
-    """``("child", (url, name, is_dir))``-like triple: kind is child / nav / other."""
-    href = href.strip()
-    if not href or href.startswith("#"):
-        return "nav", None, False
-    if href.startswith(("?", "mailto:", "javascript:")):
-        return ("nav" if href.startswith("?") else "other"), None, False
-    try:
-        url = urljoin(base_url, href)
-    except ValueError:
-        return "other", None, False
-    base, target = _split_url(base_url), _split_url(url)
-    if base is None or target is None:
-        return "other", None, False
-    if (target[0], target[1]) != (base[0], base[1]):
-        return "other", None, False
-    base_path = base[2] if base[2].endswith("/") else base[2] + "/"
-    if base_path.startswith(target[2]) or target[2] == base_path:
-        return "nav", None, False  # the folder itself, its parent or a breadcrumb above it
-    if target[3] or target[4] or not target[2].startswith(base_path):
-        return "other", None, False
-    rest = target[2][len(base_path):]
+_PLAIN_NAME_STOP = frozenset(':/?#\\')
+
+
+def _name_checked(rest: str) -> tuple[str, str | None, bool]:
     is_dir = rest.endswith("/")
     name = unquote(rest[:-1] if is_dir else rest, errors="replace")
     if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
-        return "nav" if name in (".", "..") else "other", None, False
+        return ("nav" if name in (".", "..") else "other"), None, False
     return "child", name, is_dir
+
+
+def _classify(href: str, base_url: str) -> tuple[str, str | None, bool, str]:
+    """``(kind, name, is_dir, absolute url)``; kind is child / nav / other (pure)."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return "nav", None, False, ""
+    if href.startswith(("?", "mailto:", "javascript:")):
+        return ("nav" if href.startswith("?") else "other"), None, False, ""
+    body = href[2:] if href.startswith("./") else href
+    if body and body[0] not in "./" and not any(c in _PLAIN_NAME_STOP for c in body.rstrip("/")) and \
+            base_url.endswith("/"):  # the common case, a bare relative name: no URL parsing at all
+        kind, name, is_dir = _name_checked(body)
+        return kind, name, is_dir, base_url + body
+    try:
+        url = urljoin(base_url, href)
+    except ValueError:
+        return "other", None, False, ""
+    base, target = _split_url(base_url), _split_url(url)
+    if base is None or target is None:
+        return "other", None, False, ""
+    if (target[0], target[1]) != (base[0], base[1]):
+        return "other", None, False, ""
+    base_path = base[2] if base[2].endswith("/") else base[2] + "/"
+    if base_path.startswith(target[2]) or target[2] == base_path:
+        return "nav", None, False, ""  # the folder itself, its parent or a breadcrumb above it
+    if target[3] or target[4] or not target[2].startswith(base_path):
+        return "other", None, False, ""
+    kind, name, is_dir = _name_checked(target[2][len(base_path):])
+    return kind, name, is_dir, url.split("#", 1)[0]
 
 
 def _size_from(tokens: list[str]) -> tuple[int | None, bool]:
@@ -382,7 +395,7 @@ def parse_listing(text: str, base_url: str, *, max_entries: int = 1_000_000) -> 
         nonlocal other
         anchors = [(i, a) for i, a in enumerate(line) if isinstance(a, _Anchor)]
         for pos, (i, anchor) in enumerate(anchors):
-            kind, name, is_dir = _classify(anchor.href, base_url)
+            kind, name, is_dir, url = _classify(anchor.href, base_url)
             if kind == "other":
                 other += 1
             if kind != "child" or name is None:
@@ -393,7 +406,6 @@ def parse_listing(text: str, base_url: str, *, max_entries: int = 1_000_000) -> 
             size, says_dir = _size_from(words)
             if data_size is not None and data_size.isdecimal() and len(anchors) == 1:
                 size = int(data_size)
-            url = urljoin(base_url, anchor.href.strip()).split("#", 1)[0]
             is_dir = is_dir or says_dir
             if is_dir and not url.endswith("/"):
                 url += "/"
