@@ -10,7 +10,7 @@ an httpx client. It
 3. checks free disk space (and ``max_total_size``) against the bytes still to come;
 4. runs up to ``jobs`` files at once, at most ``per_host`` connections per host, every request
    paced by the host's token buckets (:mod:`.limits`); each file goes through
-   :class:`~.fetch.FileFetcher` (single stream or byte-range segments), is verified, then renamed;
+   :class:`~.fetch.FileFetcher` (single stream or byte-range segments, :mod:`.attempt`), is verified, then renamed;
 5. retries transient failures with exponential backoff and jitter, honouring ``Retry-After``,
    tries mirror URLs when one URL is gone, and lets other files go on when one fails; the
    report names each failed file and why.
@@ -34,6 +34,7 @@ from ..errors import InsufficientSpace, TransferError, UnsafePath
 from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
 from ..paths import inside_many, plan_paths
+from .attempt import attempt_file
 from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
 from .limits import HostLimiter, Window
@@ -337,7 +338,7 @@ class Engine:
                 if first is not None:
                     failed, first = first, None
                     raise failed
-                await fetcher.attempt(job, urls[0])
+                await attempt_file(fetcher, job, urls[0])
                 return result("downloaded")
             except Retry as exc:
                 retries.append(exc.reason)

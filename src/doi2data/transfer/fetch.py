@@ -1,4 +1,7 @@
-"""Fetch one file: a single resumable stream here, byte-range pieces in :mod:`.segments`.
+"""Fetch one file's bytes: the plumbing, a single resumable stream, verification and commit.
+
+Which way an attempt goes (one stream here, byte-range pieces in :mod:`.segments`) is decided
+in :mod:`.attempt`, so that segments can use this plumbing without a circular import.
 
 Single stream: bytes are hashed while written; a resume re-hashes the local prefix (no network)
 and asks for the rest with ``Range`` + ``If-Range``; a 200 where a 206 was asked restarts the
@@ -32,7 +35,6 @@ from .common import (RESUME_FROM, Aborted, FetchSettings, Job, Overlong, Retry, 
 from .disk import Writeback
 from .hashing import HashPipe, MultiHasher, hash_file, mismatches, piped
 from .limits import HostLimiter
-from .segments import SegmentedFetch
 from .signing import UrlSigner
 from .state import StateStore
 
@@ -64,27 +66,6 @@ class FileFetcher:
         self.executor = executor
         self.signer = signer  # sends a covered manifest URL's per-file URL instead (signing.py)
         self._made_dirs: set[Path] = set()  # destination folders known to exist
-
-    # entry point ---------------------------------------------------------------------------
-    async def attempt(self, job: Job, url: str) -> int:
-        """One attempt from ``url``; returns bytes received. Raises Retry or TransferError."""
-        size = job.entry.size
-        info = self.store.partial(job.local)
-        one = self.signer is not None and self.signer.covers(url)  # a per-file URL: one request, no pieces
-        if one and self.store.segments(job.local):
-            self.store.drop_partial(job.local)  # pieces cannot go on through a one-request URL
-        segments = self.store.segments(job.local) if info and info.url == url else []
-        try:
-            if segments:
-                return await SegmentedFetch(self).run(job, url, info, segments)
-            # after a wrong copy, one stream: a server (or cache) that mangles range answers cannot
-            # then pass for a wrong checksum, and a flaky path risks one response per copy, not 32
-            if size is not None and not one and not job.bad_copies and self.settings.segments > 1 \
-                    and size >= 2 * self.settings.min_segment:
-                return await SegmentedFetch(self).run(job, url, None, [])
-            return await self._single(job, url)
-        except Overlong as exc:  # raised once every piece has stopped: nothing writes to the part any more
-            self.overlong(job, exc)
 
     # plumbing ------------------------------------------------------------------------------
     async def thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -192,7 +173,7 @@ class FileFetcher:
         return received
 
     # single stream -------------------------------------------------------------------------
-    async def _single(self, job: Job, url: str) -> int:
+    async def single(self, job: Job, url: str) -> int:
         """The whole request, write, hash and commit in one worker-thread call (one hand-off
         between asyncio and the pool, not one per step)."""
         async with self.limiter.slot(host_of(url)):
