@@ -66,20 +66,24 @@ def _names(info: DatasetInfo) -> Iterator[tuple[str, Any]]:
             yield plain, value
 
 
-def rows(manifest: Manifest) -> dict[str, dict[str, Any]]:
-    """One row per dataset name: its fields, its file count and size, its parameters by name."""
-    counts: dict[str, list[int]] = {}
-    for f in manifest.files:
-        if f.dataset is not None:
-            tally = counts.setdefault(f.dataset, [0, 0])
-            tally[0] += 1
-            tally[1] += f.size or 0
+def rows(manifest: Manifest, *, counts: bool = True) -> dict[str, dict[str, Any]]:
+    """One row per dataset name: its fields, its parameters by name and (``counts``) its file count and size.
+
+    Counting walks every file; :func:`select_datasets` asks for it only when the expression names
+    ``files`` or ``size``.
+    """
+    tally: dict[str | None, list[int]] = {}
+    for f in manifest.files if counts else ():
+        seen = tally.setdefault(f.dataset, [0, 0])
+        seen[0] += 1
+        seen[1] += f.size or 0
     out: dict[str, dict[str, Any]] = {}
     for info in manifest.datasets:
         row: dict[str, Any] = dict(_names(info))  # parameters first: the fields win a clash
-        files, size = counts.get(info.name, [0, 0])
+        files, size = tally.get(info.name, [0, 0])
         row.update(name=info.name, kind=info.kind, sample=info.sample, technique=info.technique,
-                   instrument=info.instrument, start=info.start, end=info.end, files=float(files), size=float(size))
+                   instrument=info.instrument, start=info.start, end=info.end,
+                   files=float(files) if counts else None, size=float(size) if counts else None)
         out[info.name] = row
     return out
 
@@ -92,20 +96,22 @@ def select_datasets(manifest: Manifest, text: str) -> Manifest:
         who = manifest.dataset.doi or manifest.dataset.landing_url or "this dataset"
         raise UsageError(f"--dataset: {who} lists no datasets inside it (its repository does not say which files "
                          "form which dataset); use --include/--exclude")
-    table = rows(manifest)
+    table = rows(manifest, counts=False)
     known = set(FIELDS).union(*(row.keys() for row in table.values()))
     try:
         where: Where = parse_where(text, known)
     except UsageError as exc:
         raise _error(exc) from None
+    if where.names & {"files", "size"}:
+        table = rows(manifest)
     chosen = {name for name, row in table.items() if where(row)}
     out = replace(manifest.with_files(f for f in manifest.files if f.dataset in chosen), datasets=tuple(d for d in manifest.datasets if d.name in chosen))
     key = id(out)
     _DONE[key] = out
     _DONE_TEXT[key] = text
-    if len(_DONE_TEXT) > 4 * len(_DONE) + 64:  # forget the texts of manifests gone
-        for gone in [k for k in _DONE_TEXT if k not in _DONE]:
-            del _DONE_TEXT[gone]
+    if len(_DONE_TEXT) > 4 * len(_DONE) + 64:  # forget the texts of manifests gone (a copy: gateway threads)
+        for gone in [k for k in list(_DONE_TEXT) if k not in _DONE]:
+            _DONE_TEXT.pop(gone, None)
     return out
 
 
