@@ -194,3 +194,14 @@ def test_cli_flags_explain_and_verified_get(cli, net: FakeInternet,  # type: ign
            if p.is_file() and ".doi2data" not in p.parts}
     world = net.world
     assert got == {k: world.read(v) for k, v in wf.tree(world).items() for k in [k.removeprefix(wf.ROOT)]}
+
+
+def test_listing_pages_are_read_within_a_byte_limit(net: FakeInternet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from doi2data.adapters._pan import autoindex, dav
+
+    monkeypatch.setattr(autoindex, "LISTING_BODY_LIMIT", 300)
+    monkeypatch.setattr(dav, "LISTING_BODY_LIMIT", 300)
+    manifest = doi2data.resolve(wf.doi("apache"))  # the landing page itself was read (4 MiB cap) and reused
+    assert {f.path for f in manifest.files} == {"MD5SUMS", "README.txt"}
+    refused = [w for w in manifest.warnings if "could not be listed" in w]
+    assert len(refused) == 2 and all("larger than 300 bytes" in w for w in refused), refused
