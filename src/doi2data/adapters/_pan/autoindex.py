@@ -512,7 +512,7 @@ async def crawl(http: Http, root: str, *, max_dirs: int | None = None, concurren
         next_level: list[tuple[str, str]] = []
         for (prefix, url), entries in zip(level, results):
             if isinstance(entries, BaseException):
-                notes.append(f"folder {prefix or '/'} could not be listed: {entries}")
+                notes.append(f"listing incomplete: folder {prefix or '/'} could not be listed: {entries}")
                 continue
             for entry in entries:
                 if not entry.url.startswith(root):
