@@ -145,3 +145,51 @@ def test_streamed_listing_refuses_broken_json() -> None:
 
     with pytest.raises(RepositoryError, match="not valid JSON"):
         _list(handler)
+
+
+def test_streamed_ls_output_is_byte_identical_to_the_whole_render() -> None:
+    import io
+
+    from doi2data.formats import render
+    from doi2data.output import iter_listing, write_listing
+
+    m = Manifest(Dataset("10.1/x", title="Tïtle"), ODD_ENTRIES, warnings=("w",))
+    for name in ("json", "ndjson"):
+        out = io.StringIO()
+        assert write_listing(name, m, out, chunk=10)
+        assert out.getvalue() == render(name, m).text
+    assert iter_listing("json", Manifest(Dataset("10.1/x"))) is None  # empty: rendered the ordinary way
+    assert iter_listing("csv", m) is None
+
+
+def test_streamed_ls_output_starts_before_the_listing_is_read_whole() -> None:
+    """The first pieces come from the first entries: nothing is built for the whole list first."""
+    from doi2data.output import iter_listing
+
+    m = Manifest(Dataset("10.1/x"), _zenodo_like(1000))
+    for name in ("json", "ndjson"):
+        pieces = iter_listing(name, m)
+        assert pieces is not None and not isinstance(pieces, (str, list, tuple))
+        first = "".join(next(pieces) for _ in range(2))
+        assert "d0000/f0000000.bin" in first and "d0000/f0000002.bin" not in first
+
+
+def test_planning_does_not_wait_for_the_state_writer_per_file(tmp_path, monkeypatch) -> None:
+    """Looking up file B's record must not wait for file A's queued write (that cost the writer's
+    20 ms linger per file: 10,000 present files took 218 s to plan)."""
+    from doi2data.transfer.state import StateStore
+
+    store = StateStore(tmp_path)
+    try:
+        files = []
+        for i in range(3):
+            (tmp_path / f"f{i}").write_bytes(b"")
+            files.append(tmp_path / f"f{i}")
+        waits: list[int] = []
+        real_flush = store.flush
+        monkeypatch.setattr(store, "flush", lambda: (waits.append(1), real_flush())[1])
+        store.mark_verified("f0", files[0], {"md5": MD5})
+        assert store.verified_digests("f1", files[1], 0) is None and waits == []  # not in flight: no wait
+        assert store.verified_digests("f0", files[0], 0) == {"md5": MD5}  # its own write: waited for, seen
+    finally:
+        store.close()

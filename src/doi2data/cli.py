@@ -25,7 +25,7 @@ from .commands._options import PATTERN_HELP, filter_options, version_option
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
-from .output import JsonLinesProgress, RichProgress, human_size, parse_size, print_manifest, print_report
+from .output import JsonLinesProgress, RichProgress, human_size, parse_size, print_manifest, print_report, write_listing
 from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
 from .transfer.limits import DEFAULT_RATES, parse_rate
 
@@ -113,6 +113,8 @@ def ls_command(identifier: str | None, as_json: bool, fmt: str | None, include: 
     if not name:
         print_manifest(manifest)
         return
+    if write_listing(FORMATS[name].name, manifest, sys.stdout):
+        return  # json/ndjson: written file by file, never built whole
     exported = render(name, manifest)
     click.echo(exported.text, nl=False)
     for message in exported.messages:

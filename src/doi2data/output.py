@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Any
 
 from rich.console import Console
@@ -132,6 +134,55 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
                   + (f" in {len(manifest.datasets)} dataset(s)" if manifest.datasets else ""))
     for warning in [*manifest.warnings, *manifest.checksum_warnings]:
         console.print(f"[yellow]note:[/yellow] {warning}")
+
+
+_FILES_SLOT = "\x00doi2data-files\x00"
+STREAMED_FORMATS = ("json", "ndjson")
+
+
+def iter_listing(name: str, manifest: Manifest) -> Iterator[str] | None:
+    """``ls --format json|ndjson`` as text pieces, the same bytes :func:`doi2data.formats.render`
+    makes, without building the document: one file's JSON at a time (a million-file listing
+    otherwise held a dict per file plus the whole text). ``None`` for the other formats."""
+    if name == "ndjson":
+        doi = manifest.dataset.doi
+        return (json.dumps({"doi": doi, **f.to_json()}, ensure_ascii=False) + "\n" for f in manifest.files)
+    if name != "json" or not manifest.files:
+        return None
+    return _iter_json(manifest)
+
+
+def _iter_json(manifest: Manifest) -> Iterator[str]:
+    head = replace(manifest, files=()).to_json()
+    head.update(total_size=manifest.total_size, file_count=len(manifest.files), files=_FILES_SLOT)
+    before, slot, after = json.dumps(head, indent=2, ensure_ascii=False).partition(json.dumps(_FILES_SLOT))
+    if not slot:  # pragma: no cover - the slot is always rendered once
+        raise AssertionError("files slot not found")
+    yield before + "[\n"
+    for i, entry in enumerate(manifest.files):
+        text = json.dumps(entry.to_json(), indent=2, ensure_ascii=False)
+        yield ("" if i == 0 else ",\n") + "    " + text.replace("\n", "\n    ")
+    yield "\n  ]" + after + "\n"
+
+
+def write_listing(name: str, manifest: Manifest, out: IO[str], *, chunk: int = 1 << 16) -> bool:
+    """Write :func:`iter_listing` to ``out`` in ~``chunk``-character writes; False when ``name``
+    is not a streamed format (the caller renders it whole)."""
+    pieces = iter_listing(name, manifest)
+    if pieces is None:
+        return False
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= chunk:
+            out.write("".join(buffer))
+            out.flush()
+            buffer, size = [], 0
+    out.write("".join(buffer))
+    out.flush()
+    return True
 
 
 def print_report(report: DownloadReport, console: Console | None = None) -> None:

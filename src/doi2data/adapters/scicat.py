@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RecordNotFound, UnsupportedRepository
 from ..http import Http
+from ..filelist import FileListBuilder
 from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 from ._pan.net import gather_limited, generic_fallback, note
 from ._pan.scicat_api import Api, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
@@ -110,7 +111,7 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
     datasets = await gather_limited((fetch_dataset(http, api, pid, with_files=True) for pid in pub.dataset_pids), 8)
     base = pub.download_link or instance.storage
     names = folder_names([d.source_folder or d.pid for d in datasets])
-    entries: list[FileEntry] = []
+    entries = FileListBuilder()  # compact as it grows: a publication may hold a million files
     warnings: list[str] = []
     infos: list[DatasetInfo] = []
     for dataset, name in zip(datasets, names):
@@ -129,7 +130,7 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
                  landing_url=resolved.landing_url, record_id=doi)
     if resolved.metadata is not None:
         ds = ds.merged(resolved.metadata)
-    return Manifest(ds, tuple(entries), tuple(warnings), datasets=tuple(infos))
+    return Manifest(ds, entries.build(), tuple(warnings), datasets=tuple(infos))
 
 
 class ScicatAdapter:

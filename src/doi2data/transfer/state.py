@@ -187,8 +187,8 @@ class StateStore:
     def verified_digests(self, local: str, final: Path, size: int | None) -> dict[str, str] | None:
         """The digests ``local`` was verified against (``{}``: it was kept unchecked), or None when
         there is no record or the file changed since (size, mtime) or no longer has ``size``."""
-        if self._pending:
-            self.flush()
+        if self._pending and local in self._checked:  # only this file's own record can be in flight
+            self.flush()  # (waiting on every lookup cost the writer's LINGER per file: 20 ms each)
         try:
             with self._db_lock:
                 row = self._db.execute("SELECT size, mtime_ns, checksums FROM verified WHERE path=?",

@@ -24,8 +24,9 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from ...errors import Doi2DataError, RepositoryError
+from ...filelist import FileList, FileListBuilder
 from ...http import Http, raise_for_status
-from ...model import HASH_ALGORITHMS, DatasetInfo, normalize_algorithm, normalize_digest
+from ...model import HASH_ALGORITHMS, DatasetInfo, FileEntry, normalize_algorithm, normalize_digest
 from .._datasets import from_mapping, kind_of, text
 from .net import json_or_none, note
 
@@ -116,7 +117,7 @@ class ScicatDataset:
     source_folder: str | None = None
     size: int | None = None
     number_of_files: int | None = None
-    files: tuple[DataFile, ...] | None = None  # None: origdatablocks not fetched
+    files: Sequence[FileEntry] | None = None  # None: origdatablocks not fetched
     #: the dataset's science (named after the dataset's ``datasetName`` here; adapters rename it to its folder)
     about: DatasetInfo | None = None
 
@@ -142,9 +143,14 @@ def dataset_info(doc: Mapping[str, Any], name: str) -> DatasetInfo:
         from_mapping(doc.get("scientificMetadata")))
 
 
-def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple[tuple[DataFile, ...], list[str]]:
-    """``[{chkAlg, dataFileList: [{path, size, chk}]}]`` -> files (paths relative to the source folder)."""
-    files: dict[str, DataFile] = {}
+def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple[FileList, list[str]]:
+    """``[{chkAlg, dataFileList: [{path, size, chk}]}]`` -> files (paths relative to the source folder).
+
+    Kept as a compact :class:`~doi2data.filelist.FileList` (no URLs yet) as the blocks are read:
+    a dataset may list hundreds of thousands of files.
+    """
+    files = FileListBuilder()
+    seen: set[str] = set()
     problems: list[str] = []
     prefix = (source_folder or "").rstrip("/") + "/"
     for block in blocks if isinstance(blocks, list) else []:
@@ -166,9 +172,10 @@ def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple
                 checksums[algorithm] = digest
             elif chk and algorithm:
                 problems.append(f"{path}: checksum algorithm {algorithm!r} not usable; not verified by it")
-            if path and path not in files:
-                files[path] = DataFile(path, _int(raw.get("size")), checksums)
-    return tuple(files.values()), problems
+            if path and path not in seen:
+                seen.add(path)
+                files.append(FileEntry(path, _int(raw.get("size")), checksums))
+    return files.build(), problems
 
 
 def parse_dataset(doc: Any) -> ScicatDataset:
