@@ -215,3 +215,17 @@ def test_cached_rows_of_an_older_contract_are_resolved_again() -> None:
         assert (await fresh.get(parse_identifier("10.1234/old")))[1] == "hit"  # a current row is served
 
     asyncio.run(go())
+
+
+def test_gateway_openapi_describes_the_same_contract(corpus: dict[str, dict[str, Any]]) -> None:
+    """The OpenAPI document's ``Manifest`` is the shipped schema, not a second copy that can drift."""
+    from doi2data.service.openapi import document
+
+    components = document()["components"]
+    assert components["schemas"]["Manifest"]["properties"]["schema"]["const"] == MANIFEST_SCHEMA
+    as_openapi = strict({"$ref": "#/components/schemas/Manifest", "components": components})
+    shipped = strict(load_schema())
+    for ident, doc in corpus.items():
+        assert not errors(as_openapi, doc), (ident, errors(as_openapi, doc)[:5])
+    broken = {**corpus["10.5281/zenodo.1215979"], "files": [{"path": 1}]}
+    assert errors(as_openapi, broken) and errors(shipped, broken)

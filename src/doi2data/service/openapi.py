@@ -101,6 +101,33 @@ _MANIFEST_CONTENT = {
 }
 
 
+#: the manifest schema's ``$defs`` as component names (``File`` kept from before the schema shipped)
+_MANIFEST_DEFS = {"file": "File", "dataset": "Dataset", "datasetInfo": "DatasetInfo", "access": "Access",
+                  "nullableString": "NullableString"}
+
+
+def _manifest_components() -> dict[str, Any]:
+    """``Manifest`` and its parts from the shipped JSON Schema (``doi2data-manifest/1``).
+
+    Why not written out here: ``ls --json``, the gateway's JSON and this document are one contract;
+    a second, hand-written copy drifted (it lacked ``schema``, ``note``, ``bad_checksums``).
+    """
+    from ..schemas import load_schema
+
+    def local(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return {**node, "$ref": f"#/components/schemas/{_MANIFEST_DEFS[ref.removeprefix('#/$defs/')]}"}
+            return {k: local(v) for k, v in node.items()}
+        return [local(v) for v in node] if isinstance(node, list) else node
+
+    schema = load_schema()
+    defs = schema.pop("$defs")
+    manifest = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+    return {"Manifest": local(manifest), **{_MANIFEST_DEFS[name]: local(body) for name, body in defs.items()}}
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document (a fresh dict each call)."""
     return {
@@ -162,18 +189,7 @@ def document() -> dict[str, Any]:
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                 "detail": {"type": "string"}, "instance": {"type": "string"}, "error": {"type": "string"},
                 "exit_code": {"type": "integer"}}},
-            "File": {"type": "object", "properties": {
-                "path": {"type": "string"}, "size": {"type": ["integer", "null"]},
-                "checksums": {"type": "object", "additionalProperties": {"type": "string"}},
-                "url": {"type": ["string", "null"]}, "urls": {"type": "array", "items": {"type": "string"}},
-                "media_type": {"type": ["string", "null"]},
-                "access": {"type": "string", "enum": ["open", "restricted", "embargoed", "offline", "external"]}}},
-            "Manifest": {"type": "object", "properties": {
-                "doi": {"type": ["string", "null"]}, "title": {"type": ["string", "null"]},
-                "repository": {"type": ["string", "null"]}, "landing_url": {"type": ["string", "null"]},
-                "dataset": {"type": "object"}, "total_size": {"type": "integer"}, "file_count": {"type": "integer"},
-                "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-                "warnings": {"type": "array", "items": {"type": "string"}}}},
+            **_manifest_components(),
             "FrameTable": {"type": "object", "description": "?where= (the CLI's frames --json document)",
                            "properties": {
                 "doi": {"type": ["string", "null"]}, "where": {"type": "string"},
