@@ -15,7 +15,6 @@ per-file sidecar; ``odd names/α β.txt`` is covered by no checksum file.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from .world import Creator, ExternalDataset, FileSpec, World
@@ -89,11 +88,5 @@ def make_sites(world: World) -> dict[str, Any]:
     return sites
 
 
-def expected_digest(world: World, key: str, algorithm: str) -> str:
-    """The digest a test expects for ``key`` (sha256 of the bytes the world serves)."""
-    spec = {f.key: f for f in DATA}[key]
-    return hashlib.new(algorithm, world.read(spec)).hexdigest()
-
-
-__all__ = ["DATA", "EXTERNAL", "FLAVOURS", "ROOT", "doi", "expected_digest", "host", "landing", "make_sites",
+__all__ = ["DATA", "EXTERNAL", "FLAVOURS", "ROOT", "doi", "host", "landing", "make_sites",
            "sidecars", "tree"]

@@ -284,7 +284,8 @@ def _host(scope: dict[str, Any]) -> str:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    """The three plain web servers, and the file server of the generic SciCat instances."""
+    """The three plain web servers, the file server of the generic SciCat instances, and one host per
+    listing flavour behind a DOI (:mod:`doi2data.sandbox.webfolders`)."""
     from .. import facilities as fac
 
     tree = {fac.WEB_ROOT + f.key: f for f in fac.WEB_FILES}
