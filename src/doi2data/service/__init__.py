@@ -1,7 +1,8 @@
 """The retrieval gateway: ``GET /{doi}`` answers with the dataset's manifest, files, verified
 archives or subsets, content-negotiated and signposted (``doi2data serve``).
 
-Modules: :mod:`.app` (wiring, routes), :mod:`.dataset` (the dataset route), :mod:`.negotiate`,
+Modules: :mod:`.app` (wiring, routes), :mod:`.gateway` (the per-process state the routes share),
+:mod:`.dataset` (the dataset route), :mod:`.negotiate`,
 :mod:`.signposting`, :mod:`.represent` (manifest representations), :mod:`.stream`,
 :mod:`.origin`, :mod:`.pump` and :mod:`.archive` (origin bytes read on producer threads, zip/tar),
 :mod:`.manifests` and :mod:`.cache` (TTL, stale-while-revalidate, SQLite/PostgreSQL),

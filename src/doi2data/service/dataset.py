@@ -45,7 +45,7 @@ from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_k
 from .subsets import SUBSET_KEYS, subset_response
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 log = logging.getLogger("doi2data.gateway")
 MULTI = ("file", "include", "exclude")

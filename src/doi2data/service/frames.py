@@ -46,7 +46,7 @@ from .problems import InvalidWhere, NotFound, TooLarge
 from .stream import archive_kind, archive_response, blocking, slug
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
     from .dataset import Query
 
 

@@ -42,7 +42,7 @@ from .pump import CHUNK, ThreadPump
 from .stream import StreamedBody, blocking, disposition
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 
 def archive_type(entry: FileEntry) -> str:

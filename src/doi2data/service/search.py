@@ -50,7 +50,7 @@ from .safety import check_query
 from .signposting import dataset_path
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 log = logging.getLogger("doi2data.gateway")
 

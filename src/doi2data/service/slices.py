@@ -52,7 +52,7 @@ from .pump import CHUNK
 from .stream import StreamedBody, blocking, disposition, finally_run, pumped
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 FORMATS = {"npy": "application/x-npy", "hdf5": "application/x-hdf5", "json": "application/json"}
 ALIASES = {"numpy": "npy", "h5": "hdf5", "hdf": "hdf5"}

@@ -34,7 +34,7 @@ from .problems import NotFound, TooLarge
 from .pump import ThreadPump
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
 
 FORWARDED_REQUEST = ("range", "if-range", "if-none-match", "if-modified-since")
 COPIED_RESPONSE = ("content-length", "content-range", "accept-ranges", "etag", "last-modified", "cache-control")

@@ -25,7 +25,7 @@ from .manifests import Entry
 from .problems import NotFound
 
 if TYPE_CHECKING:
-    from .app import Gateway
+    from .gateway import Gateway
     from .dataset import Query
 
 SUBSET_KEYS = ("extract", "list", "dataset", "slice", "where")
