@@ -352,3 +352,16 @@ def test_collection_get_downloads_the_chosen_part(cli, net: FakeInternet, tmp_pa
     assert run.code == 0, run.err
     got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file() and ".doi2data" not in p.parts)
     assert got == ["scicat-demo-0001/run_001/detector/events_000.nxs", "scicat-demo-0001/run_001/run_001.log"]
+
+
+def test_get_from_list_applies_dataset_to_each_doi(net: FakeInternet, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    listing = tmp_path / "dois.txt"
+    listing.write_text(f"10.5281/zenodo.1215979\n{fac.SCICAT_V4_DOI}\n")
+    code, out, err = _here(capsys, "get", "--from", str(listing), str(tmp_path / "data"), "-q",
+                           "--dataset", "kind == 'raw'")
+    assert code == 2  # the Zenodo record lists no datasets: that DOI fails, the other still downloads
+    assert "10.5281/zenodo.1215979 lists no datasets inside it" in err
+    root = tmp_path / "data" / "10.5072_scicat-demo-0001"
+    got = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".doi2data" not in p.parts)
+    assert got == ["run_001/detector/events_000.nxs", "run_001/run_001.log"]
