@@ -193,3 +193,25 @@ def test_planning_does_not_wait_for_the_state_writer_per_file(tmp_path, monkeypa
         assert store.verified_digests("f0", files[0], 0) == {"md5": MD5}  # its own write: waited for, seen
     finally:
         store.close()
+
+
+def test_gateway_json_is_one_dumps_without_a_dict_per_file() -> None:
+    """The cached body equals one ``json.dumps`` of ``to_json()``; it is built 500 files at a time
+    (``to_json`` of the whole manifest, a dict per file, is not called)."""
+    from doi2data.service.manifests import _json
+
+    m = Manifest(Dataset("10.1/x", title="T"), [*ODD_ENTRIES, *_zenodo_like(1200)], warnings=("w",))
+    want = json.dumps(m.to_json(), ensure_ascii=False, separators=(",", ":"))
+    calls: list[int] = []
+    original = Manifest.to_json
+
+    def counting(self: Manifest) -> dict:
+        calls.append(len(self.files))
+        return original(self)
+
+    try:
+        Manifest.to_json = counting  # type: ignore[method-assign]
+        assert _json(m) == want
+    finally:
+        Manifest.to_json = original  # type: ignore[method-assign]
+    assert calls == [0]

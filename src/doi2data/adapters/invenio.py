@@ -440,7 +440,7 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
     import ijson
     from ijson.common import ObjectBuilder
 
-    from ..http import BodyReader, raise_for_status
+    from ..http import API_BODY_LIMIT, BodyReader, raise_for_status
 
     response = await http.request("GET", url, headers={"Accept": "application/json"}, stream=True)
     doc_builder = ObjectBuilder()
@@ -478,7 +478,9 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
 
     try:
         raise_for_status(response, what=what)
-        reader = BodyReader(response, STREAM_BODY_LIMIT)
+        # the default API limit guards memory, which a streamed parse does not spend on the body;
+        # a limit set on purpose (the gateway's --max-api-body) still holds
+        reader = BodyReader(response, STREAM_BODY_LIMIT if http.body_limit == API_BODY_LIMIT else http.body_limit)
         try:
             body: bytes | None = response.content  # a body already read (test transports)
         except httpx.ResponseNotRead:  # the ordinary, streamed case

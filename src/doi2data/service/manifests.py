@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import Doi2DataError, IdentifierNotFound, RecordNotFound, UnsupportedRepository
@@ -85,15 +85,15 @@ def _json(manifest: Manifest) -> str:
     Why in pieces: the C encoder holds the GIL for a whole call (60,000 files: 0.4 s in which the
     event loop cannot run, even with the encoding on a worker thread).
     """
-    doc = manifest.to_json()
-    files, token = doc["files"], uuid.uuid4().hex
-    doc["files"] = [token]
+    files, token = manifest.files, uuid.uuid4().hex
+    doc = replace(manifest, files=()).to_json()  # the files' dicts are made 500 at a time below, never all
+    doc.update(total_size=manifest.total_size, file_count=len(files), files=[token])
     head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     before, after = head.split(f'"{token}"', 1)
     parts = [before]
     for i in range(0, len(files), 500):
-        piece = json.dumps(files[i : i + 500], ensure_ascii=False, separators=(",", ":"))[1:-1]
-        parts.append(("," if i else "") + piece)
+        piece = json.dumps([f.to_json() for f in files[i : i + 500]], ensure_ascii=False, separators=(",", ":"))
+        parts.append(("," if i else "") + piece[1:-1])
     parts.append(after)
     return "".join(parts)
 
