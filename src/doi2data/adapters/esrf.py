@@ -98,9 +98,10 @@ def dataset_info(raw: Mapping[str, Any], name: str) -> DatasetInfo:
     ``{name, value, units}`` with numeric text read as numbers.
 
     Why these fields: they are what ``/doi/<doi>/datasets`` already returns for every dataset (no
-    extra request). The parameter shape follows ICAT's DatasetParameter (a value and its
-    ParameterType's ``units``); the live answers checked (pan-apis §5) carry ``name``/``value`` only
-    for ``__fileCount``/``__volume``, so ``units`` is read when present (``unit`` too) and never required.
+    extra request). The parameter shape follows ICAT's model (CSMD: a DatasetParameter is a value
+    of a ParameterType that has a name and ``units``; icatproject CSMDOverview, checked 2026-12-06);
+    a live ICAT+ answer with scientific parameters was not available to check, so ``units`` (or
+    ``unit``) is read when present and never required, and values come as text (``"0.9677"``) or numbers.
     """
     found = raw.get("parameters")
     params = [p for p in (found if isinstance(found, list) else []) if isinstance(p, Mapping)]

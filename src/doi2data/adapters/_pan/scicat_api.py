@@ -129,7 +129,9 @@ def dataset_info(doc: Mapping[str, Any], name: str) -> DatasetInfo:
     (``{name: {value, unit}}`` or ``{name: value}``).
 
     Fields as in SciCat's dataset documents (e.g. ``creationLocation: "/DESY/PETRA III/P00"``,
-    ``instrumentId: "/petra3/p00"`` in DESY's ingestion examples; checked 2026-12-06).
+    ``instrumentId: "/petra3/p00"``, ``endTime``, ``creationTime`` in public SciCat ingestion examples
+    found with the code search, checked 2026-12-06); ``scientificMetadata`` as ``{value, unit}`` is the
+    convention of SciCat frontends and ingestors, not a schema, so bare values are read too.
     """
     def first(key: str) -> Any:
         value = doc.get(key)
