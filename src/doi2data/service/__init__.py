@@ -2,7 +2,7 @@
 archives or subsets, content-negotiated and signposted (``doi2data serve``).
 
 Modules: :mod:`.app` (wiring, routes), :mod:`.gateway` (the per-process state the routes share),
-:mod:`.dataset` (the dataset route), :mod:`.negotiate`,
+:mod:`.dataset` (the dataset route; its query string in :mod:`.query`), :mod:`.negotiate`,
 :mod:`.signposting`, :mod:`.represent` (manifest representations), :mod:`.stream`,
 :mod:`.origin`, :mod:`.pump` and :mod:`.archive` (origin bytes read on producer threads, zip/tar),
 :mod:`.manifests` and :mod:`.cache` (TTL, stale-while-revalidate, SQLite/PostgreSQL),

@@ -19,7 +19,6 @@ Every answer carries the dataset's Signposting ``Link`` header.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,66 +29,22 @@ from ..errors import AccessDenied, Doi2DataError, InvalidIdentifier, UsageError
 from ..identifiers import Identifier, parse_identifier
 from ..model import Dataset, FileEntry, Manifest
 from ..paths import plan_paths
-from ..datasets_select import select_datasets
-from ..select import select
 from .archive import Member
 from .manifests import Entry
 from .negotiate import choose, negotiate
 from .pages import PAGE_HEADERS, render_home
 from .problems import NotFound, TooLarge, from_error, problem
 from .represent import cache_headers, etag_for, manifest_response, rendered
-from .safety import check_query
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
 from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, blocking,
                      disposition, open_origin, partial_file, slug, verified_file)
+from .query import Query
 from .subsets import SUBSET_KEYS, subset_response
 
 if TYPE_CHECKING:
     from .gateway import Gateway
 
 log = logging.getLogger("doi2data.gateway")
-MULTI = ("file", "include", "exclude")
-SINGLE = ("archive", "format", "mode", "datasets", *SUBSET_KEYS)
-
-
-@dataclass
-class Query:
-    file: list[str] = field(default_factory=list)
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    one: dict[str, str] = field(default_factory=dict)
-    _chosen: tuple[Manifest, Manifest] | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, request: Request, gw: Gateway) -> Query:
-        items = request.query_params.multi_items()
-        check_query(request.scope.get("query_string", b""), items, max_bytes=gw.config.max_query_bytes,
-                    max_params=gw.config.max_query_params)
-        query = cls()
-        for key, value in items:
-            if key in MULTI:
-                getattr(query, key).append(value)
-            elif key in SINGLE:
-                if key in query.one:
-                    raise UsageError(f"query parameter {key!r} given twice")
-                query.one[key] = value
-            elif not key.startswith("_"):  # "_=123" cache busters are ignored
-                raise UsageError(f"unknown query parameter {key!r}; known: {', '.join(MULTI + SINGLE)}")
-        return query
-
-    @property
-    def narrowed(self) -> bool:
-        """Whether the query chooses files (globs or ``datasets=``) rather than taking them all."""
-        return bool(self.file or self.include or self.exclude) or "datasets" in self.one
-
-    def chosen(self, manifest: Manifest) -> Manifest:
-        if not self.narrowed:
-            return manifest  # the common case: the whole dataset (and its memoised renderings)
-        if self._chosen is None or self._chosen[0] is not manifest:  # computed once, off the loop (below)
-            picked = select_datasets(manifest, self.one["datasets"]) if "datasets" in self.one else manifest
-            self._chosen = (manifest, select(select(picked, self.file or None), self.include or None,
-                                             self.exclude or None))
-        return self._chosen[1]
 
 
 @lru_cache(maxsize=4096)

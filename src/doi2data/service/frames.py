@@ -47,7 +47,7 @@ from .stream import archive_kind, archive_response, blocking, slug
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .dataset import Query
+    from .query import Query
 
 
 async def where_response(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, client: str,

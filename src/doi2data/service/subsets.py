@@ -23,12 +23,11 @@ from ..identifiers import Identifier
 from ..model import FileEntry, Manifest
 from .manifests import Entry
 from .problems import NotFound
+from .query import SUBSET_KEYS
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .dataset import Query
-
-SUBSET_KEYS = ("extract", "list", "dataset", "slice", "where")
+    from .query import Query
 
 
 def operation(params: Mapping[str, str]) -> str:

@@ -1,0 +1,68 @@
+"""The dataset route's query string, parsed and checked once: :class:`Query`.
+
+Its own module (with the subset parameter names) so that :mod:`.dataset`, :mod:`.subsets` and
+:mod:`.frames` all import it and none of them imports the others back: imports point one way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from ..datasets_select import select_datasets
+from ..errors import UsageError
+from ..model import Manifest
+from ..select import select
+from .safety import check_query
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+SUBSET_KEYS = ("extract", "list", "dataset", "slice", "where")
+MULTI = ("file", "include", "exclude")
+SINGLE = ("archive", "format", "mode", "datasets", *SUBSET_KEYS)
+
+
+@dataclass
+class Query:
+    file: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    one: dict[str, str] = field(default_factory=dict)
+    _chosen: tuple[Manifest, Manifest] | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, request: Request, gw: Gateway) -> Query:
+        items = request.query_params.multi_items()
+        check_query(request.scope.get("query_string", b""), items, max_bytes=gw.config.max_query_bytes,
+                    max_params=gw.config.max_query_params)
+        query = cls()
+        for key, value in items:
+            if key in MULTI:
+                getattr(query, key).append(value)
+            elif key in SINGLE:
+                if key in query.one:
+                    raise UsageError(f"query parameter {key!r} given twice")
+                query.one[key] = value
+            elif not key.startswith("_"):  # "_=123" cache busters are ignored
+                raise UsageError(f"unknown query parameter {key!r}; known: {', '.join(MULTI + SINGLE)}")
+        return query
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the query chooses files (globs or ``datasets=``) rather than taking them all."""
+        return bool(self.file or self.include or self.exclude) or "datasets" in self.one
+
+    def chosen(self, manifest: Manifest) -> Manifest:
+        if not self.narrowed:
+            return manifest  # the common case: the whole dataset (and its memoised renderings)
+        if self._chosen is None or self._chosen[0] is not manifest:  # computed once, off the loop (below)
+            picked = select_datasets(manifest, self.one["datasets"]) if "datasets" in self.one else manifest
+            self._chosen = (manifest, select(select(picked, self.file or None), self.include or None,
+                                             self.exclude or None))
+        return self._chosen[1]
+
+
+__all__ = ["MULTI", "SINGLE", "SUBSET_KEYS", "Query"]
