@@ -196,10 +196,18 @@ def deployment(internet: FakeInternet, postgres_url: str,  # noqa: F811
         _stop(gateway)
 
 
-def test_documented_files_are_the_ones_the_readme_shows() -> None:
-    readme = (REPO / "README.md").read_text()
-    assert NGINX_CONF.read_text() in readme, "README's nginx server block differs from docs/deploy/nginx-doi2data.conf"
-    assert UNIT.read_text() in readme, "README's systemd unit differs from docs/deploy/doi2data-gateway.service"
+def test_documented_files_are_the_ones_the_docs_show() -> None:
+    """The README (or the docs page the Gateway section moved to) shows these files verbatim, or
+    includes them (an MkDocs ``--8<--`` snippet of the file itself): the tested deployment is the documented one."""
+    pages = [page for page in (REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))) if page.is_file()]
+    texts = [page.read_text(encoding="utf-8") for page in pages]
+    for path, marker in ((NGINX_CONF, "upstream doi2data {"), (UNIT, "ExecStart=/usr/local/bin/doi2data serve")):
+        text, relative = path.read_text(), path.relative_to(REPO).as_posix()
+        assert marker in text
+        shown = any(text in page or f'--8<-- "{relative}"' in page for page in texts)
+        assert shown, f"no page shows {relative} as it is (README.md, docs/**/*.md)"
+        stale = [str(page.relative_to(REPO)) for page, body in zip(pages, texts) if marker in body and text not in body]
+        assert not stale, f"{stale} show a copy of {relative} that differs from the file"
     assert "proxy_buffering off;" in NGINX_CONF.read_text()
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX_CONF.read_text()  # replaced, not appended
 
