@@ -32,8 +32,9 @@ pytest.importorskip("jinja2")
 pytest.importorskip("psycopg")
 trustme = pytest.importorskip("trustme")
 
-from doi2data.sandbox import FakeInternet, Quirk  # noqa: E402
-from test_service_postgres import postgres_url  # noqa: E402,F401  (the PostgreSQL fixture)
+from test_service_postgres import postgres_url  # noqa: F401  (the PostgreSQL fixture)
+
+from doi2data.sandbox import FakeInternet, Quirk
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "docs" / "deploy"

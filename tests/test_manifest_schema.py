@@ -20,11 +20,11 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema")
 
-from doi2data import api  # noqa: E402
-from doi2data.errors import Doi2DataError  # noqa: E402
-from doi2data.model import MANIFEST_SCHEMA, Dataset, FileEntry, Manifest  # noqa: E402
-from doi2data.sandbox import FakeInternet  # noqa: E402
-from doi2data.schemas import load_schema  # noqa: E402
+from doi2data import api
+from doi2data.errors import Doi2DataError
+from doi2data.model import MANIFEST_SCHEMA, Dataset, FileEntry, Manifest
+from doi2data.sandbox import FakeInternet
+from doi2data.schemas import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = REPO / "src/doi2data/schemas/manifest-1.schema.json"
