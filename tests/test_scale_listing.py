@@ -215,3 +215,43 @@ def test_gateway_json_is_one_dumps_without_a_dict_per_file() -> None:
     finally:
         Manifest.to_json = original  # type: ignore[method-assign]
     assert calls == [0]
+
+
+def test_large_gateway_entries_are_packed_and_round_trip() -> None:
+    from doi2data.service import manifests as mf
+
+    m = Manifest(Dataset("10.1/x", title="T"), _zenodo_like(mf.PACK_FILES + 1))
+    entry = mf.Entry.of(m, 1.0)
+    whole = mf.encode(m)
+    assert mf.is_packed(entry.body) and len(entry.body) * 5 < len(whole)  # kept compressed
+    assert entry.length == len(whole) and b"".join(entry.json_pieces()) == whole
+    assert all(len(p) <= 1 << 20 for p in entry.json_pieces())
+    again = mf._decoded(entry.body, 1.0)  # the store's row read back (another process, a restart)
+    assert again.manifest == m and again.etag == entry.etag and again.length == len(whole)
+    small = mf.Entry.of(Manifest(Dataset("10.1/x"), ODD_ENTRIES), 1.0)
+    assert not mf.is_packed(small.body) and b"".join(small.json_pieces()) == small.body
+
+
+def test_gateway_streams_a_packed_manifest(internet, tmp_path, monkeypatch) -> None:
+    from test_service_gateway import DOI, start
+
+    from doi2data.service import manifests as mf
+
+    def fetch(server) -> httpx.Response:
+        try:
+            with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+                r = client.get(f"/{DOI}", headers={"Accept": "application/json"})
+                head = client.head(f"/{DOI}", headers={"Accept": "application/json"})
+            assert head.headers["content-length"] == r.headers["content-length"]
+            return r
+        finally:
+            server.stop()
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    plain = fetch(start(internet, tmp_path / "a"))
+    monkeypatch.setattr(mf, "PACK_FILES", 2)  # the demo record's 8 files count as "large"
+    streamed = fetch(start(internet, tmp_path / "b"))
+    assert streamed.status_code == plain.status_code == 200
+    assert streamed.content == plain.content and json.loads(streamed.content)["file_count"] == 8
+    assert streamed.headers["content-length"] == str(len(plain.content))

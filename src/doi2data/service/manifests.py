@@ -23,8 +23,9 @@ import logging
 import re
 import time
 import uuid
+import zlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -43,21 +44,83 @@ LEASE_SECONDS = 60.0
 OFF_LOOP_FILES, OFF_LOOP_BYTES = 500, 256 * 1024
 
 
+#: Manifests with more files than this keep their JSON zlib-compressed (in memory and in the store):
+#: a file list's JSON shrinks ~10x, and it is built, stored and served in pieces, never whole.
+PACK_FILES = 5000
+_PIECE = 1 << 20
+
+
 @dataclass
 class Entry:
-    """One cached manifest and what has been derived from it (renderings are memoised)."""
+    """One cached manifest and what has been derived from it (renderings are memoised).
+
+    ``body`` is the stored row: the manifest's JSON, or (large manifests) that JSON compressed
+    with zlib (:func:`is_packed`); :meth:`json_pieces` yields the JSON either way.
+    """
 
     manifest: Manifest
     body: bytes
     fetched_at: float
     etag: str
     rendered: dict[str, bytes] = field(default_factory=dict)
+    json_length: int = -1  # bytes of the JSON (-1: ``body`` is the JSON itself)
 
     @classmethod
     def of(cls, manifest: Manifest, fetched_at: float, body: bytes | None = None) -> Entry:
+        length = -1
         if body is None:
-            manifest, body = encoded(manifest)
-        return cls(manifest, body, fetched_at, hashlib.sha256(body).hexdigest()[:20])
+            manifest, body, length = packed(manifest) if len(manifest.files) > PACK_FILES else (*encoded(manifest), -1)
+        elif is_packed(body):
+            length = sum(len(piece) for piece in unpacked(body))
+        return cls(manifest, body, fetched_at, hashlib.sha256(body).hexdigest()[:20], json_length=length)
+
+    @property
+    def length(self) -> int:
+        """Bytes of the JSON."""
+        return len(self.body) if self.json_length < 0 else self.json_length
+
+    def json_pieces(self) -> Iterator[bytes]:
+        """The JSON in pieces of at most ~1 MiB (decompressed as they are read)."""
+        if self.json_length < 0:
+            yield self.body
+        else:
+            yield from unpacked(self.body)
+
+
+def is_packed(body: bytes) -> bool:
+    """A zlib stream (first byte ``x``), not JSON (a manifest's JSON starts with ``{``)."""
+    return body[:1] == b"x"
+
+
+def unpacked(body: bytes) -> Iterator[bytes]:
+    """Decompress a packed body piece by piece (each at most ~1 MiB)."""
+    inflater = zlib.decompressobj()
+    data = body
+    while data:
+        piece = inflater.decompress(data, _PIECE)
+        data = inflater.unconsumed_tail
+        if piece:
+            yield piece
+    if rest := inflater.flush():
+        yield rest
+
+
+def packed(manifest: Manifest) -> tuple[Manifest, bytes, int]:
+    """``(manifest, zlib(JSON), len(JSON))``, compressed as it is encoded: the JSON never exists whole.
+    Lone surrogates (see :func:`encoded`) take the ordinary path and are packed after it."""
+    deflater = zlib.compressobj(6)
+    out: list[bytes] = []
+    length = 0
+    try:
+        for text in _json_parts(manifest):
+            raw = text.encode()
+            length += len(raw)
+            out.append(deflater.compress(raw))
+    except UnicodeEncodeError:
+        manifest, raw = encoded(manifest)
+        return manifest, zlib.compress(raw, 6), len(raw)
+    out.append(deflater.flush())
+    return manifest, b"".join(out), length
 
 
 def encoded(manifest: Manifest) -> tuple[Manifest, bytes]:
@@ -85,17 +148,21 @@ def _json(manifest: Manifest) -> str:
     Why in pieces: the C encoder holds the GIL for a whole call (60,000 files: 0.4 s in which the
     event loop cannot run, even with the encoding on a worker thread).
     """
+    return "".join(_json_parts(manifest))
+
+
+def _json_parts(manifest: Manifest) -> Iterator[str]:
+    """:func:`_json` in pieces of 500 files."""
     files, token = manifest.files, uuid.uuid4().hex
     doc = replace(manifest, files=()).to_json()  # the files' dicts are made 500 at a time below, never all
     doc.update(total_size=manifest.total_size, file_count=len(files), files=[token])
     head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     before, after = head.split(f'"{token}"', 1)
-    parts = [before]
+    yield before
     for i in range(0, len(files), 500):
         piece = json.dumps([f.to_json() for f in files[i : i + 500]], ensure_ascii=False, separators=(",", ":"))
-        parts.append(("," if i else "") + piece[1:-1])
-    parts.append(after)
-    return "".join(parts)
+        yield ("," if i else "") + piece[1:-1]
+    yield after
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -154,7 +221,7 @@ def decode(body: bytes | str) -> Any:
 def _decoded(body: bytes, fetched_at: float) -> Entry:
     """A stored row as an entry; a row written under another contract (an older doi2data: no
     ``"schema": "doi2data-manifest/1"``) is unreadable, so it is resolved afresh rather than served."""
-    doc = decode(body)
+    doc = decode(b"".join(unpacked(body)) if is_packed(body) else body)
     contract = doc.get("schema") if isinstance(doc, dict) else None
     if contract != MANIFEST_SCHEMA:
         raise ValueError(f"row written under contract {str(contract)[:40]!r}, not {MANIFEST_SCHEMA!r}")

@@ -11,12 +11,14 @@ import asyncio
 import hashlib
 import json
 
-from starlette.responses import Response
+from collections.abc import Callable, Iterator
+
+from starlette.responses import Response, StreamingResponse
 
 from ..formats import render
 from ..identifiers import Identifier
 from ..model import Manifest
-from .manifests import CacheState, Entry
+from .manifests import CacheState, Entry, encode
 from .negotiate import Choice
 from .pages import render_dataset
 from .signposting import linkset_json, linkset_text
@@ -24,15 +26,30 @@ from .signposting import linkset_json, linkset_text
 _TEXT = ("text/", "application/linkset", "application/metalink4+xml")
 
 
+class Pieces:
+    """A body sent in pieces (a large manifest's JSON, decompressed as it goes out): its length
+    is known up front (``Content-Length``), the bytes are never joined."""
+
+    def __init__(self, length: int, pieces: Callable[[], Iterator[bytes]]) -> None:
+        self.length, self._pieces = length, pieces
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._pieces()
+
+
 def body_for(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
-             filtered: bool, include: str = "") -> bytes:
+             filtered: bool, include: str = "") -> bytes | Pieces:
     """The representation's bytes; unfiltered renderings are memoised on the entry."""
+    if choice.name == "json" and not filtered and entry.json_length >= 0:
+        return Pieces(entry.length, entry.json_pieces)  # packed: streamed, never joined
     memo = None if filtered else f"{choice.name}\0{anchor}"
     if memo is not None and memo in entry.rendered:
         return entry.rendered[memo]
     if choice.name == "json":
-        body = entry.body if not filtered else json.dumps(manifest.to_json(), ensure_ascii=False,
-                                                          separators=(",", ":")).encode()
+        body = entry.body if not filtered else encode(manifest)
     elif choice.name == "html":
         body = render_dataset(manifest, ident, anchor, base, total_files=len(entry.manifest.files),
                               include=include).encode()
@@ -53,12 +70,12 @@ OFF_LOOP_FILES = 500
 
 
 async def rendered(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
-                   filtered: bool, include: str = "") -> bytes:
+                   filtered: bool, include: str = "") -> bytes | Pieces:
     """:func:`body_for`, off the event loop unless memoised or small."""
     memo = entry.rendered.get(f"{choice.name}\0{anchor}") if not filtered else None
     if memo is not None:
         return memo
-    if len(manifest.files) <= OFF_LOOP_FILES:
+    if len(manifest.files) <= OFF_LOOP_FILES or (choice.name == "json" and not filtered):
         return body_for(choice, manifest, entry, ident, anchor, base, filtered, include)
     return await asyncio.to_thread(body_for, choice, manifest, entry, ident, anchor, base, filtered, include)
 
@@ -80,7 +97,7 @@ def cache_headers(entry: Entry, state: CacheState, *, max_age: int, stale: float
             "Age": str(int(age)), "X-Cache": state}
 
 
-def manifest_response(body: bytes, choice: Choice, headers: dict[str, str], *, status: int = 200,
+def manifest_response(body: bytes | Pieces, choice: Choice, headers: dict[str, str], *, status: int = 200,
                       etag: str, if_none_match: str | None, head: bool) -> Response:
     headers = {**headers, "ETag": etag, "Vary": "Accept"}
     tags = [t.strip() for t in (if_none_match or "").split(",")]
@@ -89,7 +106,10 @@ def manifest_response(body: bytes, choice: Choice, headers: dict[str, str], *, s
     if head:
         headers["Content-Length"] = str(len(body))
         return Response(status_code=status, headers=headers, media_type=media_type(choice))
+    if isinstance(body, Pieces):
+        headers["Content-Length"] = str(len(body))
+        return StreamingResponse(iter(body), status_code=status, headers=headers, media_type=media_type(choice))
     return Response(body, status_code=status, headers=headers, media_type=media_type(choice))
 
 
-__all__ = ["OFF_LOOP_FILES", "body_for", "cache_headers", "etag_for", "manifest_response", "media_type", "rendered"]
+__all__ = ["OFF_LOOP_FILES", "Pieces", "body_for", "cache_headers", "etag_for", "manifest_response", "media_type", "rendered"]
