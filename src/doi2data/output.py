@@ -160,9 +160,33 @@ def _iter_json(manifest: Manifest) -> Iterator[str]:
         raise AssertionError("files slot not found")
     yield before + "[\n"
     for i, entry in enumerate(manifest.files):
-        text = json.dumps(entry.to_json(), indent=2, ensure_ascii=False)
-        yield ("" if i == 0 else ",\n") + "    " + text.replace("\n", "\n    ")
+        yield ("" if i == 0 else ",\n") + "    " + _pretty(entry.to_json(), "    ")
     yield "\n  ]" + after + "\n"
+
+
+_quote = json.encoder.encode_basestring  # the C encoder's string quoting (ensure_ascii=False)
+
+
+def _pretty(value: Any, pad: str) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)`` at indentation ``pad``, character for
+    character. Why: ``indent`` makes ``json`` use its pure-Python encoder, ~25 us per file entry;
+    this is ~4x faster, which is most of ``ls --json``'s time at a million files."""
+    if isinstance(value, str):
+        return _quote(value)
+    if value is None or value is True or value is False:
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = pad + "  "
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if not value:
+            return "{}"
+        return "{\n" + ",\n".join(f"{inner}{_quote(k)}: {_pretty(v, inner)}" for k, v in value.items()) + "\n" + pad + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + _pretty(v, inner) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)  # floats, odd keys
 
 
 def write_listing(name: str, manifest: Manifest, out: IO[str], *, chunk: int = 1 << 16) -> bool:
