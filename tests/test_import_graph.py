@@ -40,10 +40,6 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
         "doi2data.sandbox.webfolders",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
     (frozenset({
-        "doi2data.sandbox.general", "doi2data.sandbox.sites.b2share", "doi2data.sandbox.sites.dataverse",
-        "doi2data.sandbox.sites.dryad", "doi2data.sandbox.sites.figshare", "doi2data.sandbox.sites.osf",
-    }), 'not untangled yet (issue 17 item 3, in progress)'),
-    (frozenset({
         "doi2data.sandbox.mendeley_pangaea", "doi2data.sandbox.sites.mendeley", "doi2data.sandbox.sites.pangaea",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
     (frozenset({

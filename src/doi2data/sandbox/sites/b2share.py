@@ -22,9 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import B2SHARE_RECORDS, B2Record, file_entity, http_stamp, uid
+from ..data.b2share import B2SHARE_RECORDS, B2Record
+from ..data.common import http_stamp, uid
 from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response
+from .storage import file_entity
 
 BASE = "https://b2share.eudat.eu"
 HOSTS = ("b2share.eudat.eu",)

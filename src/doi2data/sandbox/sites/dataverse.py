@@ -53,11 +53,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import (DATAVERSE_DATASETS, DATAVERSE_TOKEN, DVN_STORAGE, HARVARD, HARVARD_DATASET,
-                       UNKNOWN_DV_DATASET, DvDataset, DvFile, DvVersion, SignedStorage, StoredObject, file_entity,
-                       hexid, http_stamp)
+from ..data.common import hexid, http_stamp
+from ..data.dataverse import (DATAVERSE_DATASETS, DATAVERSE_TOKEN, DVN_STORAGE, HARVARD, HARVARD_DATASET,
+                              UNKNOWN_DV_DATASET, DvDataset, DvFile, DvVersion)
 from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
+from .storage import SignedStorage, StoredObject, file_entity
 
 VERSIONS = {"dataverse.harvard.edu": ("6.10", "1712-4e0c2a9"),  # asks for guestbook responses (6.10+)
             "data.unknown-institute.example": ("6.1", "1193-1a9a3b4")}

@@ -40,10 +40,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import (DRYAD_DATASET, DRYAD_STORAGE, DryadDataset, DryadFile, DryadVersion, SignedStorage,
-                       StoredObject, http_stamp)
+from ..data.common import http_stamp
+from ..data.dryad import DRYAD_DATASET, DRYAD_STORAGE, DryadDataset, DryadFile, DryadVersion
 from ..world import World
 from .common import html_response, json_response, redirect
+from .storage import SignedStorage, StoredObject
 
 HOSTS = ("datadryad.org", DRYAD_STORAGE)
 PER_PAGE = 3

@@ -34,10 +34,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import (FIGSHARE_ARTICLES, FIGSHARE_STORAGE, FOURTU, LINK_ONLY_HOST, OCEAN_COLLECTION, FsArticle,
-                       FsFile, FsVersion, SignedStorage, StoredObject, file_entity, fourtu_file_uuid, http_stamp)
+from ..data.common import http_stamp
+from ..data.figshare import (FIGSHARE_ARTICLES, FIGSHARE_STORAGE, FOURTU, LINK_ONLY_HOST, OCEAN_COLLECTION, FsArticle,
+                             FsFile, FsVersion, fourtu_file_uuid)
 from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
+from .storage import SignedStorage, StoredObject, file_entity
 
 API = "https://api.figshare.com"
 FIGSHARE_HOSTS = ("api.figshare.com", "figshare.com", "ndownloader.figshare.com", "sandbox-uni.figshare.com")

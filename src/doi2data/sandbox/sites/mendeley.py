@@ -27,10 +27,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import SignedStorage, StoredObject, http_stamp, uid
+from ..data.common import http_stamp, uid
 from ..mendeley_pangaea import MENDELEY_DATASET, MENDELEY_STORAGE, MdDataset, MdVersion
 from ..world import World
 from .common import html_response, json_response, redirect
+from .storage import SignedStorage, StoredObject
 
 HOST = "data.mendeley.com"
 HOSTS = (HOST, MENDELEY_STORAGE)

@@ -33,9 +33,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..general import OSF_NODE, OsfFile, OsfNode, file_entity, hexid, http_stamp
+from ..data.common import hexid, http_stamp
+from ..data.osf import OSF_NODE, OsfFile, OsfNode
 from ..world import FileSpec, World
 from .common import EntityResponse, html_response, json_response, redirect
+from .storage import file_entity
 
 API = "https://api.osf.io"
 WATERBUTLER = "https://files.us.osf.io"

@@ -1,0 +1,6 @@
+"""Dataset declarations of the emulated sites, one module per site (no bytes stored: seeds).
+
+Each site's emulator (``sandbox/sites/<site>.py``) and each registry that lists DOIs for the world
+(:mod:`doi2data.sandbox.general`) import these modules; they import neither, so imports point one
+way. :mod:`.common` holds the small helpers every declaration uses.
+"""
