@@ -40,9 +40,6 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
         "doi2data.sandbox.webfolders",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
     (frozenset({
-        "doi2data.sandbox.mendeley_pangaea", "doi2data.sandbox.sites.mendeley", "doi2data.sandbox.sites.pangaea",
-    }), 'not untangled yet (issue 17 item 3, in progress)'),
-    (frozenset({
         "doi2data.export", "doi2data.export.bagit", "doi2data.export.rocrate",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
     (frozenset({

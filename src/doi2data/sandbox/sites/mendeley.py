@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from ..data.common import http_stamp, uid
-from ..mendeley_pangaea import MENDELEY_DATASET, MENDELEY_STORAGE, MdDataset, MdVersion
+from ..data.mendeley import MENDELEY_DATASET, MENDELEY_STORAGE, MdDataset, MdVersion
 from ..world import World
 from .common import html_response, json_response, redirect
 from .storage import SignedStorage, StoredObject

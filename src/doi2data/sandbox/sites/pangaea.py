@@ -13,7 +13,7 @@ streamed chunked, with no ``Content-Length``, no ``ETag``/``Last-Modified`` and 
 the file name is only in ``Content-Disposition: attachment; filename=Gubbio_age.tab`` (also on
 ``HEAD``). The login-protected dataset says ``conditionsOfAccess: "login required"`` /
 ``isAccessibleForFree: false`` (unverified values) and answers 401 unless ``Authorization: Bearer``
-carries :data:`~doi2data.sandbox.mendeley_pangaea.PANGAEA_TOKEN`. Unknown numbers get a 404 page.
+carries :data:`~doi2data.sandbox.data.pangaea.PANGAEA_TOKEN`. Unknown numbers get a 404 page.
 
 Binary datasets (pangaeapy ``PanDataSet.download`` / ``PanDataHarvester``, read 2026-12-06): the
 table's ``Binary`` column names files kept at ``download.pangaea.de/dataset/<n>/files/<name>``
@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from ..mendeley_pangaea import PANGAEA_TOKEN, PgDataset, generated_bytes, pangaea_dataset
+from ..data.pangaea import PANGAEA_TOKEN, PgDataset, generated_bytes, pangaea_dataset
 from ..world import World
 from .common import Entity, EntityResponse, html_response, json_response
 
