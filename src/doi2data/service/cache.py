@@ -32,15 +32,17 @@ def manifest_from_json(data: Mapping[str, Any]) -> Manifest:
     """Inverse of :meth:`Manifest.to_json` (unknown keys ignored, so old rows still load)."""
     ds = {k: v for k, v in dict(data.get("dataset") or {}).items() if k in _DATASET_FIELDS}
     ds["creators"] = tuple(ds.get("creators") or ())
-    files = [
-        FileEntry(path=f["path"], size=f.get("size"), checksums=f.get("checksums") or {},
-                  urls=tuple(f.get("urls") or ([f["url"]] if f.get("url") else [])),
-                  media_type=f.get("media_type"), access=f.get("access") or "open", note=f.get("note"),
-                  dataset=f["dataset"] if isinstance(f.get("dataset"), str) else None)
-        for f in data.get("files") or ()
-    ]
+    files = (file_from_json(f) for f in data.get("files") or ())  # into the compact list one at a time
     datasets = tuple(DatasetInfo.from_json(d) for d in data.get("datasets") or () if isinstance(d, Mapping))
-    return Manifest(Dataset(**ds), tuple(files), tuple(data.get("warnings") or ()), datasets=datasets)
+    return Manifest(Dataset(**ds), files, tuple(data.get("warnings") or ()), datasets=datasets)
+
+
+def file_from_json(f: Mapping[str, Any]) -> FileEntry:
+    """Inverse of :meth:`FileEntry.to_json`."""
+    return FileEntry(path=f["path"], size=f.get("size"), checksums=f.get("checksums") or {},
+                     urls=tuple(f.get("urls") or ([f["url"]] if f.get("url") else [])),
+                     media_type=f.get("media_type"), access=f.get("access") or "open", note=f.get("note"),
+                     dataset=f["dataset"] if isinstance(f.get("dataset"), str) else None)
 
 
 class Store(Protocol):

@@ -32,7 +32,8 @@ from typing import Any, Literal
 from ..errors import Doi2DataError, IdentifierNotFound, RecordNotFound, UnsupportedRepository
 from ..identifiers import Identifier
 from ..model import MANIFEST_SCHEMA, Manifest
-from .cache import Store, manifest_from_json
+from ..filelist import FileList, FileListBuilder
+from .cache import Store, file_from_json, manifest_from_json
 
 log = logging.getLogger("doi2data.gateway")
 CacheState = Literal["hit", "stale", "miss"]
@@ -221,11 +222,49 @@ def decode(body: bytes | str) -> Any:
 def _decoded(body: bytes, fetched_at: float) -> Entry:
     """A stored row as an entry; a row written under another contract (an older doi2data: no
     ``"schema": "doi2data-manifest/1"``) is unreadable, so it is resolved afresh rather than served."""
-    doc = decode(b"".join(unpacked(body)) if is_packed(body) else body)
+    doc, files = _unpacked_doc(body) if is_packed(body) else (decode(body), None)
     contract = doc.get("schema") if isinstance(doc, dict) else None
     if contract != MANIFEST_SCHEMA:
         raise ValueError(f"row written under contract {str(contract)[:40]!r}, not {MANIFEST_SCHEMA!r}")
-    return Entry.of(manifest_from_json(doc), fetched_at, body)
+    manifest = manifest_from_json(doc)
+    return Entry.of(manifest if files is None else replace(manifest, files=files), fetched_at, body)
+
+
+def _unpacked_doc(body: bytes) -> tuple[Any, FileList]:
+    """A packed row read back with a streaming parser: the files go into the compact list one by
+    one (the JSON text and a dict per file never exist whole); the rest is a small document."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    events = ijson.sendable_list()
+    parser = ijson.parse_coro(events, use_float=True)
+    doc, files = ObjectBuilder(), FileListBuilder()
+    item: ObjectBuilder | None = None
+
+    def consume() -> None:
+        nonlocal item
+        for prefix, event, value in events:
+            if item is not None:
+                item.event(event, value)
+                if prefix == "files.item" and event == "end_map":
+                    files.append(file_from_json(item.value))
+                    item = None
+            elif prefix == "files.item" and event == "start_map":
+                item = ObjectBuilder()
+                item.event(event, value)
+            else:
+                doc.event(event, value)
+        del events[:]
+
+    try:
+        for piece in unpacked(body):
+            parser.send(piece)
+            consume()
+        parser.close()
+        consume()
+    except (ijson.JSONError, zlib.error) as exc:
+        raise ValueError(f"unreadable packed row: {exc}") from exc
+    return doc.value, files.build()
 
 
 def cache_key(ident: Identifier) -> str:
