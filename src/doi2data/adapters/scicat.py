@@ -29,7 +29,7 @@ from ..http import Http
 from ..filelist import FileListBuilder
 from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 from ._pan.net import gather_limited, generic_fallback, note
-from ._pan.scicat_api import Api, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
+from ._pan.scicat_api import Api, ScicatDataset, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
 from .base import RecordRef, Resolved
 
 _DOI_PATH = re.compile(r"/detail/(10\.\d{4,9}/[^?#\s]+?)/?$")
@@ -114,7 +114,11 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
     entries = FileListBuilder()  # compact as it grows: a publication may hold a million files
     warnings: list[str] = []
     infos: list[DatasetInfo] = []
-    for dataset, name in zip(datasets, names):
+    pending: list[ScicatDataset | None] = list(datasets)
+    del datasets  # each dataset's own file list is dropped once copied below: never two copies of all
+    for i, name in enumerate(names):
+        dataset, pending[i] = pending[i], None
+        assert dataset is not None
         folder = dataset_url(base, dataset.source_folder or "") if base else None
         infos.append(replace(dataset.about, name=name) if dataset.about is not None else DatasetInfo(name))
         for f in dataset.files or ():
