@@ -35,11 +35,6 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
         "doi2data.transfer.verify",
     }), 'the library core: model/notebook/output/api/fs/subset/transfer deferred imports (not yet untangled)'),
     (frozenset({
-        "doi2data.sandbox.facilities", "doi2data.sandbox.sites.desy", "doi2data.sandbox.sites.esrf",
-        "doi2data.sandbox.sites.psi", "doi2data.sandbox.sites.scicat", "doi2data.sandbox.sites.webindex",
-        "doi2data.sandbox.webfolders",
-    }), 'not untangled yet (issue 17 item 3, in progress)'),
-    (frozenset({
         "doi2data.export", "doi2data.export.bagit", "doi2data.export.rocrate",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
     (frozenset({

@@ -115,7 +115,7 @@ def attributes(world: World, pid: Pid) -> tuple[dict[str, Any], str]:
         "published": str(year), "updated": f"{pid.timestamp[:19]}.000Z",
     }
     attrs.update(DATACITE_ATTRIBUTES.get(doi, {}))  # contentUrl, sizes, formats where registered
-    from ..facilities import DATACITE_ATTRIBUTES as FACILITY_ATTRIBUTES  # a collection's HasPart parts
+    from ..data.collection import DATACITE_ATTRIBUTES as FACILITY_ATTRIBUTES  # a collection's HasPart parts
 
     attrs.update(FACILITY_ATTRIBUTES.get(doi, {}))
     return attrs, client

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from ..data.desy import DESY_PUBLICATIONS
 from ..world import FileSpec, World
 from .common import Entity, EntityResponse, redirect
 from .scicat import Pub, ScicatSite, Set
@@ -188,13 +189,11 @@ class Door:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    from .. import facilities as fac
-
-    folders = [p.folder for p in fac.DESY_PUBLICATIONS]
+    folders = [p.folder for p in DESY_PUBLICATIONS]
     pubs = [Pub(p.doi, p.title, p.creators, "DESY", 2024, (p.pid,), p.download_link,
                 sum(f.size for f in p.folder.files), len(p.folder.files), versions=frozenset({"v3"}))
-            for p in fac.DESY_PUBLICATIONS]
-    sets = [Set(p.pid, p.folder.source_folder, p.folder.files, "sha1", name=p.title) for p in fac.DESY_PUBLICATIONS]
+            for p in DESY_PUBLICATIONS]
+    sets = [Set(p.pid, p.folder.source_folder, p.folder.files, "sha1", name=p.title) for p in DESY_PUBLICATIONS]
     return {"public-data.desy.de": ScicatSite(world, pubs, sets), DOOR: Door(world, folders),
             POOL: Door(world, folders, pool=True)}
 

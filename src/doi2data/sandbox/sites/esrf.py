@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
+from ..data.esrf import ESRF_DOIS
 from ..world import World
 from .common import Entity, EntityResponse, html_response, json_response, redirect
 
@@ -104,9 +105,7 @@ def _forbidden() -> Response:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    from .. import facilities as fac
-
-    st = state_for(world, fac.ESRF_DOIS)
+    st = state_for(world, ESRF_DOIS)
 
     async def config(request: Request) -> Response:
         return json_response({"server": {"url": "https://icatplus.esrf.fr"},
@@ -238,9 +237,7 @@ def state_for(world: World, dois: Any) -> EsrfState:
 
 
 def state(world: World) -> EsrfState:
-    from .. import facilities as fac
-
-    return state_for(world, fac.ESRF_DOIS)
+    return state_for(world, ESRF_DOIS)
 
 
 __all__ = ["ANONYMOUS", "HOSTS", "PAGE_CAP", "EsrfState", "make_sites", "state"]

@@ -30,6 +30,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
+from ..data.desy import DESY_DOI
+from ..data.esrf import ESRF_DOI, ESRF_SESSION_DOI
+from ..data.psi import PSI_DOI, PSI_MULTI_DOI, PSI_V4_DOI
+from ..data.scicat import SCICAT_V4_DOI
 from ..world import World
 from .common import html_response, json_response
 
@@ -55,7 +59,6 @@ MAX_FILTER = 16 * 1024
 
 def _facility_docs() -> list[dict[str, Any]]:
     from .. import datasets as d
-    from .. import facilities as f
 
     def ds(pid: str, title: str, created: str, size: int, facility: str, instrument: str,
            techniques: tuple[str, ...], params: tuple[tuple[str, Any, str | None], ...]) -> dict[str, Any]:
@@ -69,32 +72,32 @@ def _facility_docs() -> list[dict[str, Any]]:
          "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds("20.500.11935/demo-1", "lysozyme frames", "2018-04-12T10:00:00.000Z", 4_200_000, "PSI", "X06SA",
                 ("macromolecular crystallography",), (("wavelength", 1.0, "angstrom"), ("sample_temperature", 100, "K")))]},
-        {"doi": f.PSI_DOI, "keywords": ["tomography", "pulmonary hypertension"], "releaseDate": "2021-06-01T00:00:00.000Z",
+        {"doi": PSI_DOI, "keywords": ["tomography", "pulmonary hypertension"], "releaseDate": "2021-06-01T00:00:00.000Z",
          "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds("20.500.11935/psi-tif", "tif stack", "2021-03-02T08:00:00.000Z", 3_000_000, "PSI", "TOMCAT",
                 ("x-ray tomography",), (("photon_energy", 21, "keV"), ("sample_temperature", 20, "degC")))]},
-        {"doi": f.PSI_MULTI_DOI, "keywords": ["operando", "battery", "tomography"],
+        {"doi": PSI_MULTI_DOI, "keywords": ["operando", "battery", "tomography"],
          "releaseDate": "2022-09-01T00:00:00.000Z", "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds(f"20.500.11935/psi-multi-{i}", f"scan {i}", f"2022-0{i}-10T08:00:00.000Z", 1_000_000 * i, "PSI",
                 "TOMCAT", ("x-ray tomography",), (("photon_energy", 25000, "eV"), ("sample_temperature", 25, "degC")))
              for i in (1, 2, 3)]},
-        {"doi": f.PSI_V4_DOI, "keywords": ["lysozyme", "crystallography"], "releaseDate": "2025-02-01T00:00:00.000Z",
+        {"doi": PSI_V4_DOI, "keywords": ["lysozyme", "crystallography"], "releaseDate": "2025-02-01T00:00:00.000Z",
          "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds("20.500.11935/lyso-01", "lyso_01", "2025-01-20T09:00:00.000Z", 2_500_000, "PSI", "X06SA",
                 ("macromolecular crystallography",), (("wavelength", 0.1, "nm"), ("sample_temperature", 100, "K")))]},
-        {"doi": f.ESRF_DOI, "keywords": ["serial crystallography"], "releaseDate": "2022-05-01T00:00:00.000Z",
+        {"doi": ESRF_DOI, "keywords": ["serial crystallography"], "releaseDate": "2022-05-01T00:00:00.000Z",
          "provider": "https://icatplus.esrf.fr/api", "datasets": [
              ds("ESRF-DC-818569841", "serial data", "2022-03-01T12:00:00.000Z", 17_000_000, "ESRF", "ID29",
                 ("serial crystallography",), (("wavelength", 0.976, "angstrom"),))]},
-        {"doi": f.ESRF_SESSION_DOI, "keywords": ["XAS", "catalysis", "operando"],
+        {"doi": ESRF_SESSION_DOI, "keywords": ["XAS", "catalysis", "operando"],
          "releaseDate": "2023-07-01T00:00:00.000Z", "provider": "https://icatplus.esrf.fr/api", "datasets": [
              ds("ESRF-ES-144479045-1", "Cu K-edge", "2023-04-02T12:00:00.000Z", 800_000, "ESRF", "BM23",
                 ("x-ray absorption",), (("photon_energy", 8.98, "keV"), ("sample_temperature", 500, "K")))]},
-        {"doi": f.DESY_DOI, "keywords": ["reflectometry", "machine learning"], "releaseDate": "2024-01-25T00:00:00.000Z",
+        {"doi": DESY_DOI, "keywords": ["reflectometry", "machine learning"], "releaseDate": "2024-01-25T00:00:00.000Z",
          "provider": "https://public-data.desy.de/panosc-api", "datasets": [
              ds("DESY-XRR-1", "XRR curves", "2024-01-25T18:34:00.000Z", 270_000, "DESY", "P08",
                 ("x-ray reflectivity",), (("wavelength", 1.5406, "angstrom"), ("sample_temperature", 303, "K")))]},
-        {"doi": f.SCICAT_V4_DOI, "keywords": ["SANS"], "releaseDate": "2023-11-01T00:00:00.000Z",
+        {"doi": SCICAT_V4_DOI, "keywords": ["SANS"], "releaseDate": "2023-11-01T00:00:00.000Z",
          "provider": f"https://{FACILITY_HOST}/panosc-api", "datasets": [
              ds("20.500.12269/loki-1", "LoKI commissioning", "2023-10-01T00:00:00.000Z", 5_000_000, "ESS", "LoKI",
                 ("small angle neutron scattering",), (("wavelength", 4.5, "angstrom"), ("sample_temperature", 295, "K")))]},

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 
+from ..data.psi import PSI_PUBLICATIONS
 from ..world import FileSpec, World
 from .common import html_response, json_response
 from .scicat import Pub, ScicatSite, Set, v3_doc
@@ -67,15 +68,13 @@ def _landing(pubs: dict[str, Any]) -> Any:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    from .. import facilities as fac
-
-    pubs = {p.doi.lower(): p for p in fac.PSI_PUBLICATIONS}
+    pubs = {p.doi.lower(): p for p in PSI_PUBLICATIONS}
     trees: dict[str, dict[str, FileSpec]] = {"doi.psi.ch": {}, "doi2.psi.ch": {}}
     pages: dict[str, dict[str, str]] = {"doi.psi.ch": {}, "doi2.psi.ch": {}}
     gone: dict[str, list[str]] = {"doi.psi.ch": [], "doi2.psi.ch": []}
     records: dict[str, Pub] = {}
     sets: list[Set] = []
-    for p in fac.PSI_PUBLICATIONS:
+    for p in PSI_PUBLICATIONS:
         lines = []
         for folder in p.folders:
             parts = urlsplit(folder.url)
@@ -103,7 +102,7 @@ def make_sites(world: World) -> dict[str, Any]:
         return json_response(v3_doc(rec))
 
     async def count(request: Request) -> Response:
-        return json_response({"count": sum("oaipmh" in p.routes for p in fac.PSI_PUBLICATIONS)})
+        return json_response({"count": sum("oaipmh" in p.routes for p in PSI_PUBLICATIONS)})
 
     async def cannot_get(request: Request) -> Response:
         page = f"<!DOCTYPE html><html><body><pre>Cannot GET {escape(request.url.path)}</pre></body></html>"

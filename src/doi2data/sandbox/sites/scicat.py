@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
+from ..data.scicat import SCICAT_PUBLICATIONS
 from ..world import FileSpec, World
 from .common import html_response, json_response
 
@@ -176,11 +177,9 @@ class ScicatSite:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    """The generic instances of :data:`~doi2data.sandbox.facilities.SCICAT_PUBLICATIONS`."""
-    from .. import facilities as fac
-
+    """The generic instances of :data:`~doi2data.sandbox.data.scicat.SCICAT_PUBLICATIONS`."""
     sites: dict[str, Any] = {}
-    for p in fac.SCICAT_PUBLICATIONS:
+    for p in SCICAT_PUBLICATIONS:
         sets = [Set(d.pid, d.source_folder, d.files, d.chk_alg, d.absolute, science=d.science) for d in p.datasets]
         pub = Pub(p.doi, p.title, ("Ada Example",), "Example Facility", 2024, tuple(d.pid for d in p.datasets),
                   p.download_link, sum(f.size for d in p.datasets for f in d.files),

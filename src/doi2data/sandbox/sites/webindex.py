@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from ..data.scicat import SCICAT_FILES_HOST, SCICAT_PUBLICATIONS
+from ..data.webindex import WEB_FILES, WEB_HOSTS, WEB_ROOT
 from ..middleware import site_flags
 from ..world import FileSpec, World
 from .common import Entity, EntityResponse, redirect
@@ -284,20 +286,15 @@ def _host(scope: dict[str, Any]) -> str:
 
 
 def make_sites(world: World) -> dict[str, Any]:
-    """The three plain web servers, the file server of the generic SciCat instances, and one host per
-    listing flavour behind a DOI (:mod:`doi2data.sandbox.webfolders`)."""
-    from .. import facilities as fac
-
-    tree = {fac.WEB_ROOT + f.key: f for f in fac.WEB_FILES}
-    tree.update({fac.WEB_ROOT + c.key: c for c in checksum_files(world, fac.WEB_FILES, seed="web")})
+    """The three plain web servers and the file server of the generic SciCat instances (the hosts
+    behind DOIs, one per listing flavour, are :mod:`doi2data.sandbox.webfolders`' own)."""
+    tree = {WEB_ROOT + f.key: f for f in WEB_FILES}
+    tree.update({WEB_ROOT + c.key: c for c in checksum_files(world, WEB_FILES, seed="web")})
     styles: tuple[Style, ...] = ("nginx", "apache", "lighttpd")
-    sites: dict[str, Any] = {host: StaticSite(world, tree, style=style) for host, style in zip(fac.WEB_HOSTS, styles)}
+    sites: dict[str, Any] = {host: StaticSite(world, tree, style=style) for host, style in zip(WEB_HOSTS, styles)}
     files = {f"{pub.publish_prefix}{ds.source_folder}/{f.key}": f
-             for pub in fac.SCICAT_PUBLICATIONS for ds in pub.datasets for f in ds.files}
-    sites[fac.SCICAT_FILES_HOST] = StaticSite(world, files)
-    from .. import webfolders  # one host per listing flavour, each behind a DataCite DOI
-
-    sites.update(webfolders.make_sites(world))
+             for pub in SCICAT_PUBLICATIONS for ds in pub.datasets for f in ds.files}
+    sites[SCICAT_FILES_HOST] = StaticSite(world, files)
     return sites
 
 
