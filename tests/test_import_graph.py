@@ -37,9 +37,6 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
     (frozenset({
         "doi2data.export", "doi2data.export.bagit", "doi2data.export.rocrate",
     }), 'not untangled yet (issue 17 item 3, in progress)'),
-    (frozenset({
-        "doi2data.cli", "doi2data.demo",
-    }), 'not untangled yet (issue 17 item 3, in progress)'),
 ]
 
 

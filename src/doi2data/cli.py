@@ -17,16 +17,17 @@ from typing import Any
 import click
 
 from . import __version__
-from .api import download, resolve
+from .api import resolve
 from .batch import MAX_IDENTIFIERS
 from .commands._from import from_options
 from .commands._listing import listing_options
 from .commands._options import PATTERN_HELP, filter_options, version_option
+from .commands._run import run_get
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
-from .output import JsonLinesProgress, RichProgress, human_size, parse_size, print_manifest, print_report, write_listing
-from .transfer.engine import DownloadReport, ProgressSink, TransferOptions
+from .output import human_size, parse_size, print_manifest, write_listing
+from .transfer.engine import TransferOptions
 from .transfer.limits import DEFAULT_RATES, parse_rate
 
 _PATTERN_HELP = PATTERN_HELP
@@ -294,39 +295,6 @@ def verify_command(identifier: str | None, dest: Path | None, include: Sequence[
     click.echo(summary_line(results), err=True)
     if bad:
         raise VerificationError(f"{len(bad)} file(s) missing or not matching: " + ", ".join(r.path for r in bad[:5]))
-
-
-def run_get(
-    identifier: str | Manifest, dest: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
-    options: TransferOptions | None = None, tokens: Sequence[str] = (), as_json: bool = False, quiet: bool = False,
-    restore: bool = True, restore_timeout: float = 3600.0, regex: Sequence[str] = (),
-    min_size: str | None = None, max_size: str | None = None, version: str | None = None,
-    guestbook: Sequence[str] = (),
-) -> DownloadReport:
-    progress: ProgressSink | None
-    if as_json:
-        progress = JsonLinesProgress(sys.stdout)
-    elif not quiet and sys.stderr.isatty():
-        progress = RichProgress()
-    else:
-        progress = None
-    try:
-        report = download(identifier, dest, include=include, exclude=exclude, progress=progress,
-                          raise_on_failure=False, options=options, tokens=tokens, restore=restore,
-                          restore_timeout=restore_timeout,
-                          restore_progress=None if quiet else lambda message: click.echo(message, err=True),
-                          regex=regex, min_size=min_size, max_size=max_size, version=version,
-                          guestbook=guestbook or None)
-    finally:
-        if isinstance(progress, RichProgress):
-            progress.stop()
-    if as_json:
-        JsonLinesProgress(sys.stdout).summary(report)
-    else:
-        print_report(report)
-    if report.failed:
-        raise DownloadIncomplete(f"{len(report.failed)} file(s) failed (listed above)", report.failed)
-    return report
 
 
 @cli.command("demo")

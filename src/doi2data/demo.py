@@ -19,7 +19,7 @@ DEMO_DOI = "10.5281/zenodo.1215979"
 
 
 def run_demo(dest: Path | None = None) -> None:
-    from .cli import run_get
+    from .commands._run import run_get
     from .sandbox import FakeInternet, Quirk
 
     console = Console(stderr=True, soft_wrap=True)
@@ -61,7 +61,7 @@ def _facility_steps(console: Console, out: Console, target: Path) -> None:
     """Steps 5-6: the two routes of Millar's 2022 talk, PSI and ESRF (sandbox copies of its examples)."""
     import os
 
-    from .cli import run_get
+    from .commands._run import run_get
     from .sandbox.facilities import ESRF_DOI, PSI_DOI
 
     console.rule(f"5. PSI: doi2data ls {PSI_DOI}  (publication JSON, wget page, nginx folder, sha1 list)")
