@@ -34,9 +34,6 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
         "doi2data.transfer.segments", "doi2data.transfer.signing", "doi2data.transfer.smallfiles",
         "doi2data.transfer.verify",
     }), 'the library core: model/notebook/output/api/fs/subset/transfer deferred imports (not yet untangled)'),
-    (frozenset({
-        "doi2data.export", "doi2data.export.bagit", "doi2data.export.rocrate",
-    }), 'not untangled yet (issue 17 item 3, in progress)'),
 ]
 
 

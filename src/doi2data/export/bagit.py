@@ -29,7 +29,7 @@ from .. import __version__
 from ..formats._common import Placed, Skips, place, uri
 from ..model import Manifest
 from ..transfer.engine import ProgressSink, TransferOptions
-from . import ExportResult, LocalFile, declared, download_payload, hash_payload
+from .payload import ExportResult, LocalFile, declared, download_payload, hash_payload
 
 #: Digest algorithms BagIt tools agree on, strongest first.
 BAG_ALGORITHMS: tuple[str, ...] = ("sha512", "sha256", "sha1", "md5")

@@ -29,7 +29,7 @@ from ..errors import UsageError
 from ..formats._common import place, uri
 from ..model import Dataset, Manifest
 from ..transfer.engine import ProgressSink, TransferOptions
-from . import ExportResult, LocalFile, declared, download_payload, hash_payload
+from .payload import ExportResult, LocalFile, declared, download_payload, hash_payload
 
 METADATA = "ro-crate-metadata.json"
 VERSION = "1.1"
