@@ -7,8 +7,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .api import adownload, aresolve, download, frames, open, resolve  # noqa: E402, A004
 from .batch import adownload_many, download_many  # noqa: E402
 from .errors import Doi2DataError  # noqa: E402

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .api import resolve
 from .batch import MAX_IDENTIFIERS
 from .commands._from import from_options

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .http import USER_AGENT
 
 #: (name, probe URL): doi.org, DataCite, then each repository or facility API host doi2data talks to.

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .errors import (AccessDenied, Doi2DataError, NetworkError, RecordNotFound, RepositoryError, ResponseTooLarge,
                      UsageError)
 from .oauth import ClientCredentials, is_account_host

@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .. import __version__
+from .._version import __version__
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..http import PROJECT_URL, Http
 from ..model import Access, Dataset, FileEntry, Manifest

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..formats._common import Placed, Skips, place, uri
 from ..model import Manifest
 from ..transfer.engine import ProgressSink, TransferOptions

@@ -32,7 +32,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UsageError
 from ..model import Dataset, Manifest
 from ._common import Export, Placed, digest, place, uri, xml_text

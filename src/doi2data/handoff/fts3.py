@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from ..errors import AccessDenied, TransferError, UsageError
 from ..http import (API_ACCEPT_ENCODING, Credentials, make_sync_client, read_body_sync, send_sync,
                     translate_transport_error)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 
 _PROBLEM = {"description": "a problem (RFC 9457)", "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/Problem"}}}}

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import __version__
+from .._version import __version__
 from ..identifiers import Identifier
 from ..model import Dataset, FileEntry, Manifest
 from ..output import human_size
