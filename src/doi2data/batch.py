@@ -242,7 +242,7 @@ class DatasetOutcome:
 
     def line(self) -> str:
         """One summary line: where it went and its counts, or its error."""
-        from .output import human_size
+        from .sizes import human_size
 
         head = ("ok      " if self.ok else "FAILED  ") + self.identifier
         if not self.ok and not self.files:

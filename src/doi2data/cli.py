@@ -26,7 +26,8 @@ from .commands._run import run_get
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
 from .identifiers import parse_identifier
 from .model import Manifest
-from .output import human_size, parse_size, print_manifest, write_listing
+from .output import print_manifest, write_listing
+from .sizes import human_size, parse_size
 from .transfer.engine import TransferOptions
 from .transfer.limits import DEFAULT_RATES, parse_rate
 

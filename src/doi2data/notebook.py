@@ -37,7 +37,7 @@ from operator import attrgetter, itemgetter, methodcaller
 from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
-from .output import human_size
+from .sizes import human_size
 
 if TYPE_CHECKING:
     from .model import FileEntry, Manifest

@@ -310,7 +310,7 @@ def _size(value: int | str | None, what: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        from .output import parse_size
+        from .sizes import parse_size
 
         value = parse_size(value)
     if value < 0:

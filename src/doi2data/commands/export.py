@@ -40,7 +40,8 @@ def export_command(identifier: str | None, bag_dir: Path | None, crate_dir: Path
     from ..api import resolve
     from ..errors import UsageError
     from ..export import ExportResult, write_bag, write_ro_crate
-    from ..output import RichProgress, human_size
+    from ..output import RichProgress
+    from ..sizes import human_size
     from ..transfer.engine import TransferOptions
 
     if bag_dir is None and crate_dir is None:

@@ -89,7 +89,7 @@ class _Printer:
                           cells[4].rjust(size_w))).rstrip()
 
     def hit(self, hit: Any) -> None:
-        from ..output import human_size
+        from ..sizes import human_size
 
         if hit.doi is None:
             self.without_doi += 1

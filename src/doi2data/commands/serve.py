@@ -16,7 +16,7 @@ from ..service.config import GatewayConfig as _Defaults  # stdlib only: flag def
 
 
 def _size(value: str) -> int:
-    from ..output import parse_size
+    from ..sizes import parse_size
 
     return parse_size(value)
 

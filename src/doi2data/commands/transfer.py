@@ -84,7 +84,7 @@ def _hand_off(manifest: Any, destination: str, *, engine: str, dry_run: bool, to
     """Build one dataset's job, then print it (--dry-run), submit it or run it; returns the job."""
     from ..errors import UsageError
     from ..handoff import Handoff, engine_module
-    from ..output import human_size
+    from ..sizes import human_size
 
     module = engine_module(engine)
     job: Handoff

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from ..errors import RepositoryError, UsageError
 from ..http import Http
-from ..output import parse_size
+from ..sizes import parse_size
 from .common import Hit, PageCallback, SearchQuery, clean_text, fetch_page, loads_json, normalize_doi, year_of
 
 DEFAULT_ENDPOINT = "https://api.datacite.org"

@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .._version import __version__
 from ..identifiers import Identifier
 from ..model import Dataset, FileEntry, Manifest
-from ..output import human_size
+from ..sizes import human_size
 from .signposting import file_url, license_url
 
 MAX_ROWS = 2000

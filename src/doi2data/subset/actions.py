@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import UsageError
 from ..http import Credentials
 from ..model import Manifest
-from ..output import human_size
+from ..sizes import human_size
 from .common import SubsetReport
 from .ranges import RangeReader
 from .spec import resolve_spec
