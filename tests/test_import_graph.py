@@ -19,21 +19,26 @@ PACKAGE = "doi2data"
 # Cycles knowingly left in place, each with the reason. A component passes when it lies inside
 # one of these sets (so a circle may shrink, never grow). Empty: every arrow points one way.
 ALLOWED: list[tuple[frozenset[str], str]] = [
+    # The library core, not untangled in issue 17 (a follow-up): the display hooks of the core classes
+    # call presentation code lazily - Manifest.__repr__/_repr_html_/to_pandas (model -> notebook,
+    # tabular), DownloadReport._repr_html_ (transfer.engine -> notebook), SubsetReport._repr_html_
+    # (subset.common -> notebook) - while notebook names those classes in its annotations
+    # (TYPE_CHECKING). Inside it also: api <-> fs/reading (doi2data.open) and api <-> subset.frames
+    # (doi2data.frames), tabular <-> subset.frames, model <-> filelist. Breaking the hooks needs a
+    # display hook or protocol, not a pure code move.
     (frozenset({
-        "doi2data", "doi2data.adapters", "doi2data.adapters._datasets", "doi2data.adapters._pan.autoindex",
+        "doi2data.adapters", "doi2data.adapters._datasets", "doi2data.adapters._pan.autoindex",
         "doi2data.adapters._pan.net", "doi2data.adapters._pan.scicat_api", "doi2data.adapters.base",
-        "doi2data.adapters.dataverse_guestbook", "doi2data.api", "doi2data.batch", "doi2data.datacite",
-        "doi2data.datasets_select", "doi2data.discovery", "doi2data.filelist", "doi2data.formats._common",
-        "doi2data.fs", "doi2data.http", "doi2data.model", "doi2data.notebook", "doi2data.output", "doi2data.parts",
-        "doi2data.reading", "doi2data.resolver", "doi2data.select", "doi2data.subset.common",
-        "doi2data.subset.framecache", "doi2data.subset.frames", "doi2data.subset.framescan",
-        "doi2data.subset.hdf5extract", "doi2data.subset.hdf5remote", "doi2data.subset.rangefile",
-        "doi2data.subset.ranges", "doi2data.subset.spec", "doi2data.tabular", "doi2data.transfer.attempt",
-        "doi2data.transfer.common", "doi2data.transfer.digests", "doi2data.transfer.engine",
-        "doi2data.transfer.fetch", "doi2data.transfer.follower", "doi2data.transfer.hashing",
-        "doi2data.transfer.segments", "doi2data.transfer.signing", "doi2data.transfer.smallfiles",
-        "doi2data.transfer.verify",
-    }), 'the library core: model/notebook/output/api/fs/subset/transfer deferred imports (not yet untangled)'),
+        "doi2data.adapters.dataverse_guestbook", "doi2data.api", "doi2data.datacite", "doi2data.datasets_select",
+        "doi2data.discovery", "doi2data.filelist", "doi2data.formats._common", "doi2data.fs", "doi2data.model",
+        "doi2data.notebook", "doi2data.output", "doi2data.parts", "doi2data.reading", "doi2data.resolver",
+        "doi2data.select", "doi2data.subset.common", "doi2data.subset.framecache", "doi2data.subset.frames",
+        "doi2data.subset.framescan", "doi2data.subset.hdf5extract", "doi2data.subset.hdf5remote",
+        "doi2data.subset.spec", "doi2data.tabular", "doi2data.transfer.attempt", "doi2data.transfer.common",
+        "doi2data.transfer.digests", "doi2data.transfer.engine", "doi2data.transfer.fetch",
+        "doi2data.transfer.follower", "doi2data.transfer.hashing", "doi2data.transfer.segments",
+        "doi2data.transfer.signing", "doi2data.transfer.smallfiles", "doi2data.transfer.verify",
+    }), "library core: display hooks on model/engine/subset classes call notebook/tabular (see above)"),
 ]
 
 
@@ -152,3 +157,20 @@ def test_no_import_cycles() -> None:
     cycles = [c for c in strongly_connected(import_graph()) if not any(c <= allowed for allowed, _ in ALLOWED)]
     listing = "\n".join(" <-> ".join(sorted(c)) for c in sorted(cycles, key=sorted))
     assert not cycles, f"{len(cycles)} import cycle(s):\n{listing}"
+
+
+def test_untangled_arrows_stay_one_way() -> None:
+    """The circles issue 17 named stay gone, even where the allowed core could hide one."""
+    graph = import_graph()
+    back = {
+        ("doi2data.transfer.fetch", "doi2data.transfer.segments"),
+        ("doi2data.transfer.fetch", "doi2data.transfer.smallfiles"),
+        ("doi2data.demo", "doi2data.cli"),
+        ("doi2data.notebook", "doi2data.output"),
+    }
+    assert not {(a, b) for a, b in back if b in graph[a]}
+    registries = {"doi2data.sandbox.general", "doi2data.sandbox.facilities", "doi2data.sandbox.mendeley_pangaea"}
+    sites = [m for m in graph if m.startswith(("doi2data.sandbox.sites.", "doi2data.sandbox.data."))]
+    assert not {(m, r) for m in sites for r in graph[m] & registries}
+    routes = [m for m in graph if m.startswith("doi2data.service.") and m != "doi2data.service.app"]
+    assert not [m for m in routes if "doi2data.service.app" in graph[m]]
