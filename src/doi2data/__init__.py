@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .api import adownload, aresolve, download, frames, open, resolve  # noqa: E402, A004
+from .api import adownload, aresolve, download, resolve  # noqa: E402
 from .batch import adownload_many, download_many  # noqa: E402
 from .errors import Doi2DataError  # noqa: E402
 from .identifiers import Identifier, parse_identifier  # noqa: E402
+from .inplace import frames, open  # noqa: E402, A004
 from .model import Dataset, FileEntry, Manifest  # noqa: E402
 from .transfer.engine import DownloadReport  # noqa: E402
 

@@ -577,7 +577,7 @@ class ActivityBar:
     """An indeterminate bar for work whose end is not known in advance (a frame scan): requests and bytes so far.
 
     :meth:`poll` is called by the caller's thread while the work runs elsewhere (see
-    :func:`doi2data.api.frames`); like :class:`NotebookProgress` it draws only from its own thread.
+    :func:`doi2data.inplace.frames`); like :class:`NotebookProgress` it draws only from its own thread.
     """
 
     def __init__(self, label: str) -> None:
