@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import FileEntry
+    from .entry import FileEntry
 
 _QUOTINGS: tuple[Any, ...] = (
     lambda p: p,
@@ -62,7 +62,7 @@ class FileListBuilder:
     """Append entries one at a time (an adapter's loop), then :meth:`build` the :class:`FileList`."""
 
     def __init__(self) -> None:
-        from .model import FileEntry
+        from .entry import FileEntry
 
         self._attr_names = tuple(f.name for f in fields(FileEntry) if f.name not in _CORE)
         self.paths: list[str] = []
@@ -163,7 +163,7 @@ class FileList(Sequence["FileEntry"]):
         return self._b.paths[row]
 
     def _entry(self, row: int) -> FileEntry:
-        from .model import FileEntry
+        from .entry import FileEntry
 
         b = self._b
         whole = b.whole.get(row)
@@ -279,13 +279,13 @@ class FileList(Sequence["FileEntry"]):
 
 
 def _hex_width(name: str) -> int:
-    from .model import _HEX_LENGTHS
+    from .entry import _HEX_LENGTHS
 
     return _HEX_LENGTHS.get(name, 0)
 
 
 def _none() -> Any:
-    from .model import _NONE
+    from .entry import _NONE
 
     return _NONE
 

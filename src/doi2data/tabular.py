@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .entry import ACCESS_VALUES, HASH_ALGORITHMS
 from .errors import UsageError
-from .model import ACCESS_VALUES, HASH_ALGORITHMS
 
 if TYPE_CHECKING:
     from .model import Manifest
@@ -28,7 +28,7 @@ def _pandas() -> Any:
 
 def _has_datasets() -> bool:
     """Whether the model names each file's dataset inside the DOI (``FileEntry.dataset``)."""
-    from .model import FileEntry
+    from .entry import FileEntry
 
     return "dataset" in FileEntry.__dataclass_fields__
 
