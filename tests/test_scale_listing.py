@@ -273,3 +273,21 @@ def test_packed_rows_are_read_back_without_a_dict_per_file() -> None:
         tracemalloc.stop()
     assert again.manifest.files == m.files
     assert peak < 3 * entry.length, f"peak {peak:,} for {entry.length:,} bytes of JSON"
+
+
+def test_plain_ls_prints_a_large_listing_in_bounded_tables(monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from doi2data import output
+
+    monkeypatch.setattr(output, "TABLE_ROWS", 100)
+    m = Manifest(Dataset("10.1/x", title="Big"), _zenodo_like(450))
+    tables = list(output._tables(m))
+    assert [t.row_count for t in tables] == [100, 100, 100, 100, 50]
+    assert [t.show_header for t in tables] == [True, False, False, False, False]
+    out = io.StringIO()
+    output.print_manifest(m, Console(file=out, width=200))
+    text = out.getvalue()
+    assert text.count("d0000/f0000449.bin") == 1 and text.count("checksum") == 1 and "450 file(s)" in text

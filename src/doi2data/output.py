@@ -81,17 +81,6 @@ def dataset_groups(manifest: Manifest) -> list[tuple[str | None, list[FileEntry]
 def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     console = console or _console()
     ds = manifest.dataset
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("path", overflow="fold")
-    table.add_column("size", justify="right")
-    table.add_column("checksum", overflow="fold", min_width=36)
-    table.add_column("access")
-    for header, files in dataset_groups(manifest):
-        if header is not None:
-            table.add_section()
-            table.add_row(Text(header, style="bold cyan"), "", "", "")
-        for f in files:
-            table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
     console.print(f"[bold]{ds.title or '(untitled)'}[/bold]")
     who = "; ".join(ds.creators[:5]) + (" et al." if len(ds.creators) > 5 else "")
     facts = [f"doi:{ds.doi}" if ds.doi else None, ds.repository, str(ds.year) if ds.year else None,
@@ -99,12 +88,41 @@ def print_manifest(manifest: Manifest, console: Console | None = None) -> None:
     if who:
         console.print(who)
     console.print(" | ".join(x for x in facts if x))
-    console.print(table)
+    for table in _tables(manifest):
+        console.print(table)
     size = human_size(manifest.total_size) + ("" if manifest.sizes_known else " (some sizes unknown)")
     console.print(f"{len(manifest.files)} file(s), {size}"
                   + (f" in {len(manifest.datasets)} dataset(s)" if manifest.datasets else ""))
     for warning in [*manifest.warnings, *manifest.checksum_warnings]:
         console.print(f"[yellow]note:[/yellow] {warning}")
+
+
+#: Rows per printed table: rich lays a table out whole, so a million-file ``ls`` is printed as
+#: consecutive tables of this many rows (one header) instead of one table held in memory.
+TABLE_ROWS = 2000
+
+
+def _tables(manifest: Manifest) -> Iterator[Table]:
+    def new(header: bool) -> Table:
+        table = Table(show_edge=False, pad_edge=False, header_style="bold", show_header=header)
+        table.add_column("path", overflow="fold")
+        table.add_column("size", justify="right")
+        table.add_column("checksum", overflow="fold", min_width=36)
+        table.add_column("access")
+        return table
+
+    table, rows = new(True), 0
+    for header, files in dataset_groups(manifest):
+        if header is not None:
+            table.add_section()
+            table.add_row(Text(header, style="bold cyan"), "", "", "")
+        for f in files:
+            if rows >= TABLE_ROWS:
+                yield table
+                table, rows = new(False), 0
+            table.add_row(f.path, human_size(f.size), _checksum_text(dict(f.checksums)), f.access)
+            rows += 1
+    yield table
 
 
 _FILES_SLOT = "\x00doi2data-files\x00"
