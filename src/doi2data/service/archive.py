@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..model import FileEntry
+from ..entry import FileEntry
 
 ArchiveKind = Literal["zip", "tar"]
 LIMIT32 = 0xFFFFFFFF  # sizes and offsets from here on need ZIP64 records

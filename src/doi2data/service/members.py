@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..entry import FileEntry
 from ..errors import Doi2DataError
-from ..model import FileEntry
 from ..subset.actions import ARCHIVES
 from ..subset.inflate import InflateLimits
 from ..subset.ranges import RangeReader

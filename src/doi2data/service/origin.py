@@ -27,9 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from ..entry import FileEntry
 from ..errors import AccessDenied, Doi2DataError, TransferError
 from ..http import backoff_delay, coalesced, retry_after_seconds, send_sync, translate_transport_error
-from ..model import FileEntry
 from ..transfer.hashing import MultiHasher, mismatches
 from .archive import TarWriter, ZipWriter
 from .problems import GatewayError, StreamAborted

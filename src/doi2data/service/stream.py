@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ..entry import FileEntry
 from ..errors import Doi2DataError, UsageError
 from ..identifiers import Identifier
-from ..model import FileEntry
 from . import origin
 from .archive import ArchiveKind, Member, TarWriter, ZipWriter, writer
 from .origin import OriginBusy, Verifier

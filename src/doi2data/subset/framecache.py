@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..model import FileEntry
+from ..entry import FileEntry
 from .framescan import DATANAMES, NUMERIC, Scanned
 
 _COLUMNS = ", ".join(f"{n} {'REAL' if n in NUMERIC else 'TEXT'}" for n in DATANAMES)

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..entry import FileEntry
 from ..errors import TransferError, UsageError
-from ..model import FileEntry
 from .hdf5remote import H5Files, _attrs, _h5py, read_axes, resolve
 from .ranges import RangeReader
 

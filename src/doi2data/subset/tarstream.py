@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..entry import FileEntry
 from ..errors import LimitExceeded, TransferError, UnsafePath, VerificationError
-from ..model import FileEntry
 from ..select import FileFilter
 from .common import Planner, SubsetReport, Written, atomic_output, entry_url
 from .inflate import DEFAULT_LIMITS, InflateLimits, inflate_stream

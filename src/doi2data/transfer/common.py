@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from ..model import FileEntry
+from ..entry import FileEntry
 from .digests import header_digests
 from .state import PartialInfo
 

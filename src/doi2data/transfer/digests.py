@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..model import normalize_algorithm, normalize_digest
+from ..entry import normalize_algorithm, normalize_digest
 
 
 def _pairs(value: str) -> list[tuple[str, str]]:

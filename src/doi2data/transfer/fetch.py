@@ -29,7 +29,7 @@ import httpx
 
 from ..errors import TransferError, VerificationError
 from ..http import RETRY_STATUSES, Credentials, coalesced, retry_after_seconds, send_sync, translate_transport_error
-from ..model import FileEntry
+from ..entry import FileEntry
 from .common import (RESUME_FROM, Aborted, FetchSettings, Job, Overlong, Retry, capped, expected_digests, host_of,
                      partial_info, range_start)
 from .disk import Writeback

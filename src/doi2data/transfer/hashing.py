@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from ..model import HASH_ALGORITHMS, normalize_algorithm
+from ..entry import HASH_ALGORITHMS, normalize_algorithm
 
 
 class _Hasher(Protocol):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..model import FileEntry
+from ..entry import FileEntry
 
 
 class UrlSigner(Protocol):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
-from ...model import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
+from ...entry import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
 
 CHECKSUM_FILE = re.compile(r"^__checksum_filename_\d+__$")
 _ALGORITHM = re.compile(r"checksum\s+algorithm\s*[:=]\s*([A-Za-z0-9_-]+)", re.I)

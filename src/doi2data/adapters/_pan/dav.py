@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import unquote, urljoin, urlsplit
 
+from ...entry import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
 from ...errors import RecordNotFound, RepositoryError
 from ...http import Http, raise_for_status
-from ...model import HASH_ALGORITHMS, normalize_algorithm, normalize_digest
 from .autoindex import LISTING_BODY_LIMIT, IndexEntry
 
 METALINK_NS = "urn:ietf:params:xml:ns:metalink"

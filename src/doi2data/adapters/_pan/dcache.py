@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from ...errors import Doi2DataError, RecordNotFound, RepositoryError
 from ...http import Http
-from ...model import FileEntry
+from ...entry import FileEntry
 from .dav import METALINK_TYPE, PROPFIND_BODY, WANT_DIGEST, WANT_REPR_DIGEST, DavEntry, parse_digests, \
     parse_metalink, parse_propfind
 from .net import gather_all, gather_limited, note, send_body

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from ...entry import FileEntry, normalize_digest
 from ...errors import Doi2DataError
 from ...http import Http, raise_for_status
-from ...model import FileEntry, normalize_digest
 from .autoindex import IndexEntry, ListingLimits, crawl, head_sizes
 from .checksumfile import CHECKSUM_FILE, ChecksumList, lookup, parse_checksum_file
 from .net import gather_limited, get_text, note
