@@ -31,6 +31,7 @@ ODD_ENTRIES = [
     FileEntry("b3.dat", 7, {"blake3": "ab" * 32}, ("https://h/b3.dat",)),      # unknown algorithm
     FileEntry("slash/../q?.txt", 1, {"sha1": "a" * 40}, ("https://h/slash%2F..%2Fq%3F.txt",)),
     FileEntry("huge", 1 << 70, {"md5": MD5}),  # past int64 (a hostile listing): kept whole
+    FileEntry("\ud800x", 1, {}, ("https://h/%ED%A0%80x", "https://h/\ud800x/raw")),  # a lone surrogate
 ]
 
 
@@ -47,17 +48,17 @@ def test_filelist_round_trips_every_entry_shape() -> None:
     with pytest.raises(IndexError):
         files[len(ODD_ENTRIES)]
     assert [f.path for f in files.sorted_by_path()] == sorted(f.path for f in ODD_ENTRIES)
-    assert files.total_size() == 3 + 5 + 7 + 7 + 1 + (1 << 70) and not files.sizes_known()
+    assert files.total_size() == 3 + 5 + 7 + 7 + 1 + (1 << 70) + 1 and not files.sizes_known()
 
 
 def test_manifest_keeps_its_api_over_the_compact_list() -> None:
     m = Manifest(Dataset("10.1/x"), ODD_ENTRIES)
     assert isinstance(m.files, FileList) and m.files == tuple(ODD_ENTRIES)
-    assert m.total_size == 23 + (1 << 70) and not m.sizes_known
+    assert m.total_size == 24 + (1 << 70) and not m.sizes_known
     assert any("bad.dat" in w for w in m.checksum_warnings)
     smaller = m.with_files(f for f in m.files if f.size)
     assert [f.path for f in smaller.files] == ["a b/ü.txt", "elsewhere.dat", "bad.dat", "b3.dat", "slash/../q?.txt",
-                                               "huge"]
+                                               "huge", "\ud800x"]
     assert m == Manifest(Dataset("10.1/x"), tuple(ODD_ENTRIES))
     assert [f["path"] for f in m.to_json()["files"]] == [e.path for e in ODD_ENTRIES]
 

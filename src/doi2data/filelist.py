@@ -32,11 +32,11 @@ from urllib.parse import quote
 if TYPE_CHECKING:  # pragma: no cover
     from .entry import FileEntry
 
-_QUOTINGS: tuple[Any, ...] = (
+_QUOTINGS: tuple[Any, ...] = (  # deterministic, so A + quoting(path) + B rebuilds the URL exactly
     lambda p: p,
-    lambda p: quote(p, safe="/"),
-    lambda p: quote(p, safe="/!$&'()*+,;=:@~"),
-    lambda p: quote(p, safe=""),
+    lambda p: quote(p, safe="/", errors="surrogatepass"),
+    lambda p: quote(p, safe="/!$&'()*+,;=:@~", errors="surrogatepass"),
+    lambda p: quote(p, safe="", errors="surrogatepass"),
 )
 _CORE = ("path", "size", "checksums", "urls", "bad_checksums")
 
@@ -84,7 +84,10 @@ class FileListBuilder:
 
     def _template(self, url: str, path: str) -> int | None:
         for mode, quoting in enumerate(_QUOTINGS):
-            needle = quoting(path)
+            try:
+                needle = quoting(path)
+            except (UnicodeError, ValueError):  # a name no quoting takes: the URL is kept as given
+                continue
             at = url.rfind(needle) if needle else -1
             if at >= 0:
                 return self.template_table((url[:at], url[at + len(needle):], mode))
