@@ -292,3 +292,25 @@ def test_plain_ls_prints_a_large_listing_in_bounded_tables(monkeypatch) -> None:
     output.print_manifest(m, Console(file=out, width=200))
     text = out.getvalue()
     assert text.count("d0000/f0000449.bin") == 1 and text.count("checksum") == 1 and "450 file(s)" in text
+
+
+def test_streamed_listing_takes_the_records_own_id_without_a_second_request() -> None:
+    """A landing URL's id may not be the record's (``/uploads/q1w2e``): the id read before the
+    files is used for the content URLs, so the record is fetched once, as before."""
+    doc = _record(20)
+    body = json.dumps(doc).encode()
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, stream=_Chunks(body, 300))
+
+    async def go() -> Manifest:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await ADAPTER.list_files(RecordRef("invenio", Z, "q1w2e", "Zenodo"),
+                                            Resolved("x", None, f"{Z}/uploads/q1w2e", None),
+                                            Http(client, max_attempts=1))
+
+    got = asyncio.run(go())
+    assert len(calls) == 1 and got.files == parse_record(doc, Z, record_id="q1w2e").files
+    assert all("/api/records/42/files/" in f.urls[-1] for f in got.files)

@@ -469,6 +469,11 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
                 else:
                     listed.add(value)  # not an object: _file_entry refuses it
                 continue
+            if prefix in ("id", "recid") and listed.where is None and (rid := _str(value)):
+                # the record's own id (as _record_id reads it) when it comes before the files,
+                # as Zenodo and InvenioRDM send it: the entries' content URLs need it
+                if prefix == "id" or not listed.has_id:
+                    listed.record_id, listed.has_id = rid, prefix == "id"
             if array is None and event == "start_array" and prefix in _ENTRY_ARRAYS and listed.where is None:
                 array, item_prefix, listed.where = prefix, prefix + ".item", prefix
             elif array is not None and prefix == array and event == "end_array":
@@ -513,6 +518,7 @@ class _Listing:
     def __init__(self, api_base: str, record_id: str | None) -> None:
         self.api_base, self.record_id = api_base.rstrip("/"), record_id
         self.where: str | None = None
+        self.has_id = False
         self.builder = FileListBuilder()
         self.seen: set[str] = set()
         self.warnings: list[str] = []
