@@ -8,7 +8,8 @@ million) and each generated record it runs, every one in its own process:
 * ``get`` into a folder where every file is already present (zero bytes, the empty file's digest):
   the planning phase of a download, no byte transferred;
 * ``verify`` of that folder;
-* the gateway: ``doi2data serve`` started fresh, one ``GET /{doi}`` (JSON), its peak RSS.
+* the gateway: ``doi2data serve`` started fresh (``--max-api-body 2GiB``: its default, 64 MiB,
+  refuses the 1,000,000-file Zenodo body of ~170 MB), one ``GET /{doi}`` (JSON), its peak RSS.
 
 Records, served by the sandbox (emulated doi.org / DataCite behind its TLS proxy) in a separate
 server process (``--serve``), bodies generated once per N and cached in that process:
@@ -220,7 +221,7 @@ def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path) -> d
 
     port = free_port()
     cmd = [sys.executable, "-m", "doi2data", "serve", "--port", str(port), "--cache", str(workdir / "cache.sqlite"),
-           "--rate", "0", *(a for h in hosts for a in ("--allow-host", h))]
+           "--rate", "0", "--max-api-body", "2GiB", *(a for h in hosts for a in ("--allow-host", h))]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "gateway.err").open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
