@@ -29,7 +29,8 @@ ALLOWED: list[tuple[frozenset[str], str]] = [
     (frozenset({
         "doi2data.adapters", "doi2data.adapters._datasets", "doi2data.adapters._pan.autoindex",
         "doi2data.adapters._pan.net", "doi2data.adapters._pan.scicat_api", "doi2data.adapters.base",
-        "doi2data.adapters.dataverse_guestbook", "doi2data.api", "doi2data.datacite", "doi2data.datasets_select",
+        "doi2data.adapters.dataverse_guestbook", "doi2data.api", "doi2data.catalogue", "doi2data.datacite",
+        "doi2data.datasets_select",
         "doi2data.discovery", "doi2data.model", "doi2data.notebook", "doi2data.output", "doi2data.parts",
         "doi2data.resolver", "doi2data.select", "doi2data.subset.common", "doi2data.subset.framecache",
         "doi2data.subset.frames", "doi2data.subset.framescan", "doi2data.subset.hdf5extract",

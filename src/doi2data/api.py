@@ -105,6 +105,15 @@ def _listing(limits: ListingLimits | None) -> contextlib.AbstractContextManager[
     return listing_limits(limits.max_depth, limits.max_pages, limits.max_entries)
 
 
+def _catalogue(value: str | None) -> contextlib.AbstractContextManager[Any]:
+    """A PaN catalogue for one call (``catalogue=``; ``None``: whatever is in force, e.g. ``--catalogue``)."""
+    if value is None:
+        return contextlib.nullcontext()
+    from .catalogue import catalogue_source
+
+    return catalogue_source(value)
+
+
 def _run(coro: Coroutine[Any, Any, T], poll: Callable[[], None] | None = None) -> T:
     """Run ``coro`` to completion. In a worker thread when a loop already runs here (Jupyter); then
     ``poll`` is called every 0.2 s from this thread meanwhile (a notebook bar draws from the cell's thread)."""
@@ -127,7 +136,7 @@ async def aresolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
     max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
-    listing: ListingLimits | None = None,
+    listing: ListingLimits | None = None, catalogue: str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its manifest, optionally filtered.
 
@@ -137,7 +146,7 @@ async def aresolve(
     credentials = Credentials.parse(tokens)
     async with _client_and_limiter(lambda: HostLimiter(authenticated=_token_hosts(credentials))) as (client, limiter):
         http = Http(client, credentials=credentials, pace=limiter.token)
-        with _listing(listing):
+        with _listing(listing), _catalogue(catalogue):
             manifest = await build_manifest(identifier, http, version=version)
     return select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size, dataset=dataset)
 
@@ -146,7 +155,7 @@ def resolve(
     identifier: str | Identifier, *, include: Patterns = None, exclude: Patterns = None,
     tokens: Sequence[str] = (), regex: Patterns = None, min_size: int | str | None = None,
     max_size: int | str | None = None, version: str | None = None, dataset: str | None = None,
-    listing: ListingLimits | None = None,
+    listing: ListingLimits | None = None, catalogue: str | None = None,
 ) -> Manifest:
     """Resolve a DOI / handle / landing URL into its :class:`~doi2data.model.Manifest`.
 
@@ -161,7 +170,8 @@ def resolve(
     folder is crawled (``ListingLimits(max_depth=32, max_pages=5000, max_entries=1_000_000)`` by default).
     """
     return _run(aresolve(identifier, include=include, exclude=exclude, tokens=tokens, regex=regex,
-                         min_size=min_size, max_size=max_size, version=version, dataset=dataset, listing=listing))
+                         min_size=min_size, max_size=max_size, version=version, dataset=dataset, listing=listing,
+                         catalogue=catalogue))
 
 
 async def adownload(
@@ -184,7 +194,7 @@ async def adownload(
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
     dataset: str | None = None,
-    listing: ListingLimits | None = None,
+    listing: ListingLimits | None = None, catalogue: str | None = None,
 ) -> DownloadReport:
     """Download (verified, resumable, idempotent) every selected file into ``dest``.
 
@@ -207,7 +217,7 @@ async def adownload(
         if isinstance(identifier, Manifest):
             manifest = identifier
         else:
-            with _listing(listing):
+            with _listing(listing), _catalogue(catalogue):
                 manifest = await build_manifest(identifier, http, version=version)
         manifest = select(manifest, include, exclude, regex=regex, min_size=min_size, max_size=max_size,
                           dataset=dataset)
@@ -309,7 +319,7 @@ def download(
     version: str | None = None,
     guestbook: GuestbookAnswers = None,
     dataset: str | None = None,
-    listing: ListingLimits | None = None,
+    listing: ListingLimits | None = None, catalogue: str | None = None,
 ) -> DownloadReport:
     """Download every selected file of a dataset into ``dest`` and return the report.
 
@@ -334,7 +344,7 @@ def download(
                       raise_on_failure=raise_on_failure, options=options, tokens=tokens, restore=restore,
                       restore_timeout=restore_timeout, restore_progress=restore_progress, regex=regex,
                       min_size=min_size, max_size=max_size, version=version, guestbook=guestbook,
-                      dataset=dataset, listing=listing),
+                      dataset=dataset, listing=listing, catalogue=catalogue),
             poll=getattr(sink, "refresh", None),
         )
     finally:

@@ -125,6 +125,20 @@ async def build_manifest(identifier: str | Identifier, http: Http, *, version: s
                          expand_parts: bool = True) -> Manifest:
     """The whole front half of the pipeline: identifier -> :class:`Manifest` (with its ``discovery``).
 
+    With a catalogue chosen (``--catalogue``, :mod:`doi2data.catalogue`), a manifest whose source
+    lists no datasets gets the PaN catalogue's datasets for its DOI (one more request).
+    """
+    manifest = await _build_manifest(identifier, http, version=version, expand_parts=expand_parts)
+    from .catalogue import active, enrich
+
+    endpoint = active()
+    return manifest if endpoint is None else await enrich(manifest, http, endpoint)
+
+
+async def _build_manifest(identifier: str | Identifier, http: Http, *, version: str | None = None,
+                          expand_parts: bool = True) -> Manifest:
+    """:func:`build_manifest` without the catalogue step.
+
     ``version`` picks a dataset version (``--version``); ``None`` lists the latest published one.
     A DOI whose DataCite record lists ``HasPart`` DOIs and whose own repository lists no files (or
     is not supported) is a collection: its manifest gathers the parts' files, one dataset per part

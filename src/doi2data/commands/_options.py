@@ -21,6 +21,10 @@ DATASET_HELP = ("datasets inside the DOI, by an expression over name, kind (raw/
                 "'lyso*'\" or 'wavelength < 1.0' (where the repository lists datasets)")
 
 
+CATALOGUE_HELP = ("also ask this PaN search API ('default': the public federated search) for the datasets "
+                  "inside the DOI when its repository lists none (one more request)")
+
+
 def filter_options(command: Any) -> Any:
     """Add ``--include/--exclude/--regex/--min-size/--max-size/--dataset`` to a click command.
 
@@ -28,16 +32,18 @@ def filter_options(command: Any) -> Any:
     variable, :func:`doi2data.datasets_select.dataset_selection`), so command signatures stay as they were;
     its syntax is checked before any request.
     """
+    from ..catalogue import catalogue_source
     from ..datasets_select import dataset_selection
 
     inner = command
 
     @functools.wraps(inner)
-    def run(*args: Any, dataset_expr: str | None = None, **kwargs: Any) -> Any:
-        with dataset_selection(dataset_expr):
+    def run(*args: Any, dataset_expr: str | None = None, catalogue: str | None = None, **kwargs: Any) -> Any:
+        with dataset_selection(dataset_expr), catalogue_source(catalogue):
             return inner(*args, **kwargs)
 
     command = click.option("--dataset", "dataset_expr", metavar="EXPR", help=DATASET_HELP)(run)
+    command = click.option("--catalogue", metavar="URL", help=CATALOGUE_HELP)(command)
     for option in reversed([
         click.option("-i", "--include", multiple=True, metavar="GLOB", help=PATTERN_HELP),
         click.option("-e", "--exclude", multiple=True, metavar="GLOB", help=PATTERN_HELP),

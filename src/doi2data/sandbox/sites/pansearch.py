@@ -61,17 +61,22 @@ def _facility_docs() -> list[dict[str, Any]]:
     from .. import datasets as d
 
     def ds(pid: str, title: str, created: str, size: int, facility: str, instrument: str,
-           techniques: tuple[str, ...], params: tuple[tuple[str, Any, str | None], ...]) -> dict[str, Any]:
+           techniques: tuple[str, ...], params: tuple[tuple[str, Any, str | None], ...],
+           files: tuple[tuple[str, str, int], ...] = (), samples: tuple[str, ...] = ()) -> dict[str, Any]:
         return {"pid": pid, "title": title, "isPublic": True, "creationDate": created, "size": size,
                 "instrument": {"pid": f"20.500.12269/{instrument.lower()}", "name": instrument, "facility": facility},
                 "techniques": [{"pid": f"PaNET{zlib.crc32(t.encode()) % 100000:05d}", "name": t} for t in techniques],
-                "parameters": [{"name": n, "value": v, **({"unit": u} if u else {})} for n, v, u in params]}
+                "parameters": [{"name": n, "value": v, **({"unit": u} if u else {})} for n, v, u in params],
+                "files": [{"id": f"{pid}/f{i}", "path": path, "name": name, "size": fsize}
+                          for i, (path, name, fsize) in enumerate(files)],
+                "samples": [{"pid": f"{pid}/s{i}", "name": name} for i, name in enumerate(samples)]}
 
     return [
         {"doi": d.DEMO_DOI, "keywords": ["diffraction", "lysozyme"], "releaseDate": "2018-04-13T00:00:00.000Z",
          "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds("20.500.11935/demo-1", "lysozyme frames", "2018-04-12T10:00:00.000Z", 4_200_000, "PSI", "X06SA",
-                ("macromolecular crystallography",), (("wavelength", 1.0, "angstrom"), ("sample_temperature", 100, "K")))]},
+                ("macromolecular crystallography",), (("wavelength", 1.0, "angstrom"), ("sample_temperature", 100, "K")),
+                files=tuple(("images", f"frame_000{i}.cbf", 0) for i in (1, 2, 3)), samples=("lysozyme",))]},
         {"doi": PSI_DOI, "keywords": ["tomography", "pulmonary hypertension"], "releaseDate": "2021-06-01T00:00:00.000Z",
          "provider": "https://dacat.psi.ch/panosc-api", "datasets": [
              ds("20.500.11935/psi-tif", "tif stack", "2021-03-02T08:00:00.000Z", 3_000_000, "PSI", "TOMCAT",
@@ -212,7 +217,7 @@ def _relation(ds: dict[str, Any], inc: Any) -> tuple[str, dict[str, Any], bool]:
         rows = [p for p in ds.get("parameters", []) if where is None or _param_matches(p, where)]
         return name, {"parameters": rows}, where is not None and not rows
     if name in ("files", "samples"):
-        return name, {name: []}, False
+        return name, {name: list(ds.get(name, []))}, False
     raise FilterError(f'Relation "{name}" is not defined for Dataset model')
 
 
@@ -228,7 +233,7 @@ def _dataset(ds: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any] | None
                     return None
             else:
                 raise FilterError(f"unsupported dataset where key {key!r}")
-    out = {k: v for k, v in ds.items() if k not in ("instrument", "techniques", "parameters")}
+    out = {k: v for k, v in ds.items() if k not in ("instrument", "techniques", "parameters", "files", "samples")}
     includes = scope.get("include", []) if isinstance(scope, dict) else []
     merged: dict[str, list[dict[str, Any]]] = {}
     for inc in includes if isinstance(includes, list) else [includes]:
