@@ -16,6 +16,7 @@ import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import quote
 
 from ..identifiers import Identifier
@@ -100,9 +101,9 @@ def dataset_links(anchor: str, ident: Identifier, manifest: Manifest, *, max_ite
     links.extend(Link(t, "type") for t in SCHEMA_TYPES)
     if lic := license_url(ds.license):
         links.append(Link(lic, "license"))
-    items = [f for f in manifest.files if f.access == "open" and f.urls]
+    items = (f for f in manifest.files if f.access == "open" and f.urls)  # lazily: only max_items are built
     links.extend(Link(file_url(anchor, f), "item", media_type_of(f))
-                 for f in items[:max(0, max_items)])
+                 for f in islice(items, max(0, max_items)))
     links.append(Link(f"{anchor}?format=linkset", "linkset", "application/linkset+json"))
     links.append(Link(f"{anchor}?format=linkset-text", "linkset", "application/linkset"))
     return links
