@@ -314,3 +314,15 @@ def test_streamed_listing_takes_the_records_own_id_without_a_second_request() ->
     got = asyncio.run(go())
     assert len(calls) == 1 and got.files == parse_record(doc, Z, record_id="q1w2e").files
     assert all("/api/records/42/files/" in f.urls[-1] for f in got.files)
+
+
+def test_link_header_builds_only_the_items_it_shows(monkeypatch) -> None:
+    from doi2data.identifiers import parse_identifier
+    from doi2data.service.signposting import dataset_links
+
+    m = Manifest(Dataset("10.1/x"), _zenodo_like(5000))
+    built: list[int] = []
+    real = FileList._entry
+    monkeypatch.setattr(FileList, "_entry", lambda self, row: (built.append(row), real(self, row))[1])
+    links = dataset_links("https://gw/10.1/x", parse_identifier("10.1/x"), m, max_items=10)
+    assert sum(1 for link in links if link.rel == "item") == 10 and len(built) == 10
