@@ -16,6 +16,10 @@ from .inplace import frames, open  # noqa: E402, A004
 from .model import Dataset, FileEntry, Manifest  # noqa: E402
 from .transfer.engine import DownloadReport  # noqa: E402
 
+# The presentation modules register the core classes' notebook and table renderings
+# (doi2data.display): they depend on the model, never the reverse.
+from . import notebook, tabular  # noqa: E402, F401
+
 __all__ = [
     "Dataset",
     "Doi2DataError",

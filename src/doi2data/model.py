@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from .display import render
 from .entry import (ACCESS_VALUES, HASH_ALGORITHMS, Access, FileEntry, digest_length, normalize_algorithm,
                     normalize_digest, parse_prefixed_checksum, split_checksums)
 from .filelist import FileList
@@ -211,21 +212,16 @@ class Manifest:
 
     def __repr__(self) -> str:
         """One line (the dataclass repr printed every file: megabytes for a big dataset)."""
-        from .notebook import manifest_repr
-
-        return manifest_repr(self)
+        return render("manifest_repr", self,
+                      lambda: f"<Manifest {self.dataset.doi or self.dataset.title}: {len(self.files)} files>")
 
     def _repr_html_(self) -> str:
         """Jupyter display: see :func:`doi2data.notebook.manifest_html` (bounded, escaped)."""
-        from .notebook import manifest_html
-
-        return manifest_html(self)
+        return render("manifest_html", self)
 
     def to_pandas(self) -> Any:
         """The files as a ``pandas.DataFrame`` with typed columns (``pip install 'doi2data[pandas]'``)."""
-        from .tabular import manifest_frame
-
-        return manifest_frame(self)
+        return render("manifest_frame", self)
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from operator import attrgetter, itemgetter, methodcaller
 from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
+from .display import register
 from .sizes import human_size
 
 if TYPE_CHECKING:
@@ -283,6 +284,7 @@ def summary(manifest: Manifest) -> Summary:
     return result
 
 
+@register("manifest_html")
 def manifest_html(manifest: Manifest) -> str:
     """Title, DOI link, licence, size; files by folder, by series, by access and checksum kind; first rows."""
     ds = manifest.dataset
@@ -344,6 +346,7 @@ def manifest_html(manifest: Manifest) -> str:
     return "".join(parts)
 
 
+@register("manifest_repr")
 def manifest_repr(manifest: Manifest) -> str:
     """``<Manifest 10.5281/zenodo.1 'title': 20,000 files, 1.2 GiB>``: one line, whatever the size."""
     ds = manifest.dataset
@@ -370,6 +373,7 @@ def _ranges(frames: Sequence[Frame], names: Sequence[str]) -> list[tuple[str, st
     return out
 
 
+@register("frames_html")
 def frames_html(table: FrameTable) -> str:
     """Frame count, cost, dataname ranges, frames per file/dataset, and the first rows."""
     frames = table.frames
@@ -406,6 +410,7 @@ def _fmt(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+@register("download_html")
 def download_html(report: DownloadReport) -> str:
     """Counts (downloaded, present, verified, unchecked, skipped, failed), bytes, and the files that need a look."""
     unchecked = report.unchecked
@@ -444,6 +449,7 @@ def _messages(messages: Sequence[str]) -> list[str]:
     return [f"<details><summary>{len(messages):,} notes</summary><ul>{items}{more}</ul></details>"]
 
 
+@register("subset_html")
 def subset_html(report: SubsetReport) -> str:
     """What a subset run wrote (and from where), what failed, and what it cost on the wire."""
     head = (f"<b>{len(report.written):,} files written</b> to <code>{_t(report.dest)}</code>, "

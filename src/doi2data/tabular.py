@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .display import register
 from .entry import ACCESS_VALUES, HASH_ALGORITHMS
 from .errors import UsageError
 
@@ -33,6 +34,7 @@ def _has_datasets() -> bool:
     return "dataset" in FileEntry.__dataclass_fields__
 
 
+@register("manifest_frame")
 def manifest_frame(manifest: Manifest) -> Any:
     """``path size access [dataset] url media_type <one column per checksum algorithm> note``, one row per file."""
     pd = _pandas()
@@ -54,6 +56,7 @@ def manifest_frame(manifest: Manifest) -> Any:
     return pd.DataFrame(data)
 
 
+@register("frames_frame")
 def frames_frame(table: FrameTable) -> Any:
     """``file frame dataset <datanames>``: numeric datanames ``Float64``, text ones ``string``."""
     pd = _pandas()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from ..display import render
 from ..errors import UsageError
 from ..model import FileEntry, Manifest
 from ..paths import inside, safe_relpath
@@ -65,9 +66,7 @@ class SubsetReport:
                 f"{self.requests} requests>")
 
     def _repr_html_(self) -> str:
-        from ..notebook import subset_html
-
-        return subset_html(self)
+        return render("subset_html", self)
 
 
 def find_entry(manifest: Manifest, name: str) -> FileEntry:

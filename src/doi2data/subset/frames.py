@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..display import render
 from ..errors import Doi2DataError
 from ..model import FileEntry, Manifest
 from ..select import FileFilter
@@ -79,15 +80,11 @@ class FrameTable:
         return f"<FrameTable {self.doi}: {len(self.frames)} frames, {self.requests} requests>"
 
     def _repr_html_(self) -> str:
-        from ..notebook import frames_html
-
-        return frames_html(self)
+        return render("frames_html", self)
 
     def to_pandas(self) -> Any:
         """One row per frame, one typed column per dataname (``pip install 'doi2data[pandas]'``)."""
-        from ..tabular import frames_frame
-
-        return frames_frame(self)
+        return render("frames_frame", self)
 
 
 def _open_cache(cache: str | Path | bool | None) -> FrameCache:

@@ -30,6 +30,7 @@ from typing import Literal, Protocol
 
 import httpx
 
+from ..display import render
 from ..errors import InsufficientSpace, TransferError, UnsafePath
 from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
@@ -98,9 +99,7 @@ class DownloadReport:
                 f"{self.verified} verified, {len(self.failed)} failed>")
 
     def _repr_html_(self) -> str:
-        from ..notebook import download_html
-
-        return download_html(self)
+        return render("download_html", self)
 
 
 class ProgressSink(Protocol):
