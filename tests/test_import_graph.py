@@ -18,26 +18,7 @@ PACKAGE = "doi2data"
 
 # Cycles knowingly left in place, each with the reason. A component passes when it lies inside
 # one of these sets (so a circle may shrink, never grow). Empty: every arrow points one way.
-ALLOWED: list[tuple[frozenset[str], str]] = [
-    # The library core, left for a follow-up (issue 17). No circle runs at import time (see
-    # test_no_import_cycles_at_run_time); this one closes only through annotations: the display hooks
-    # of the core classes call presentation code lazily - Manifest.__repr__/_repr_html_/to_pandas
-    # (model -> notebook, tabular), DownloadReport._repr_html_ (transfer.engine -> notebook),
-    # SubsetReport._repr_html_ (subset.common -> notebook) - while notebook and tabular name those
-    # classes in TYPE_CHECKING imports. Every module that imports Manifest joins it. Breaking it needs a
-    # display protocol that notebook/tabular annotate against, not a pure code move.
-    (frozenset({
-        "doi2data.adapters", "doi2data.adapters._datasets", "doi2data.adapters._pan.autoindex",
-        "doi2data.adapters._pan.net", "doi2data.adapters._pan.scicat_api", "doi2data.adapters.base",
-        "doi2data.adapters.dataverse_guestbook", "doi2data.api", "doi2data.catalogue", "doi2data.datacite",
-        "doi2data.datasets_select",
-        "doi2data.discovery", "doi2data.model", "doi2data.notebook", "doi2data.output", "doi2data.parts",
-        "doi2data.resolver", "doi2data.select", "doi2data.subset.common", "doi2data.subset.framecache",
-        "doi2data.subset.frames", "doi2data.subset.framescan", "doi2data.subset.hdf5extract",
-        "doi2data.subset.hdf5remote", "doi2data.subset.spec", "doi2data.tabular", "doi2data.transfer.engine",
-        "doi2data.transfer.verify",
-    }), "library core: display hooks on model/engine/subset classes call notebook/tabular (see above)"),
-]
+ALLOWED: list[tuple[frozenset[str], str]] = []
 
 
 def _modules() -> dict[str, Path]:

@@ -39,7 +39,7 @@ def frames(identifier: str | Identifier | Manifest, where: str | None = None, *,
     ``progress``: in Jupyter (default) a bar with the requests and bytes of the scan so far
     (a scan of many CBF headers is paced by the repository's rate limits); ``False``: none.
     """
-    from .notebook import ActivityBar, in_cell
+    from .notebook_progress import ActivityBar, in_cell
     from .subset.frames import frame_table
     from .subset.ranges import RangeReader
 

@@ -316,7 +316,7 @@ def choose_progress(progress: Any) -> tuple[Any, bool]:
     control codes would be printed into the cell (see :mod:`doi2data.notebook`).
     """
     if progress is None or progress is True or progress is False:
-        from .notebook import NotebookProgress, in_cell, in_notebook
+        from .notebook_progress import NotebookProgress, in_cell, in_notebook
 
         if progress is False or (progress is None and not in_cell()):
             return None, False
