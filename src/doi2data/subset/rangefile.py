@@ -10,10 +10,44 @@ data should be read by explicit ranges (:class:`~.ranges.RangeReader`), not thro
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import io
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 from .ranges import RangeReader
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0
+_GC_WAS_ON = False
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """No automatic cyclic GC in any thread while a libhdf5 callback waits for the network.
+
+    Why: libhdf5 calls :meth:`RangeFile.readinto` while h5py's global lock is held. If another
+    thread runs the cyclic GC meanwhile and frees an h5py object caught in a reference cycle (an
+    exception's traceback holding a dataset, say), that object's dealloc waits for h5py's lock -
+    for as long as this read waits for its server. That stalls a gateway's event loop, and when the
+    server is in the same process (the sandbox's thread) both wait forever (seen in the test suite).
+    Pausing the collector only during these waits (counted across threads) costs nothing else:
+    garbage is collected after the read, by whichever thread runs next.
+    """
+    global _GC_PAUSES, _GC_WAS_ON
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ON = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            if _GC_PAUSES == 0 and _GC_WAS_ON:
+                gc.enable()
 
 
 class RangeFile(io.RawIOBase):
@@ -76,7 +110,9 @@ class RangeFile(io.RawIOBase):
             hi2 = min(self._held_start_after(hi), -(-hi // self.page) * self.page, self.size)
             if self.charge is not None:
                 self.charge(hi2 - lo2)
-            self._store(lo2, self.reader.read(self.url, lo2, hi2))
+            with _no_cyclic_gc():  # called by libhdf5 with h5py's lock held: see _no_cyclic_gc
+                data = self.reader.read(self.url, lo2, hi2)
+            self._store(lo2, data)
         data = self._slice(start, end)
         buffer[:len(data)] = data
         self._pos += len(data)
