@@ -42,6 +42,11 @@ def _code_blocks(text: str) -> list[list[str]]:
     return blocks
 
 
+def test_readme_is_a_front_page_of_at_most_10000_bytes() -> None:
+    size = len(README.read_bytes())
+    assert size <= 10_000, f"README.md is {size} bytes; move detail into docs/ (the front page stays <= 10,000)"
+
+
 def test_readme_first_code_block_is_the_two_commands() -> None:
     blocks = _code_blocks(README.read_text(encoding="utf-8"))
     assert blocks, "README.md has no code block"
