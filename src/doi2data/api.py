@@ -248,27 +248,34 @@ async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: fl
     names, else the one that recognises the manifest's DOI / landing page (a manifest passed in by
     the caller).
     """
-    from .adapters import KNOWN_ADAPTERS, find_adapter, load
-    from .adapters.base import Resolved
-    from .errors import UnsupportedRepository
-
     if not manifest.files:
         return manifest
     offline = any(f.access == "offline" for f in manifest.files)
-    found = manifest.discovery.adapter if manifest.discovery is not None else None
-    if found is not None and found in KNOWN_ADAPTERS:
-        adapter = load(found)
-    else:
-        ds = manifest.dataset
-        try:
-            adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
-        except UnsupportedRepository:
-            return manifest
+    adapter = _listing_adapter(manifest)
+    if adapter is None:
+        return manifest
     hook = getattr(adapter, "prepare", None)
     if hook is None or not (offline or getattr(adapter, "prepare_always", False)):
         return manifest
     prepared: Manifest = await hook(manifest, http, restore=restore, timeout=timeout, progress=progress)
     return prepared
+
+
+def _listing_adapter(manifest: Manifest) -> Any:
+    """The adapter that listed ``manifest`` (by its discovery record, else recognised again), or None."""
+    from .adapters import KNOWN_ADAPTERS, find_adapter, load
+    from .adapters.base import Resolved
+    from .errors import UnsupportedRepository
+
+    found = manifest.discovery.adapter if manifest.discovery is not None else None
+    if found is not None and found in KNOWN_ADAPTERS:
+        return load(found)
+    ds = manifest.dataset
+    try:
+        adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
+    except UnsupportedRepository:
+        return None
+    return adapter
 
 
 def _guestbook_answers(guestbook: GuestbookAnswers) -> dict[str, str]:
@@ -281,20 +288,8 @@ def _guestbook_answers(guestbook: GuestbookAnswers) -> dict[str, str]:
 def _url_signer(manifest: Manifest, http: Http, answers: dict[str, str]) -> UrlSigner | None:
     """The listing adapter's optional ``url_signer`` hook: per-file URLs handed out at download time
     (Dataverse guestbook responses, :mod:`doi2data.transfer.signing`); ``None`` for the others."""
-    from .adapters import KNOWN_ADAPTERS, find_adapter, load
-    from .adapters.base import Resolved
-    from .errors import UnsupportedRepository
-
-    found = manifest.discovery.adapter if manifest.discovery is not None else None
-    if found is not None and found in KNOWN_ADAPTERS:
-        adapter = load(found)
-    else:
-        ds = manifest.dataset
-        try:
-            adapter, _ = find_adapter(Resolved(ds.doi or ds.landing_url or "", ds.doi, ds.landing_url or "", None))
-        except UnsupportedRepository:
-            return None
-    hook = getattr(adapter, "url_signer", None)
+    adapter = _listing_adapter(manifest)
+    hook = getattr(adapter, "url_signer", None) if adapter is not None else None
     signer: UrlSigner | None = hook(manifest, http, answers) if hook is not None else None
     return signer
 
