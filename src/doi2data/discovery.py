@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .adapters import KNOWN_ADAPTERS, find_adapter, load
-from .adapters.base import Adapter, NoMatch, RecordRef, Resolved
+from .adapters.base import Adapter, NoMatch, RecordRef, Resolved, origin_of
 from .errors import Doi2DataError, NotADataset, UnsupportedRepository, VersionNotSupported
 from .http import Http
 from .model import Discovery, LayerAttempt, Manifest
@@ -108,16 +108,6 @@ def _host(url: str) -> str:
         return ""
 
 
-def _origin(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
-
-
 def is_publisher_host(host: str) -> bool:
     host = host.lower()
     return any(host == h or host.endswith("." + h) for h in PUBLISHER_HOSTS)
@@ -166,7 +156,7 @@ def client_route(client_id: str | None, publisher: str | None, client_name: str 
 
 def ref_for(adapter: str, base: str | None, display: str | None, resolved: Resolved) -> RecordRef | None:
     """A :class:`RecordRef` for ``adapter`` at ``base`` (None: the landing host) from the DOI (pure)."""
-    base = base or _origin(resolved.landing_url)
+    base = base or origin_of(resolved.landing_url)
     doi = (resolved.doi or "").strip()
     if base is None or not doi:
         return None
@@ -317,7 +307,7 @@ async def _probe_invenio(base: str, resolved: Resolved, http: Http) -> tuple[Rec
 
 
 async def _probe(resolved: Resolved, http: Http, attempts: list[LayerAttempt]) -> Match | None:
-    base, host = _origin(resolved.landing_url), _host(resolved.landing_url)
+    base, host = origin_of(resolved.landing_url), _host(resolved.landing_url)
     if base is None:
         attempts.append(LayerAttempt("api-probe", False, "skipped: the landing URL is not http(s)"))
         return None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -163,3 +164,13 @@ class Preparer(Protocol):
                       progress: Callable[[str], None] | None = None) -> Manifest:
         """Return ``manifest`` with whatever could be brought online marked ``open``."""
 
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL (user info dropped, host lower-cased), else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"

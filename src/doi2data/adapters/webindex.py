@@ -35,20 +35,10 @@ from ._pan.autoindex import LIMITS, ListingLimits, NotAListing, crawl, listing_l
 from ._pan.dav import NotWebDav, propfind_folder
 from ._pan.folders import folder_manifest
 from ._pan.net import generic_fallback, note
-from .base import LandingPage, NoMatch, RecordRef, Resolved
+from .base import LandingPage, NoMatch, RecordRef, Resolved, origin_of
 from .contenturl import generic_dataset, host_of
 
 LAYER_NAME = "directory-listing"
-
-
-def _origin(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def _is_folder_url(url: str) -> bool:
@@ -115,7 +105,7 @@ class DirectoryListingLayer:
 
     def recognize(self, resolved: Resolved) -> RecordRef | None:
         url = (resolved.landing_url or "").strip()
-        origin = _origin(url)
+        origin = origin_of(url)
         return RecordRef(self.name, origin, url, host_of(url)) if origin else None
 
     async def list_files(self, ref: RecordRef, resolved: Resolved, http: Http) -> Manifest:
