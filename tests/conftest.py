@@ -40,6 +40,19 @@ def net(internet: FakeInternet) -> Iterator[FakeInternet]:
     internet.clear_quirks()
 
 
+def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from doi2data.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @dataclass
 class Run:
     code: int

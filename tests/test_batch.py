@@ -28,6 +28,7 @@ from doi2data.sandbox.facilities import PSI_DOI
 from doi2data.sandbox.general import HARVARD_DATASET
 from doi2data.transfer.engine import TransferOptions
 from doi2data.transfer.limits import Window
+from conftest import run_here  # noqa: E402
 
 HV_DOI = HARVARD_DATASET.doi
 GOOD = (DEMO_DOI, PSI_DOI, HV_DOI)
@@ -219,17 +220,6 @@ def test_cli_refuses_bad_lists_and_single_dataset_options(net: FakeInternet, tmp
 
 
 # export and transfer -------------------------------------------------------------------------------
-def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from doi2data.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def count_limiters(monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -11,22 +11,10 @@ from doi2data.cite import MEDIA_TYPES, accept_header, cite
 from doi2data.errors import IdentifierNotFound, UsageError
 from doi2data.sandbox import FakeInternet
 from doi2data.sandbox.sites.crosscite import negotiated_location, parse_accept
+from conftest import run_here  # noqa: E402
 
 DOI = "10.5281/zenodo.1215979"
 TITLE = "Sandbox diffraction images (doi2data demo)"
-
-
-def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from doi2data.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("fmt", sorted(MEDIA_TYPES))

@@ -20,6 +20,7 @@ from doi2data.output import dataset_groups
 from doi2data.sandbox import FakeInternet
 from doi2data.sandbox import facilities as fac
 from doi2data.select import select
+from conftest import run_here  # noqa: E402
 
 
 def _manifest() -> Manifest:
@@ -219,37 +220,26 @@ def test_gateway_datasets_parameter(internet: FakeInternet, net: FakeInternet, t
 
 # -- export, transfer and --from take --dataset too -------------------------------------------------
 
-def _here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from doi2data.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_export_transfer_and_from_take_dataset(net: FakeInternet, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _here(capsys, "export", fac.SCICAT_V4_DOI, "--holey", "--bagit", str(tmp_path / "bag"),
+    code, out, err = run_here(capsys, "export", fac.SCICAT_V4_DOI, "--holey", "--bagit", str(tmp_path / "bag"),
                            "--dataset", "kind == 'processed'")
     assert code == 0, err
     fetched = (tmp_path / "bag" / "fetch.txt").read_text()
     assert "run_002/events_000.nxs" in fetched and "run_001" not in fetched
-    code, out, err = _here(capsys, "transfer", fac.SCICAT_V4_DOI, "--engine", "rclone", "--to", "remote:data",
+    code, out, err = run_here(capsys, "transfer", fac.SCICAT_V4_DOI, "--engine", "rclone", "--to", "remote:data",
                            "--dry-run", "--dataset", "kind == 'raw'")
     assert code == 0, err
     assert "run_001/run_001.log" in out and "run_002" not in out
     listing = tmp_path / "dois.txt"
     listing.write_text(f"{fac.SCICAT_V4_DOI}\n{fac.SCICAT_V3_DOI}\n")
-    code, out, err = _here(capsys, "ls", "--from", str(listing), "--json", "--dataset", "name like 'run_*'")
+    code, out, err = run_here(capsys, "ls", "--from", str(listing), "--json", "--dataset", "name like 'run_*'")
     docs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [d["file_count"] for d in docs if d.get("doi") == fac.SCICAT_V4_DOI] == [3]
     # the v3 publication's one dataset is not chosen: an empty listing, not an error
     assert code == 0, err
-    code, out, err = _here(capsys, "get", fac.SCICAT_V4_DOI, str(tmp_path / "g"), "-q", "--dataset", "kind ==")
+    code, out, err = run_here(capsys, "get", fac.SCICAT_V4_DOI, str(tmp_path / "g"), "-q", "--dataset", "kind ==")
     assert code == 2 and "--dataset" in err and not (tmp_path / "g").exists()
 
 
@@ -358,7 +348,7 @@ def test_get_from_list_applies_dataset_to_each_doi(net: FakeInternet, tmp_path: 
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     listing = tmp_path / "dois.txt"
     listing.write_text(f"10.5281/zenodo.1215979\n{fac.SCICAT_V4_DOI}\n")
-    code, out, err = _here(capsys, "get", "--from", str(listing), str(tmp_path / "data"), "-q",
+    code, out, err = run_here(capsys, "get", "--from", str(listing), str(tmp_path / "data"), "-q",
                            "--dataset", "kind == 'raw'")
     assert code == 2  # the Zenodo record lists no datasets: that DOI fails, the other still downloads
     assert "10.5281/zenodo.1215979 lists no datasets inside it" in err

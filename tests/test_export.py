@@ -13,25 +13,13 @@ import doi2data
 from doi2data.errors import DownloadIncomplete
 from doi2data.export import write_bag, write_ro_crate
 from doi2data.sandbox import FakeInternet, Quirk
+from conftest import run_here  # noqa: E402
 
 bagit = pytest.importorskip("bagit")
 rocrate = pytest.importorskip("rocrate.rocrate")
 
 DOI = "10.5281/zenodo.1215979"
 RECID = "1215979"
-
-
-def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from doi2data.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def payload(root: Path) -> dict[str, bytes]:

@@ -24,25 +24,13 @@ from doi2data.handoff import fts3, gfal, rclone
 from doi2data.sandbox import FakeInternet
 from doi2data.sandbox.sites import fts3 as fts3_site
 from doi2data.sandbox.sites import globus as globus_site
+from conftest import run_here  # noqa: E402
 
 DOI = "10.5281/zenodo.1215979"
 RECID = "1215979"
 FTS = "https://fts3-pilot.cern.ch"
 SRC_COLLECTION = "6c1e3e2a-1111-4c3b-9a57-0d2d0a7e5a11"
 DST_COLLECTION = "9f0b2d7e-2222-4f6a-8b1c-3e4d5f6a7b8c"
-
-
-def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from doi2data.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # -- FTS3 --------------------------------------------------------------------------------------
