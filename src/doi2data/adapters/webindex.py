@@ -31,9 +31,9 @@ from urllib.parse import unquote, urlsplit
 from ..errors import AccessDenied, Doi2DataError, UnsupportedRepository
 from ..http import Http
 from ..model import Dataset, Discovery, Manifest
-from ._pan.autoindex import LIMITS, ListingLimits, NotAListing, crawl, listing_limits, parse_listing
+from ._pan.autoindex import LIMITS, CrawlTally, IndexEntry, ListingLimits, NotAListing, listing_limits, parse_listing, walk
 from ._pan.dav import NotWebDav, propfind_folder
-from ._pan.folders import folder_manifest
+from ._pan.folders import FolderFiles, folder_files
 from ._pan.net import generic_fallback, note
 from .base import LandingPage, NoMatch, RecordRef, Resolved, origin_of
 from .contenturl import generic_dataset, host_of
@@ -80,7 +80,7 @@ class WebIndexAdapter:
         url = ref.record_id
         note(http, f"web directory listing at {url}")
         try:
-            files, warnings = await folder_manifest(http, url, None, require_checksums=False)
+            files, warnings = await folder_files(http, url, None, require_checksums=False)
         except (NotAListing, AccessDenied) as exc:
             # a landing page after all (Signposting, JSON-LD), or a WebDAV folder that refuses GET (PROPFIND)
             found = await generic_fallback(resolved, http)
@@ -95,7 +95,7 @@ class WebIndexAdapter:
                           landing_url=url, record_id=url)
         if resolved.metadata is not None:
             dataset = resolved.metadata.merged(dataset)
-        return Manifest(dataset, tuple(sorted(files, key=lambda f: f.path)), tuple(warnings))
+        return Manifest(dataset, files.sorted_by_path(), tuple(warnings))
 
 
 class DirectoryListingLayer:
@@ -117,38 +117,63 @@ class DirectoryListingLayer:
             why = listing.why if listing is not None else (page.error or f"{page.content_type or 'no'} content")
             raise NoMatch(f"the landing page is not a directory listing ({why})")
         limits = LIMITS.get()
-        warnings: list[str] = []
         base = folder if folder.endswith("/") else folder + "/"
         how = ""
-        entries = None
+        found: tuple[FolderFiles, list[str], CrawlTally] | None = None
         try:
-            entries = await crawl(http, base, limits=limits, lister=propfind_folder, warnings=warnings)
+            found = await _crawl_into(http, base, limits, lister=propfind_folder)
             how = "WebDAV PROPFIND (207 Multi-Status)"
+        except _PageError as exc:  # a checksum file, not the listing, failed: no reason to try HTML
+            raise exc.error from exc.error.__cause__
         except NotWebDav as exc:
             note(http, f"no WebDAV: {exc}")
-            warnings.clear()
         except Doi2DataError as exc:  # PROPFIND refused in some other way: the HTML listing may still work
             note(http, f"PROPFIND {base}: {exc}")
-            warnings.clear()
-        if entries is None:
+        if found is None:
             if not (listing is not None and listing.is_listing):
                 raise NoMatch(f"the landing page is not a directory listing ({listing.why if listing else page.error})"
                               " and PROPFIND gave no WebDAV listing")
             first = list(listing.entries) if not page.truncated else None
             try:
-                entries = await crawl(http, base, limits=limits, first=first, warnings=warnings)
+                found = await _crawl_into(http, base, limits, first=first)
+            except _PageError as exc:
+                raise exc.error from exc.error.__cause__
             except NotAListing as exc:
                 raise NoMatch(str(exc)) from exc
             how = "HTML directory index"
-        files, warnings = await folder_manifest(http, base, None, require_checksums=False, entries=entries,
-                                                crawl_warnings=warnings)
-        folders = sum(e.is_dir for e in entries)
-        reason = f"{how} at {base}: {len(files)} file(s) in {folders + 1} folder(s)"
+        into, crawl_warnings, tally = found
+        files, warnings = into.finish(crawl_warnings)
+        reason = f"{how} at {base}: {len(files)} file(s) in {tally.folders + 1} folder(s)"
         path = unquote(urlsplit(base).path)
         dataset = generic_dataset(resolved, Dataset(doi=resolved.doi, title=f"Index of {path}", landing_url=base,
                                                     record_id=base))
-        manifest = Manifest(dataset, tuple(sorted(files, key=lambda f: f.path)), tuple(warnings))
+        manifest = Manifest(dataset, files.sorted_by_path(), tuple(warnings))
         return replace(manifest, discovery=Discovery(layer=LAYER_NAME, adapter=self.name, reason=reason))
+
+
+class _PageError(Exception):
+    """An error while making a listed page's files final (a checksum file), told apart from the listing's own."""
+
+    def __init__(self, error: Doi2DataError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _crawl_into(http: Http, base: str, limits: ListingLimits, **how: object,
+                      ) -> tuple[FolderFiles, list[str], CrawlTally]:
+    """Crawl ``base`` page by page into a fresh :class:`FolderFiles` (a failed attempt leaves nothing behind)."""
+    into = FolderFiles(http, base, None, require_checksums=False)
+    warnings: list[str] = []
+
+    async def page(entries: list[IndexEntry]) -> None:
+        try:
+            await into.page(entries)
+        except Doi2DataError as exc:
+            raise _PageError(exc) from exc
+
+    tally = await walk(http, base, page, limits=limits, warnings=warnings, gate=into.gate,
+                       **how)  # type: ignore[arg-type]
+    return into, warnings, tally
 
 
 ADAPTER = WebIndexAdapter()

@@ -28,11 +28,13 @@ stops at the :class:`ListingLimits` in force (depth, pages, entries), saying so 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import html
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -93,16 +95,22 @@ class NotAListing(RepositoryError):
     """The page is not a server-generated directory listing."""
 
 
-@dataclass(frozen=True)
+_NO_SUMS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
-    """One entry of a listing: ``path`` is relative to the crawl root, decoded, no trailing ``/``."""
+    """One entry of a listing: ``path`` is relative to the crawl root, decoded, no trailing ``/``.
+
+    Slotted, and without a dict of its own when it has no checksums (HTML listings): a page's
+    entries live only until the page is handed on, but a page may hold 100,000 of them."""
 
     path: str
     url: str
     is_dir: bool
     size: int | None = None
     modified: str | None = None
-    checksums: Mapping[str, str] = field(default_factory=dict)
+    checksums: Mapping[str, str] = field(default_factory=lambda: _NO_SUMS)
 
 
 @dataclass(frozen=True)
@@ -470,10 +478,28 @@ async def _listing(http: Http, url: str, max_entries: int) -> list[IndexEntry]:
     return list(found.entries)
 
 
-async def crawl(http: Http, root: str, *, max_dirs: int | None = None, concurrency: int = 8,
-                limits: ListingLimits | None = None, first: list[IndexEntry] | None = None,
-                lister: object = None, warnings: list[str] | None = None) -> list[IndexEntry]:
-    """Every file and folder below ``root`` (recursively, never above it), paths relative to it.
+@dataclass
+class CrawlTally:
+    """What :func:`walk` went through: listing pages fetched, entries handed on, folders among them."""
+
+    pages: int = 0
+    entries: int = 0
+    folders: int = 0
+
+
+async def walk(http: Http, root: str, on_page: Callable[[list[IndexEntry]], Awaitable[None]], *,
+               max_dirs: int | None = None, concurrency: int = 8, limits: ListingLimits | None = None,
+               first: list[IndexEntry] | None = None, lister: object = None, warnings: list[str] | None = None,
+               gate: asyncio.Semaphore | None = None) -> CrawlTally:
+    """Every file and folder below ``root`` (recursively, never above it), handed to ``on_page`` one
+    listing page at a time (paths relative to ``root``), then dropped.
+
+    Why pages, not one list: a tree of a million files must not be held as a million objects; the
+    caller makes each entry final (and compact) as its page arrives. Order is the breadth-first
+    order of the old whole-list crawl - level by level, pages in listing order - whatever order
+    the pages arrive in: at most ``2 * concurrency`` pages are fetched ahead and held. ``gate``
+    (default: ``concurrency`` slots) bounds the requests in flight; a caller that sends its own
+    requests from ``on_page`` (``HEAD``, checksum files) shares it, so a host never sees more.
 
     ``first``: the root's entries when already parsed (the landing page); ``lister``: how one
     folder is listed (default: its HTML page; the WebDAV crawler passes PROPFIND). Limits (depth,
@@ -486,62 +512,87 @@ async def crawl(http: Http, root: str, *, max_dirs: int | None = None, concurren
         limits = replace(limits, max_pages=max_dirs)
     notes = warnings if warnings is not None else []
     list_one = lister or _listing
+    gate = gate or asyncio.Semaphore(max(1, concurrency))
     root = root if root.endswith("/") else root + "/"
-    found: list[IndexEntry] = []
-    seen = {root}
+    tally = CrawlTally()
+    seen = {root}  # folder URLs only: files are never looked up again
     level: list[tuple[str, str]] = [("", root)]
-    pages, depth, full = 0, 0, False
+    depth, full = 0, False
     note(http, f"crawl directory listing {root} (limits: depth {limits.max_depth}, pages {limits.max_pages}, "
                f"entries {limits.max_entries})")
     while level and not full:
-        budget = limits.max_pages - pages
+        budget = limits.max_pages - tally.pages
         if budget <= 0:
-            notes.append(f"listing incomplete: stopped after {pages} listing page(s) (--max-pages {limits.max_pages}); "
-                         f"{len(level)} folder(s) not listed, e.g. {level[0][0] or '/'}")
+            notes.append(f"listing incomplete: stopped after {tally.pages} listing page(s) (--max-pages "
+                         f"{limits.max_pages}); {len(level)} folder(s) not listed, e.g. {level[0][0] or '/'}")
             break
         if len(level) > budget:
             notes.append(f"listing incomplete: --max-pages {limits.max_pages} reached; {len(level) - budget} "
                          f"folder(s) not listed, e.g. {level[budget][0]}")
             level = level[:budget]
-        remaining = limits.max_entries - len(found)
-        if depth == 0 and first is not None:
-            results: list[list[IndexEntry] | BaseException] = [first]
-        else:
-            results = await _gather_levels(http, level, list_one, remaining, concurrency, root)
-        pages += len(level)
+        remaining = limits.max_entries - tally.entries  # per page, as of the level's start (as before)
+        tally.pages += len(level)
         next_level: list[tuple[str, str]] = []
-        for (prefix, url), entries in zip(level, results):
-            if isinstance(entries, BaseException):
-                notes.append(f"listing incomplete: folder {prefix or '/'} could not be listed: {entries}")
-                continue
-            for entry in entries:
-                if not entry.url.startswith(root):
+        pages = _pages_in_order(http, level, list_one, remaining, concurrency, root, gate,
+                                first if depth == 0 and first is not None else None)
+        async with contextlib.aclosing(pages):
+            async for prefix, entries in pages:
+                if isinstance(entries, BaseException):
+                    notes.append(f"listing incomplete: folder {prefix or '/'} could not be listed: {entries}")
                     continue
-                if len(found) >= limits.max_entries:
-                    notes.append(f"listing incomplete: stopped at {limits.max_entries} entries (--max-entries)")
-                    full = True
+                kept: list[IndexEntry] = []
+                for entry in entries:
+                    if not entry.url.startswith(root):
+                        continue
+                    if tally.entries >= limits.max_entries:
+                        notes.append(f"listing incomplete: stopped at {limits.max_entries} entries (--max-entries)")
+                        full = True
+                        break
+                    entry = replace(entry, path=f"{prefix}{entry.path}")
+                    kept.append(entry)
+                    tally.entries += 1
+                    if entry.is_dir:
+                        tally.folders += 1
+                        if entry.url not in seen:
+                            seen.add(entry.url)
+                            next_level.append((entry.path + "/", entry.url))
+                del entries
+                if kept:
+                    await on_page(kept)
+                if full:
                     break
-                entry = replace(entry, path=f"{prefix}{entry.path}")
-                found.append(entry)
-                if entry.is_dir and entry.url not in seen:
-                    seen.add(entry.url)
-                    next_level.append((entry.path + "/", entry.url))
-            if full:
-                break
         depth += 1
         if next_level and depth > limits.max_depth:
             notes.append(f"listing incomplete: {len(next_level)} folder(s) deeper than --max-depth {limits.max_depth} "
                          f"not listed, e.g. {next_level[0][0]}")
             break
         level = next_level
+    return tally
+
+
+async def crawl(http: Http, root: str, *, max_dirs: int | None = None, concurrency: int = 8,
+                limits: ListingLimits | None = None, first: list[IndexEntry] | None = None,
+                lister: object = None, warnings: list[str] | None = None) -> list[IndexEntry]:
+    """:func:`walk`, every entry kept in one list (small trees; tests)."""
+    found: list[IndexEntry] = []
+
+    async def keep(entries: list[IndexEntry]) -> None:
+        found.extend(entries)
+
+    await walk(http, root, keep, max_dirs=max_dirs, concurrency=concurrency, limits=limits, first=first,
+               lister=lister, warnings=warnings)
     return found
 
 
-async def _gather_levels(http: Http, level: list[tuple[str, str]], list_one: object, remaining: int,
-                         concurrency: int, root: str) -> list[list[IndexEntry] | BaseException]:
-    gate = asyncio.Semaphore(max(1, concurrency))
+async def _pages_in_order(http: Http, level: list[tuple[str, str]], list_one: object, remaining: int,
+                          concurrency: int, root: str, gate: asyncio.Semaphore, first: list[IndexEntry] | None,
+                          ) -> AsyncIterator[tuple[str, list[IndexEntry] | BaseException]]:
+    """``(prefix, entries or the error)`` for each folder of ``level``, in order; fetches run ahead
+    of the consumer by at most ``2 * concurrency`` pages (cancelled when the consumer stops)."""
 
     async def one(index: int, url: str) -> list[IndexEntry] | BaseException:
+        if index == 0 and first is not None:
+            return first
         async with gate:
             try:
                 return await list_one(http, url, remaining)  # type: ignore[operator]
@@ -550,7 +601,44 @@ async def _gather_levels(http: Http, level: list[tuple[str, str]], list_one: obj
                     raise
                 return exc
 
-    return list(await asyncio.gather(*(one(i, url) for i, (_, url) in enumerate(level))))
+    ahead: collections.deque[asyncio.Task[list[IndexEntry] | BaseException]] = collections.deque()
+    todo = iter(enumerate(level))
+
+    def top_up() -> None:
+        while len(ahead) < 2 * max(1, concurrency):
+            item = next(todo, None)
+            if item is None:
+                return
+            ahead.append(asyncio.ensure_future(one(item[0], item[1][1])))
+
+    try:
+        top_up()
+        for prefix, _ in level:
+            result = await ahead.popleft()
+            top_up()
+            yield prefix, result
+            del result
+    finally:
+        for task in ahead:
+            task.cancel()
+        if ahead:
+            await asyncio.gather(*ahead, return_exceptions=True)
+
+
+async def head_size(http: Http, entry: IndexEntry) -> IndexEntry:
+    """``entry`` with the size one ``HEAD`` gives (an exact ``Content-Length`` of a 200 without
+    ``Content-Encoding``); unchanged when it gives none."""
+    try:
+        response = await http.request("HEAD", entry.url, stream=True)
+    except Doi2DataError:
+        return entry
+    try:
+        length = (response.headers.get("content-length") or "").strip()
+        if response.status_code == 200 and length.isdecimal() and not response.headers.get("content-encoding"):
+            return replace(entry, size=int(length))
+        return entry
+    finally:
+        await response.aclose()
 
 
 async def head_sizes(http: Http, entries: list[IndexEntry], concurrency: int = 8,
@@ -565,22 +653,8 @@ async def head_sizes(http: Http, entries: list[IndexEntry], concurrency: int = 8
     if len(wanted) > limit:
         notes.append(f"{len(wanted) - limit} file size(s) unknown: the listing rounds them and only {limit} "
                      "were asked for with HEAD")
-
-    async def sized(entry: IndexEntry) -> IndexEntry:
-        try:
-            response = await http.request("HEAD", entry.url, stream=True)
-        except Doi2DataError:
-            return entry
-        try:
-            length = (response.headers.get("content-length") or "").strip()
-            if response.status_code == 200 and length.isdecimal() and not response.headers.get("content-encoding"):
-                return replace(entry, size=int(length))
-            return entry
-        finally:
-            await response.aclose()
-
     out = list(entries)
-    sized_entries = await gather_limited((sized(entries[i]) for i in wanted[:limit]), concurrency)
+    sized_entries = await gather_limited((head_size(http, entries[i]) for i in wanted[:limit]), concurrency)
     for i, entry in zip(wanted, sized_entries):
         out[i] = entry
     unknown = sum(1 for i in wanted[:limit] if out[i].size is None)
@@ -589,5 +663,6 @@ async def head_sizes(http: Http, entries: list[IndexEntry], concurrency: int = 8
     return out
 
 
-__all__ = ["HEAD_LIMIT", "LIMITS", "LISTING_BODY_LIMIT", "IndexEntry", "Listing", "ListingLimits", "NotAListing",
-           "crawl", "head_sizes", "is_autoindex", "listing_limits", "parse_autoindex", "parse_listing"]
+__all__ = ["HEAD_LIMIT", "LIMITS", "LISTING_BODY_LIMIT", "CrawlTally", "IndexEntry", "Listing", "ListingLimits",
+           "NotAListing", "crawl", "head_size", "head_sizes", "is_autoindex", "listing_limits", "parse_autoindex",
+           "parse_listing", "walk"]

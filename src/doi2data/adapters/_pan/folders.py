@@ -16,14 +16,17 @@ checksum; files no list covers, and list lines naming files that are not there, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ...entry import FileEntry, normalize_digest
 from ...errors import Doi2DataError
+from ...filelist import FileList, FileListBuilder
 from ...http import Http, raise_for_status
-from .autoindex import IndexEntry, ListingLimits, crawl, head_sizes
+from .autoindex import HEAD_LIMIT, IndexEntry, ListingLimits, head_size, walk
 from .checksumfile import CHECKSUM_FILE, ChecksumList, lookup, parse_checksum_file
 from .net import gather_limited, get_text, note
 
@@ -86,24 +89,23 @@ class _Sums:
     problems: list[str]
 
 
-async def sidecar_checksums(http: Http, files: list[IndexEntry], label: str) -> _Sums:
-    """Fetch the ``*SUMS`` and ``*.md5``-style sidecars among ``files`` (at most :data:`MAX_SIDECARS`)."""
-    sidecars = [(e, a) for e in files if (a := sidecar_algorithm(e.path))]
-    out = _Sums({}, set(), [])
-    if not sidecars:
-        return out
-    if len(sidecars) > MAX_SIDECARS:
-        out.problems.append(f"{label}: {len(sidecars)} checksum sidecars; only the first {MAX_SIDECARS} were read")
-        sidecars = sidecars[:MAX_SIDECARS]
+def _sidecars_in(files: Iterable[IndexEntry]) -> list[tuple[IndexEntry, str]]:
+    return [(e, a) for e in files if (a := sidecar_algorithm(e.path))]
+
+
+async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], label: str, out: _Sums,
+                         gate: asyncio.Semaphore | None = None) -> None:
+    """Fetch these sidecars (8 at once, and within ``gate``) and add what they say to ``out``."""
     note(http, f"{len(sidecars)} checksum sidecar file(s) in {label}")
 
     async def fetch(entry: IndexEntry) -> str | Doi2DataError:
-        try:
-            response = await http.request("GET", entry.url, limit=SIDECAR_LIMIT)
-            raise_for_status(response, what="checksum file")
-            return response.content.decode("utf-8", errors="replace")
-        except Doi2DataError as exc:
-            return exc
+        async with gate or contextlib.nullcontext():
+            try:
+                response = await http.request("GET", entry.url, limit=SIDECAR_LIMIT)
+                raise_for_status(response, what="checksum file")
+                return response.content.decode("utf-8", errors="replace")
+            except Doi2DataError as exc:
+                return exc
 
     texts = await gather_limited((fetch(e) for e, _ in sidecars), 8)
     for (entry, algorithm), text in zip(sidecars, texts):
@@ -120,26 +122,189 @@ async def sidecar_checksums(http: Http, files: list[IndexEntry], label: str) -> 
             path = f"{folder}/{rel}" if folder else rel
             out.digests.setdefault(path, {}).setdefault(algorithm, digest)
         out.sources.add(entry.path)
+
+
+async def sidecar_checksums(http: Http, files: list[IndexEntry], label: str) -> _Sums:
+    """Fetch the ``*SUMS`` and ``*.md5``-style sidecars among ``files`` (at most :data:`MAX_SIDECARS`)."""
+    sidecars = _sidecars_in(files)
+    out = _Sums({}, set(), [])
+    if not sidecars:
+        return out
+    if len(sidecars) > MAX_SIDECARS:
+        out.problems.append(f"{label}: {len(sidecars)} checksum sidecars; only the first {MAX_SIDECARS} were read")
+        sidecars = sidecars[:MAX_SIDECARS]
+    await _read_sidecars(http, sidecars, label, out)
     return out
 
 
 async def folder_checksums(http: Http, found: list[IndexEntry], label: str) -> tuple[ChecksumList, list[str]]:
     """Fetch and merge every ``__checksum_filename_N__`` of a folder (``found``: those entries)."""
+    merged = await _psi_checksums(http, found, label)
+    return merged, _psi_problems(merged, label)
+
+
+async def _psi_checksums(http: Http, found: list[IndexEntry], label: str,
+                         gate: asyncio.Semaphore | None = None) -> ChecksumList:
     if not found:
-        return ChecksumList(), []
+        return ChecksumList()
     note(http, f"{len(found)} checksum file(s) in {label}")
-    texts = await gather_limited((get_text(http, e.url, what="checksum file") for e in found), 4)
+
+    async def fetch(entry: IndexEntry) -> tuple[str, object]:
+        async with gate or contextlib.nullcontext():
+            return await get_text(http, entry.url, what="checksum file")
+
+    texts = await gather_limited((fetch(e) for e in found), 4)
     merged = ChecksumList()
     for text, _ in texts:
         merged = merged.merged(parse_checksum_file(text))
+    return merged
+
+
+def _psi_problems(merged: ChecksumList, label: str) -> list[str]:
     problems = [f"{label}: checksum file: {p}" for p in merged.problems[:5]]
     if len(merged.problems) > 5:
         problems.append(f"{label}: {len(merged.problems) - 5} more checksum-file problem(s)")
-    return merged, problems
+    return problems
 
 
 def _checksum_like(path: str) -> bool:
     return bool(CHECKSUM_FILE.match(path.rsplit("/", 1)[-1])) or sidecar_algorithm(path) is not None
+
+
+class FolderFiles:
+    """A web folder's files, made final one listing page at a time, kept compactly.
+
+    Why per page: a tree of a million files must not be held as a million objects (issue 19:
+    ~1.1 KB per file when the whole crawl, then every ``FileEntry``, was kept). :meth:`page` takes
+    one page of :func:`~.autoindex.walk` and, for its files, asks ``HEAD`` for rounded sizes
+    (at most :data:`~.autoindex.HEAD_LIMIT` in all), reads the checksum files on the page, and
+    then makes each file final in :meth:`_final` - the one place an entry is complete - straight
+    into a :class:`~doi2data.filelist.FileListBuilder` (~100 bytes a file). Nothing is lost by
+    not waiting for the whole tree: a sidecar (``MD5SUMS``, ``x.md5``) names only files at or below
+    its own folder, PSI's ``__checksum_filename_N__`` sits in the top folder, and the crawl lists
+    a folder before any folder below it. Warnings come out in :meth:`finish`, worded and ordered
+    as when the tree was processed whole.
+    """
+
+    def __init__(self, http: Http, url: str, name: str | None, *, require_checksums: bool = True,
+                 concurrency: int = 8) -> None:
+        self.http, self.url, self.name, self.require_checksums = http, url, name, require_checksums
+        self.label = name or url
+        self.own = unquote(url.rstrip("/").rsplit("/", 1)[-1])  # some lists name paths from the parent folder
+        #: shared with the crawl (:func:`~.autoindex.walk` ``gate``): listing, HEAD and checksum requests together
+        self.gate = asyncio.Semaphore(max(1, concurrency))
+        self.files = FileListBuilder()
+        self.psi = ChecksumList()
+        self.side = _Sums({}, set(), [])
+        self.sidecars = 0
+        self.head_wanted = self.head_asked = self.head_unknown = 0
+        self.unverified = 0
+        self.first_unverified: str | None = None
+
+    async def page(self, entries: list[IndexEntry]) -> None:
+        """One listing page (paths relative to the folder; directories are skipped)."""
+        files = [e for e in entries if not e.is_dir]
+        if not files:
+            return
+        files = await self._sized(files)
+        psi = [e for e in files if CHECKSUM_FILE.match(e.path)]
+        if psi:
+            self.psi = self.psi.merged(await _psi_checksums(self.http, psi, self.label, self.gate))
+        sidecars = _sidecars_in(files)
+        if sidecars:
+            budget = max(0, MAX_SIDECARS - self.sidecars)
+            self.sidecars += len(sidecars)
+            if budget:
+                await _read_sidecars(self.http, sidecars[:budget], self.label, self.side, self.gate)
+        for entry in files:
+            self._final(entry)
+
+    async def _sized(self, files: list[IndexEntry]) -> list[IndexEntry]:
+        wanted = [i for i, e in enumerate(files) if e.size is None]
+        if not wanted:
+            return files
+        self.head_wanted += len(wanted)
+        ask = wanted[:max(0, HEAD_LIMIT - self.head_asked)]
+        if not ask:
+            return files
+        self.head_asked += len(ask)
+        note(self.http, f"HEAD each file whose listed size is rounded or missing ({len(ask)} file(s))")
+
+        async def sized(entry: IndexEntry) -> IndexEntry:
+            async with self.gate:
+                return await head_size(self.http, entry)
+
+        out = list(files)
+        for i, entry in zip(ask, await gather_limited((sized(files[i]) for i in ask), 8)):
+            out[i] = entry
+            self.head_unknown += entry.size is None
+        return out
+
+    def _final(self, entry: IndexEntry) -> None:
+        """The one place a file of the folder becomes final (sizes and checksums all known)."""
+        checksums = dict(entry.checksums)
+        psi = self.psi
+        digest = (lookup(psi, entry.path) or lookup(psi, f"{self.own}/{entry.path}")) if psi.digests else None
+        if digest:
+            checksums.setdefault(psi.algorithm, digest)
+        side = self.side.digests.get(entry.path) if self.side.digests else None
+        for algorithm, value in (side or {}).items():
+            checksums.setdefault(algorithm, value)
+        if not checksums and not _checksum_like(entry.path):
+            self.unverified += 1
+            if self.first_unverified is None:
+                self.first_unverified = entry.path
+        path = f"{self.name}/{entry.path}" if self.name else entry.path
+        self.files.append(FileEntry(path, entry.size, checksums, (entry.url,)))
+
+    def finish(self, crawl_warnings: Iterable[str] = ()) -> tuple[FileList, list[str]]:
+        """The files, in crawl order, and every warning (the crawl's first)."""
+        label = self.label
+        warnings = list(crawl_warnings)
+        if self.head_wanted > HEAD_LIMIT:
+            warnings.append(f"{self.head_wanted - HEAD_LIMIT} file size(s) unknown: the listing rounds them and only "
+                            f"{HEAD_LIMIT} were asked for with HEAD")
+        if self.head_unknown:
+            warnings.append(f"{self.head_unknown} file size(s) unknown: the listing rounds them (e.g. 4.2M) and HEAD "
+                            "did not say")
+        warnings += _psi_problems(self.psi, label)
+        if self.sidecars > MAX_SIDECARS:
+            warnings.append(f"{label}: {self.sidecars} checksum sidecars; only the first {MAX_SIDECARS} were read")
+        warnings += self.side.problems
+        sums, side = self.psi, self.side
+        if not sums.digests and not side.digests and self.require_checksums:
+            warnings.append(f"{label}: no usable __checksum_filename_N__ file; files are checked by size only")
+        if (sums.digests or side.digests) and self.unverified:
+            warnings.append(f"{label}: {self.unverified} file(s) missing from the checksum file(s), e.g. "
+                            f"{self.first_unverified!r}: checked by size only")
+        elif self.unverified and not self.require_checksums:
+            warnings.append(f"{label}: no checksum file (MD5SUMS, SHA256SUMS, *.md5, ...) covers the "
+                            f"{self.unverified} file(s): checked by size only")
+        files = self.files.build()
+        if any(w.startswith("listing incomplete") for w in warnings) or not (sums.digests or side.digests):
+            return files, warnings  # files "missing" from a truncated listing are expected, not news
+        prefix = f"{self.name}/" if self.name else ""
+        listed = {files.path(row).removeprefix(prefix).rstrip() for row in range(len(files))}
+        own = self.own
+        missing = [p for p in sums.digests if p.rstrip() not in listed and p.rstrip().removeprefix(own + "/") not in listed]
+        missing += [p for p in side.digests if p not in listed]
+        if missing:
+            warnings.append(f"{label}: {len(missing)} file(s) named in the checksum file(s) are not in the folder, "
+                            f"e.g. {missing[0]!r}")
+        return files, warnings
+
+
+async def folder_files(http: Http, url: str, name: str | None, *, require_checksums: bool = True,
+                       limits: ListingLimits | None = None) -> tuple[FileList, list[str]]:
+    """Files below the listing at ``url`` (crawled page by page into a compact list), and warnings.
+
+    Raises :class:`~doi2data.errors.RecordNotFound` when the folder is gone and
+    :class:`~.autoindex.NotAListing` when ``url`` is not a directory listing.
+    """
+    folder = FolderFiles(http, url, name, require_checksums=require_checksums)
+    warnings: list[str] = []
+    await walk(http, url, folder.page, limits=limits, warnings=warnings, gate=folder.gate)
+    return folder.finish(warnings)
 
 
 async def folder_manifest(http: Http, url: str, name: str | None, *, require_checksums: bool = True,
@@ -151,45 +316,14 @@ async def folder_manifest(http: Http, url: str, name: str | None, *, require_che
     Raises :class:`~doi2data.errors.RecordNotFound` when the folder is gone and
     :class:`~.autoindex.NotAListing` when ``url`` is not a directory listing.
     """
-    label = name or url
-    warnings: list[str] = list(crawl_warnings)
-    found = list(entries) if entries is not None else await crawl(http, url, limits=limits, warnings=warnings)
-    files = await head_sizes(http, [e for e in found if not e.is_dir], warnings=warnings)
-    sums, problems = await folder_checksums(http, [e for e in files if CHECKSUM_FILE.match(e.path)], label)
-    warnings += problems
-    side = await sidecar_checksums(http, files, label)
-    warnings += side.problems
-    if not sums.digests and not side.digests and require_checksums:
-        warnings.append(f"{label}: no usable __checksum_filename_N__ file; files are checked by size only")
-    own = unquote(url.rstrip("/").rsplit("/", 1)[-1])  # some lists name paths from the parent folder
-    out, unverified = [], []
-    for entry in files:
-        checksums = dict(entry.checksums)
-        digest = (lookup(sums, entry.path) or lookup(sums, f"{own}/{entry.path}")) if sums.digests else None
-        if digest:
-            checksums.setdefault(sums.algorithm, digest)
-        for algorithm, value in side.digests.get(entry.path, {}).items():
-            checksums.setdefault(algorithm, value)
-        if not checksums and not _checksum_like(entry.path):
-            unverified.append(entry.path)
-        path = f"{name}/{entry.path}" if name else entry.path
-        out.append(FileEntry(path, entry.size, checksums, (entry.url,)))
-    if (sums.digests or side.digests) and unverified:
-        warnings.append(f"{label}: {len(unverified)} file(s) missing from the checksum file(s), e.g. "
-                        f"{unverified[0]!r}: checked by size only")
-    elif unverified and not require_checksums:
-        warnings.append(f"{label}: no checksum file (MD5SUMS, SHA256SUMS, *.md5, ...) covers the {len(unverified)} "
-                        "file(s): checked by size only")
-    if any(w.startswith("listing incomplete") for w in warnings):
-        return out, warnings  # files "missing" from a truncated listing are expected, not news
-    listed = {e.path.rstrip() for e in files}
-    missing = [p for p in sums.digests if p.rstrip() not in listed and p.rstrip().removeprefix(own + "/") not in listed]
-    missing += [p for p in side.digests if p not in listed]
-    if missing:
-        warnings.append(f"{label}: {len(missing)} file(s) named in the checksum file(s) are not in the folder, "
-                        f"e.g. {missing[0]!r}")
-    return out, warnings
+    if entries is None:
+        files, warnings = await folder_files(http, url, name, require_checksums=require_checksums, limits=limits)
+        return list(files), list(crawl_warnings) + warnings
+    folder = FolderFiles(http, url, name, require_checksums=require_checksums)
+    await folder.page(list(entries))
+    files, warnings = folder.finish(crawl_warnings)
+    return list(files), warnings
 
 
-__all__ = ["MAX_SIDECARS", "SIDECAR_SUFFIXES", "SUMS_FILES", "folder_checksums", "folder_manifest", "parse_sums",
-           "sidecar_algorithm", "sidecar_checksums"]
+__all__ = ["MAX_SIDECARS", "SIDECAR_SUFFIXES", "SUMS_FILES", "FolderFiles", "folder_checksums", "folder_files",
+           "folder_manifest", "parse_sums", "sidecar_algorithm", "sidecar_checksums"]
