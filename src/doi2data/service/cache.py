@@ -12,6 +12,7 @@ public metadata only.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sqlite3
 import time
@@ -25,6 +26,8 @@ from ..errors import UsageError
 from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 
 TABLE = "doi2data_manifests"
+#: Rows larger than this go in and out of SQLite through its blob handle, this many bytes at a time.
+BLOB_CHUNK = 1 << 20
 _DATASET_FIELDS = set(Dataset.__dataclass_fields__)
 
 
@@ -102,8 +105,10 @@ class SQLiteStore:
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, body BLOB NOT NULL, "
-                       "fetched_at REAL NOT NULL, lease_until REAL NOT NULL DEFAULT 0)")
+            # body last: a zeroblob() in the last column is not filled in (see _put); a table made by an
+            # older doi2data (body second) works the same, at the cost of that buffer
+            db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, fetched_at REAL NOT NULL, "
+                       "lease_until REAL NOT NULL DEFAULT 0, body BLOB NOT NULL)")
             self._db = db
         return self._db
 
@@ -112,13 +117,54 @@ class SQLiteStore:
         return await loop.run_in_executor(self._pool, lambda: self._conn().execute(sql, args))
 
     async def get(self, key: str) -> tuple[bytes, float] | None:
-        row = (await self._run(f"SELECT body, fetched_at FROM {TABLE} WHERE key = ?", (key,))).fetchone()
-        return (bytes(row[0]), float(row[1])) if row else None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._get, key)
 
     async def put(self, key: str, body: bytes, fetched_at: float) -> None:
-        await self._run(f"INSERT INTO {TABLE} (key, body, fetched_at, lease_until) VALUES (?, ?, ?, 0) "
-                        "ON CONFLICT(key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at, "
-                        "lease_until = 0", (key, body, fetched_at))
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._put, key, body, fetched_at)
+
+    def _get(self, key: str) -> tuple[bytes, float] | None:
+        """A large body is read through the blob handle into one buffer: fetched as a value it
+        existed twice (SQLite's copy, then Python's), ~20 MB extra for a 1,000,000-file manifest."""
+        db = self._conn()
+        db.execute("BEGIN")  # one snapshot: the row cannot change between its length and its bytes
+        try:
+            row = db.execute(f"SELECT rowid, length(body), fetched_at FROM {TABLE} WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            rowid, size, fetched_at = row
+            if size <= BLOB_CHUNK:
+                body = db.execute(f"SELECT body FROM {TABLE} WHERE rowid = ?", (rowid,)).fetchone()[0]
+                return bytes(body), float(fetched_at)
+            out = io.BytesIO()
+            with db.blobopen(TABLE, "body", rowid, readonly=True) as blob:
+                while piece := blob.read(BLOB_CHUNK):
+                    out.write(piece)
+            return out.getvalue(), float(fetched_at)  # getvalue hands the buffer over, no copy
+        finally:
+            db.execute("COMMIT")
+
+    def _put(self, key: str, body: bytes, fetched_at: float) -> None:
+        """A large body is written through the blob handle in pieces, in one transaction (no reader
+        sees the zero-filled row): bound as a value, SQLite copied it whole first."""
+        db = self._conn()
+        upsert = (f"INSERT INTO {TABLE} (key, body, fetched_at, lease_until) VALUES (?, {{}}, ?, 0) "
+                  "ON CONFLICT(key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at, "
+                  "lease_until = 0")
+        if len(body) <= BLOB_CHUNK:
+            db.execute(upsert.format("?"), (key, body, fetched_at))
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(upsert.format("zeroblob(?)"), (key, len(body), fetched_at))
+            rowid = db.execute(f"SELECT rowid FROM {TABLE} WHERE key = ?", (key,)).fetchone()[0]
+            view = memoryview(body)
+            with db.blobopen(TABLE, "body", rowid) as blob:
+                for at in range(0, len(view), BLOB_CHUNK):
+                    blob.write(view[at : at + BLOB_CHUNK])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     async def claim(self, key: str, seconds: float) -> bool:
         now = time.time()
