@@ -287,8 +287,8 @@ def verify_command(identifier: str | None, dest: Path | None, include: Sequence[
     for note in manifest.checksum_warnings:
         click.echo(f"note: {note}", err=True)
     results = verify_tree(manifest, dest)
-    bad = [r for r in results if r.verdict in ("missing", "mismatch")]
-    for r in results:
+    bad = list(results.where("missing", "mismatch"))
+    for r in results if as_json else results.where("missing", "mismatch", "unchecked", "skipped"):
         if as_json:
             click.echo(json.dumps({"path": r.path, "local": r.local, "verdict": r.verdict, "detail": r.detail}))
         elif r.verdict != "ok":

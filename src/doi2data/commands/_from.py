@@ -168,14 +168,14 @@ def verify_many(batch: BatchInput, root: Path, *, as_json: bool, tokens: Sequenc
             set_aside(folder)
         manifest = await aresolve(item.identifier or item.text, tokens=tokens, **filters)
         results = await asyncio.to_thread(verify_tree, manifest, folder)
-        bad = [r for r in results if r.verdict in ("missing", "mismatch")]
+        bad = list(results.where("missing", "mismatch"))
         if not as_json:
             for r in bad[:20]:
                 click.echo(f"  {r.verdict.upper():9} {item.folder}/{r.local or r.path}"
                            + (f": {r.detail}" if r.detail else ""), err=True)
             if len(bad) > 20:
                 click.echo(f"  ... and {len(bad) - 20} more", err=True)
-        count = {v: sum(1 for r in results if r.verdict == v) for v in ("ok", "unchecked", "skipped")}
+        count = {v: results.tally(v) for v in ("ok", "unchecked", "skipped")}
         error = None
         if bad:
             error = f"{len(bad)} file(s) missing or not matching" + ("" if folder.is_dir() else f" ({folder} is missing)")

@@ -63,6 +63,7 @@ class Job:
     final: Path
     bad_copies: int = 0
     wrong: list[str] = field(default_factory=list)  # fingerprints of the wrong copies received
+    row: int = -1  # the entry's index in the manifest (its result is stored by it)
 
 
 def capped(response: httpx.Response, chunks: Iterable[bytes], limit: int | None) -> Iterable[bytes]:

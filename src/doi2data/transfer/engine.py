@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -34,65 +35,67 @@ from ..display import render
 from ..errors import InsufficientSpace, TransferError, UnsafePath
 from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
-from ..paths import inside_many, plan_paths
+from ..paths import PathPlanner, Places
 from .attempt import attempt_file
 from .common import FetchSettings, Job, Retry, host_of
 from .fetch import FileFetcher
 from .limits import HostLimiter, Window
+from .results import FileResult, FileResults, Status, counted
 from .signing import UrlSigner
 from .smallfiles import SmallFiles
 from .state import StateStore
-from .verify import recheck, why_unchecked
+from .verify import Candidate, recheck_many, why_unchecked
 
-Status = Literal["downloaded", "present", "skipped", "failed"]
 SMALL_FILE = 1 << 20  # files up to this size travel in batches (see smallfiles.py)
 MAX_BATCH = 32
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """Outcome for one manifest entry. ``present`` = already on disk, no bytes moved."""
-
-    path: str
-    local: str | None
-    status: Status
-    bytes_transferred: int = 0
-    reason: str | None = None
-    retries: tuple[str, ...] = ()  # transient problems overcome (or not) on the way
-    checked: tuple[str, ...] = ()  # algorithms the bytes were verified with (empty: none)
-
-    @property
-    def unchecked(self) -> bool:
-        """Downloaded or present, but no checksum could be checked (``reason`` says why)."""
-        return self.status in ("downloaded", "present") and not self.checked
+PLAN_BATCH = 1024  # files planned, looked up in the state (one query) and recorded (one statement) at a time
 
 
 @dataclass
 class DownloadReport:
+    """What a run did: ``results`` is a sequence of :class:`FileResult` in the order files were
+    settled (refused or skipped names, then names that cannot be written here, then files already
+    present, then the fetched ones), each in manifest order; the engine keeps it as columns
+    (:class:`~.results.FileResults`), so the counts below never build a result per file."""
+
     dest: Path
-    results: list[FileResult] = field(default_factory=list)
+    results: Sequence[FileResult] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> dict[str, str]:
+        if isinstance(self.results, FileResults):
+            return self.results.failed()
         return {r.path: r.reason or "failed" for r in self.results if r.status == "failed"}
 
     @property
     def bytes_transferred(self) -> int:
+        if isinstance(self.results, FileResults):
+            return self.results.bytes_transferred()
         return sum(r.bytes_transferred for r in self.results)
 
     def count(self, status: Status) -> int:
-        return sum(1 for r in self.results if r.status == status)
+        return counted(self.results, status, "status")
 
     @property
     def verified(self) -> int:
         """Files downloaded or present whose checksum was checked."""
+        if isinstance(self.results, FileResults):
+            return self.results.verified()
         return sum(1 for r in self.results if r.status in ("downloaded", "present") and r.checked)
 
     @property
     def unchecked(self) -> dict[str, str]:
         """Files downloaded or present that no checksum could check: path -> why."""
+        if isinstance(self.results, FileResults):
+            return self.results.unchecked()
         return {r.path: r.reason or "not verified" for r in self.results if r.unchecked}
+
+    def where(self, *statuses: Status) -> Iterator[FileResult]:
+        """The results with one of these statuses, in order (the others are never built)."""
+        if isinstance(self.results, FileResults):
+            return self.results.where(*statuses)
+        return (r for r in self.results if r.status in statuses)
 
     def __repr__(self) -> str:
         return (f"<DownloadReport {self.dest}: {self.count('downloaded')} downloaded, {self.count('present')} present, "
@@ -160,13 +163,14 @@ class Engine:
         report = DownloadReport(self.dest, messages=[*manifest.warnings, *manifest.checksum_warnings])
         store = self._store = StateStore(self.dest)
         try:
-            jobs = self._plan(manifest, report)
-            pending = [j for j in jobs if not self._already_verified_or_failed(j, store, report)]
+            results, pending = self._plan(manifest, report, store)
+            report.results = results
             self._check_space(pending, store)
             if self.signer is not None and pending:  # e.g. a guestbook's answers, checked before any byte
                 await self.signer.prepare([j.entry for j in pending])
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
-            report.results.extend(await self._run_jobs(pending, store))
+            for job, result in zip(pending, await self._run_jobs(pending, store)):
+                results.add_result(job.row, result)
         finally:
             store.close()
             if store.error:
@@ -232,69 +236,74 @@ class Engine:
             clients.close()
 
     # planning ------------------------------------------------------------------------------
-    def _plan(self, manifest: Manifest, report: DownloadReport) -> list[Job]:
-        plans, messages = plan_paths(f.path for f in manifest.files)
-        report.messages.extend(messages)
-        wanted: list[tuple[FileEntry, str]] = []
-        for entry, plan in zip(manifest.files, plans):
-            if plan is None:
-                report.results.append(FileResult(entry.path, None, "failed", reason="unsafe file name refused"))
-            elif entry.access != "open" and not self._may_try(entry):
-                why = entry.access + (f" ({entry.note})" if entry.note else "")
-                report.results.append(FileResult(entry.path, plan.local, "skipped", reason=why))
-            elif not entry.urls:
-                report.results.append(FileResult(entry.path, plan.local, "skipped", reason="no download URL"))
-            else:
-                wanted.append((entry, plan.local))
-        jobs: list[Job] = []
-        for (entry, local), final in zip(wanted, self._finals([local for _, local in wanted])):
-            if isinstance(final, Path):
-                jobs.append(Job(entry, local, final))
-            else:  # this name cannot be written here: it fails alone, the run goes on
-                report.results.append(FileResult(entry.path, local, "failed", reason=final))
-        return jobs
+    def _plan(self, manifest: Manifest, report: DownloadReport, store: StateStore) -> tuple[FileResults, list[Job]]:
+        """Every file's local path, and whether it is already here; Jobs only for the files to fetch.
 
-    def _finals(self, locals_: list[str]) -> list[Path | str]:
-        """Each file's final path, or why it cannot have one: it would land outside DEST (through a
-        symlinked folder already there) or is longer than the file system takes (ENAMETOOLONG)."""
-        try:
-            finals: list[Path | str] = list(inside_many(self.dest, locals_))
-        except UnsafePath:  # one bad name: judge them one by one (the rare path, so no batching)
-            finals = []
-            for local in locals_:
+        One pass over the manifest, :data:`PLAN_BATCH` files at a time (one state query and one
+        recording statement per batch), so a dataset of a million files already on disk costs
+        columns of results, not a million objects. The results come out in the order of the
+        stages a file can stop at (refused or skipped, cannot be written here, already present),
+        each in manifest order, as when each stage ran over the whole manifest in turn.
+        """
+        files = manifest.files
+        stages = (FileResults(files), FileResults(files), FileResults(files))
+        refused, unwritable, present = stages
+        planner, places, limit = PathPlanner(), Places(self.dest), path_max(self.dest)
+        path_of = getattr(files, "path", None) or (lambda row: files[row].path)
+        pending: list[Job] = []
+        for start in range(0, len(files), PLAN_BATCH):
+            here: list[tuple[int, Candidate]] = []
+            for row in range(start, min(start + PLAN_BATCH, len(files))):
+                name = path_of(row)
                 try:
-                    finals.append(inside_many(self.dest, [local])[0])
+                    local, renamed = planner.plan(name)
                 except UnsafePath as exc:
-                    finals.append(str(exc))
-        limit = path_max(self.dest)
-        for i, final in enumerate(finals):
-            if isinstance(final, Path) and len(os.fsencode(final)) >= limit:
-                finals[i] = f"path too long for the file system ({len(os.fsencode(final))} bytes, at most {limit - 1})"
-        return finals
-
-    def _already_verified_or_failed(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
-        """:meth:`_already_verified`, with a name the file system refuses failed alone."""
-        try:
-            return self._already_verified(job, store, report)
-        except OSError as exc:
-            report.results.append(FileResult(job.entry.path, job.local, "failed",
-                                             reason=f"cannot use {job.local}: {exc.strerror or exc}"))
-            return True
+                    report.messages.append(str(exc))
+                    refused.add(row, None, "failed", reason="unsafe file name refused")
+                    continue
+                if renamed:
+                    report.messages.append(f"renamed {name!r} -> {local!r}: {renamed}")
+                entry = files[row]
+                if entry.access != "open" and not self._may_try(entry):
+                    refused.add(row, local, "skipped", reason=entry.access + (f" ({entry.note})" if entry.note else ""))
+                    continue
+                if not entry.urls:
+                    refused.add(row, local, "skipped", reason="no download URL")
+                    continue
+                try:
+                    final, st = places.real_stat(local)
+                except UnsafePath as exc:  # this name cannot be written here: it fails alone, the run goes on
+                    unwritable.add(row, local, "failed", reason=str(exc))
+                    continue
+                except OSError as exc:
+                    final, st = places.real(local), exc
+                too_long = len(os.fsencode(final))
+                if too_long >= limit:
+                    unwritable.add(row, local, "failed",
+                                   reason=f"path too long for the file system ({too_long} bytes, at most {limit - 1})")
+                elif isinstance(st, OSError):
+                    present.add(row, local, "failed", reason=f"cannot use {local}: {st.strerror or st}")
+                elif st is not None and stat.S_ISREG(st.st_mode):
+                    here.append((row, (local, final, st, entry)))
+                else:
+                    pending.append(Job(entry, local, Path(final), row=row))
+            checks = recheck_many(store, [candidate for _, candidate in here])
+            for (row, (local, final, _, entry)), checked in zip(here, checks):
+                if isinstance(checked, OSError):
+                    present.add(row, local, "failed", reason=f"cannot use {local}: {checked.strerror or checked}")
+                elif checked is None:
+                    pending.append(Job(entry, local, Path(final), row=row))
+                else:
+                    present.add(row, local, "present", reason=None if checked else why_unchecked(entry), checked=checked)
+        pending.sort(key=lambda job: job.row)  # a file on disk that must be fetched again came later in its batch
+        refused.extend_from(unwritable)
+        refused.extend_from(present)
+        return refused, pending
 
     def _may_try(self, entry: FileEntry) -> bool:
         """A restricted file is attempted when the user gave a token for its host (a 403 then
         fails it with a reason); embargoed, offline and external files never are."""
         return entry.access == "restricted" and any(self.credentials.headers_for(httpx.URL(u)) for u in entry.urls)
-
-    def _already_verified(self, job: Job, store: StateStore, report: DownloadReport) -> bool:
-        """On record or re-hashed locally (a file changed, or a checksum the manifest gained since):
-        never re-downloaded blindly, never called verified without a checksum."""
-        checked = recheck(store, job.local, job.final, job.entry)
-        if checked is None:
-            return False
-        reason = None if checked else why_unchecked(job.entry)
-        report.results.append(FileResult(job.entry.path, job.local, "present", reason=reason, checked=checked))
-        return True
 
     def _check_space(self, jobs: list[Job], store: StateStore) -> None:
         parts = {entry.name: entry.stat().st_size for entry in os.scandir(store.parts) if entry.is_file()}
@@ -394,4 +403,4 @@ def small_batches(jobs: list[Job], lanes: int, partial: set[str], segmented_from
     return groups, singles
 
 
-__all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink", "TransferOptions"]
+__all__ = ["DownloadReport", "Engine", "FileResult", "NullProgress", "ProgressSink", "Status", "TransferOptions"]

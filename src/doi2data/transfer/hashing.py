@@ -157,8 +157,10 @@ def mismatches(expected: Mapping[str, str], actual: Mapping[str, str]) -> list[s
     ]
 
 
-def hash_file(path: Path, algorithms: Iterable[str], *, limit: int | None = None, chunk: int = 1 << 20) -> MultiHasher:
-    """Hash a local file (or its first ``limit`` bytes)."""
+def hash_file(path: Path | str, algorithms: Iterable[str], *, limit: int | None = None, chunk: int = 1 << 20
+              ) -> MultiHasher:
+    """Hash a local file (or its first ``limit`` bytes); a ``str`` path saves a ``Path`` per file
+    (pathlib interns every name it parses: a million names stay in memory for good)."""
     hasher = MultiHasher(algorithms)
     remaining = limit
     with open(path, "rb") as fh:

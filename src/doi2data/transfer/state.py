@@ -76,6 +76,7 @@ class PartialInfo:
 _STOP = None  # the writer's end-of-queue marker
 LINGER = 0.02  # seconds the writer waits after the first change, so one commit carries many
 Op = tuple[str, list[tuple[object, ...]]]  # one statement, run once per parameter row
+LOOKUP_BATCH = 500  # names per ``IN (...)`` query (SQLite takes at least 999 parameters)
 
 
 class StateStore:
@@ -127,7 +128,7 @@ class StateStore:
             self._segments: dict[str, dict[int, Segment]] = {}
             for path, idx, start, end, done in db.execute("SELECT path, idx, start, end, done FROM segments"):
                 self._segments.setdefault(str(path), {})[int(idx)] = Segment(int(idx), int(start), int(end), int(done))
-            db.execute("SELECT path, size, mtime_ns, checksums FROM verified LIMIT 1").fetchall()
+            self._any_verified = bool(db.execute("SELECT path, size, mtime_ns, checksums FROM verified LIMIT 1").fetchall())
             return db
         except (sqlite3.Error, TypeError, ValueError) as exc:
             if db is not None:
@@ -205,6 +206,26 @@ class StateStore:
             return None
         return {str(k): str(v) for k, v in recorded.items()}
 
+    def verified_many(self, locals_: list[str]) -> dict[str, tuple[int, int, str]]:
+        """The ``verified`` records of ``locals_`` (``local -> (size, mtime_ns, checksums JSON)``), one
+        query per :data:`LOOKUP_BATCH` names: planning a million files asked a million queries.
+        Nothing is asked while the table is empty (a first run)."""
+        if not self._any_verified or not locals_:
+            return {}
+        if self._pending and any(local in self._checked for local in locals_):
+            self.flush()  # one of these files' own record is still in flight
+        found: dict[str, tuple[int, int, str]] = {}
+        try:
+            with self._db_lock:
+                for start in range(0, len(locals_), LOOKUP_BATCH):
+                    chunk = locals_[start:start + LOOKUP_BATCH]
+                    sql = f"SELECT path, size, mtime_ns, checksums FROM verified WHERE path IN ({','.join('?' * len(chunk))})"
+                    for path, size, mtime_ns, checksums in self._db.execute(sql, chunk):
+                        found[str(path)] = (int(size), int(mtime_ns), str(checksums))
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            raise damaged(self.path, exc) from exc
+        return found
+
     def is_verified(self, local: str, final: Path, checksums: dict[str, str], size: int | None) -> bool:
         """Recorded, unchanged, and verified against every one of ``checksums`` (pass the usable
         ones): a checksum the manifest gained since is not vouched for by the old record."""
@@ -220,12 +241,33 @@ class StateStore:
         """Record ``final`` as verified against exactly ``digests`` (``{}``: nothing could be checked)."""
         st = final.stat()
         with self._lock:
+            self._any_verified = True
             self._checked[local] = tuple(sorted(digests))
             self._partial.pop(local, None)
             self._segments.pop(local, None)
         self._put(("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
                    [(local, st.st_size, st.st_mtime_ns, json.dumps(digests, sort_keys=True))]),
                   *self._forget(local))
+
+    def mark_verified_many(self, rows: list[tuple[str, int, int, dict[str, str]]]) -> None:
+        """Record files as verified, one queued statement for all of them: ``(local, size, mtime_ns,
+        digests)``, the size and mtime stat'ed *before* the bytes were hashed (a change while hashing
+        then shows as a different mtime next time: hashed again, never trusted).
+
+        Unlike :meth:`mark_verified` nothing is kept in memory per file (no :meth:`checked` entry):
+        the caller knows what it checked, and a million rows stay on disk only."""
+        if not rows:
+            return
+        with self._lock:
+            self._any_verified = True
+            gone = [(local,) for local, *_ in rows
+                    if (self._partial.pop(local, None), self._segments.pop(local, None)) != (None, None)]
+        ops: list[Op] = [("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
+                          [(local, size, mtime_ns, json.dumps(digests, sort_keys=True))
+                           for local, size, mtime_ns, digests in rows])]
+        if gone:
+            ops += [("DELETE FROM partial WHERE path=?", gone), ("DELETE FROM segments WHERE path=?", gone)]
+        self._put(*ops)
 
     @staticmethod
     def _forget(local: str) -> tuple[Op, Op]:

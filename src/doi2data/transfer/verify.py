@@ -11,31 +11,41 @@ is ``unchecked`` even when its size matches: a size says nothing about the bytes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import json
+import os
+import stat
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
+from ..errors import UnsafePath
 from ..model import FileEntry, Manifest
-from ..paths import inside, plan_paths
-from .hashing import hash_file, mismatches, usable
-from .state import StateStore
+from ..paths import PathPlanner, Places
+from .hashing import hash_file, mismatches, supported
+from .results import VERDICTS, Verdict, VerifyResult, VerifyResults, counted
+from .state import StateStore, damaged
 
-Verdict = Literal["ok", "missing", "mismatch", "unchecked", "skipped"]
+BATCH = 1024  # files planned, looked up in the state (one query) and recorded (one statement) at a time
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    path: str
-    local: str | None
-    verdict: Verdict
-    detail: str | None = None
+@functools.lru_cache(maxsize=256)
+def _usable_names(algorithms: tuple[str, ...]) -> frozenset[str]:
+    """Which of these algorithms can be checked here (asked once per combination, not per file:
+    :func:`~.hashing.supported` builds a hasher to find out)."""
+    return frozenset(algo for algo in algorithms if supported(algo))
+
+
+def usable_checksums(checksums: Mapping[str, str]) -> dict[str, str]:
+    """:func:`~.hashing.usable`, cached by algorithm names."""
+    names = _usable_names(tuple(checksums))
+    return {algo: value for algo, value in checksums.items() if algo in names}
 
 
 def why_unchecked(entry: FileEntry) -> str:
     """Why ``entry`` could not be verified: which checksums were missing, malformed or unknown."""
     reasons = [f"malformed {algo if algo not in ('', '?') else 'checksum'} {value!r}"
                for algo, value in entry.bad_checksums.items()]
-    unknown = sorted(algo for algo in entry.checksums if algo not in usable(entry.checksums))
+    unknown = sorted(algo for algo in entry.checksums if algo not in usable_checksums(entry.checksums))
     if unknown:
         reasons.append(f"no support for {', '.join(unknown)}")
     if not reasons:
@@ -44,78 +54,136 @@ def why_unchecked(entry: FileEntry) -> str:
     return "not verified: " + "; ".join(reasons)
 
 
-def recheck(store: StateStore, local: str, final: Path, entry: FileEntry) -> tuple[str, ...] | None:
-    """Whether ``final`` already holds ``entry``, checking no more than needed; returns the
-    algorithms it is verified with (empty: kept unchecked before, still nothing to check), or
-    None when it must be fetched.
+Candidate = tuple[str, str, os.stat_result, FileEntry]  # local, final (real path), its stat, the entry
+
+
+def recheck_many(store: StateStore, files: list[Candidate]) -> list[tuple[str, ...] | None | OSError]:
+    """Whether each ``final`` (a regular file, ``stat`` taken) already holds its entry, checking no
+    more than needed: the algorithms it is verified with (empty: kept unchecked before, still
+    nothing to check), None when it must be fetched, or the ``OSError`` that stopped the check (a
+    file we may not read: it fails alone).
 
     A record counts only if it covers every usable checksum the manifest now has: a file kept
     without one (or verified with md5 when the manifest now also gives sha256) is re-hashed
-    locally against the new checksums and downloaded again only if they do not match.
+    locally against the new checksums and downloaded again only if they do not match. One state
+    query and one recording statement for the whole list.
     """
-    if not final.is_file():
-        return None
-    want = usable(entry.checksums)
-    recorded = store.verified_digests(local, final, entry.size)
-    if recorded is not None and all(recorded.get(algo) == value for algo, value in want.items()):
-        return tuple(sorted(recorded))
-    if not want or (entry.size is not None and final.stat().st_size != entry.size):
-        return None  # nothing to check a file not on record against: fetch it
-    digests = hash_file(final, want).digests()
-    if not digests or mismatches(want, digests):
-        return None
-    store.mark_verified(local, final, {**(recorded or {}), **digests})
-    return tuple(sorted(digests))
-
-
-def verify_tree(manifest: Manifest, dest: Path) -> list[VerifyResult]:
-    """One result per manifest entry; ``unchecked`` = present, right size if known, but no usable checksum."""
-    plans, _ = plan_paths(f.path for f in manifest.files)
-    results: list[VerifyResult] = []
-    store = StateStore(dest) if dest.is_dir() else None
+    records = store.verified_many([local for local, *_ in files])
+    out: list[tuple[str, ...] | None | OSError] = []
+    marks: list[tuple[str, int, int, dict[str, str]]] = []
     try:
-        for entry, plan in zip(manifest.files, plans):
-            if plan is None:
-                results.append(VerifyResult(entry.path, None, "skipped", "unsafe name, never written"))
+        for local, final, st, entry in files:
+            want = usable_checksums(entry.checksums)
+            recorded = _recorded(store, records.get(local), st, entry.size)
+            if recorded is not None and all(recorded.get(algo) == value for algo, value in want.items()):
+                out.append(tuple(sorted(recorded)))
                 continue
-            if entry.access != "open":
-                results.append(VerifyResult(entry.path, plan.local, "skipped", entry.access))
+            if not want or (entry.size is not None and st.st_size != entry.size):
+                out.append(None)  # nothing to check a file not on record against: fetch it
                 continue
-            final = inside(dest, plan.local)
-            if not final.is_file():
-                results.append(VerifyResult(entry.path, plan.local, "missing"))
+            try:
+                digests = hash_file(final, want).digests()
+            except OSError as exc:
+                out.append(exc)
                 continue
-            size = final.stat().st_size
-            if entry.size is not None and size != entry.size:
-                results.append(VerifyResult(entry.path, plan.local, "mismatch", f"size expected {entry.size} got {size}"))
+            if not digests or mismatches(want, digests):
+                out.append(None)
                 continue
-            want = usable(entry.checksums)
-            if not want:
-                results.append(VerifyResult(entry.path, plan.local, "unchecked", why_unchecked(entry)))
-                continue
-            digests = hash_file(final, want).digests()
-            problems = mismatches(want, digests)
-            if problems:
-                results.append(VerifyResult(entry.path, plan.local, "mismatch", "; ".join(problems)))
-            else:
-                ignored = [f"ignored malformed {algo} {value!r}" for algo, value in entry.bad_checksums.items()]
-                ignored += [f"{algo} not checkable" for algo in sorted(set(entry.checksums) - set(want))]
-                results.append(VerifyResult(entry.path, plan.local, "ok", "; ".join([", ".join(sorted(digests)), *ignored])))
-                if store is not None:
-                    store.mark_verified(plan.local, final, digests)
+            marks.append((local, st.st_size, st.st_mtime_ns, {**(recorded or {}), **digests}))
+            out.append(tuple(sorted(digests)))
+    finally:
+        store.mark_verified_many(marks)
+    return out
+
+
+def _recorded(store: StateStore, row: tuple[int, int, str] | None, st: os.stat_result, size: int | None
+              ) -> dict[str, str] | None:
+    """The digests a state record vouches for, or None when there is none or the file changed since
+    (size, mtime) or no longer has ``size``."""
+    if row is None or st.st_size != row[0] or st.st_mtime_ns != row[1] or (size is not None and size != row[0]):
+        return None
+    try:
+        recorded = json.loads(row[2])
+    except ValueError as exc:
+        raise damaged(store.path, exc) from exc
+    if not isinstance(recorded, dict):
+        return None
+    return {str(k): str(v) for k, v in recorded.items()}
+
+
+def recheck(store: StateStore, local: str, final: Path, entry: FileEntry) -> tuple[str, ...] | None:
+    """:func:`recheck_many` for one file (None also when ``final`` is not a file)."""
+    try:
+        st = os.stat(final)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    checked = recheck_many(store, [(local, str(final), st, entry)])[0]
+    if isinstance(checked, OSError):
+        raise checked
+    return checked
+
+
+def verify_tree(manifest: Manifest, dest: Path) -> VerifyResults:
+    """One result per manifest entry; ``unchecked`` = present, right size if known, but no usable checksum.
+
+    Streams the manifest (:data:`BATCH` files at a time): the results are columns
+    (:class:`~.results.VerifyResults`), the state is written one statement per batch.
+    """
+    files = manifest.files
+    results = VerifyResults(files)
+    store = StateStore(dest) if dest.is_dir() else None
+    planner, places = PathPlanner(), Places(dest)
+    path_of = getattr(files, "path", None) or (lambda row: files[row].path)
+    try:
+        for start in range(0, len(files), BATCH):
+            marks: list[tuple[str, int, int, dict[str, str]]] = []
+            for row in range(start, min(start + BATCH, len(files))):
+                try:
+                    local, _ = planner.plan(path_of(row))
+                except UnsafePath:
+                    results.add(row, None, "skipped", "unsafe name, never written")
+                    continue
+                entry = files[row]
+                verdict, detail = _verdict(places, local, entry, marks)
+                results.add(row, local, verdict, detail)
+            if store is not None:
+                store.mark_verified_many(marks)
     finally:
         if store is not None:
             store.close()
     return results
 
 
-def summary_line(results: list[VerifyResult]) -> str:
+def _verdict(places: Places, local: str, entry: FileEntry, marks: list[tuple[str, int, int, dict[str, str]]]
+             ) -> tuple[Verdict, str | None]:
+    if entry.access != "open":
+        return "skipped", entry.access
+    final, st = places.real_stat(local)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return "missing", None
+    if entry.size is not None and st.st_size != entry.size:
+        return "mismatch", f"size expected {entry.size} got {st.st_size}"
+    want = usable_checksums(entry.checksums)
+    if not want:
+        return "unchecked", why_unchecked(entry)
+    digests = hash_file(final, want).digests()
+    problems = mismatches(want, digests)
+    if problems:
+        return "mismatch", "; ".join(problems)
+    marks.append((local, st.st_size, st.st_mtime_ns, digests))
+    ignored = [f"ignored malformed {algo} {value!r}" for algo, value in entry.bad_checksums.items()]
+    ignored += [f"{algo} not checkable" for algo in sorted(set(entry.checksums) - set(want))]
+    return "ok", "; ".join([", ".join(sorted(digests)), *ignored])
+
+
+def summary_line(results: Sequence[VerifyResult]) -> str:
     """``3 ok, 1 bad, 2 unchecked, 0 skipped, of 6 file(s)`` (``ok``: a checksum matched)."""
-    count = {verdict: 0 for verdict in ("ok", "missing", "mismatch", "unchecked", "skipped")}
-    for r in results:
-        count[r.verdict] += 1
+    count = {verdict: counted(results, verdict, "verdict") for verdict in VERDICTS}
     return (f"{count['ok']} ok, {count['missing'] + count['mismatch']} bad, {count['unchecked']} unchecked "
             f"(no usable checksum), {count['skipped']} skipped, of {len(results)} file(s)")
 
 
-__all__ = ["VerifyResult", "recheck", "summary_line", "verify_tree", "why_unchecked"]
+__all__ = ["VerifyResult", "VerifyResults", "recheck", "recheck_many", "summary_line", "usable_checksums", "verify_tree",
+           "why_unchecked"]

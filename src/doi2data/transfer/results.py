@@ -1,0 +1,229 @@
+"""Per-file outcomes of a download or a verify run, stored as columns, built on access.
+
+Why: a 1,000,000-file dataset already on disk gave a million :class:`FileResult` objects (and a
+million :class:`VerifyResult` objects for ``verify``), ~300 bytes each with their strings. Here a
+result is a manifest row index, a status code and, where they differ from the usual, a few
+shared or sparse values: the path comes from the manifest's :class:`~doi2data.filelist.FileList`,
+the local name only when it differs from the path, reasons and details through one table of
+distinct texts (every "present, md5" file shares one). About 25 bytes per file.
+
+:class:`FileResults` and :class:`VerifyResults` are read-only sequences of the same frozen
+dataclasses as before (``len``, indexing, slicing, iteration, ``==``), plus counts and filters
+that never build the results they skip.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar, overload
+
+Status = Literal["downloaded", "present", "skipped", "failed"]
+Verdict = Literal["ok", "missing", "mismatch", "unchecked", "skipped"]
+STATUSES: tuple[Status, ...] = ("downloaded", "present", "skipped", "failed")
+VERDICTS: tuple[Verdict, ...] = ("ok", "missing", "mismatch", "unchecked", "skipped")
+_KEPT = (0, 1)  # status codes of "downloaded", "present": files that ended up on disk
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Outcome for one manifest entry. ``present`` = already on disk, no bytes moved."""
+
+    path: str
+    local: str | None
+    status: Status
+    bytes_transferred: int = 0
+    reason: str | None = None
+    retries: tuple[str, ...] = ()  # transient problems overcome (or not) on the way
+    checked: tuple[str, ...] = ()  # algorithms the bytes were verified with (empty: none)
+
+    @property
+    def unchecked(self) -> bool:
+        """Downloaded or present, but no checksum could be checked (``reason`` says why)."""
+        return self.status in ("downloaded", "present") and not self.checked
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    path: str
+    local: str | None
+    verdict: Verdict
+    detail: str | None = None
+
+
+class _Table:
+    """Distinct values -> small ints (index 0 is ``empty``), so a million rows share a few objects."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self, empty: Any) -> None:
+        self.values: list[Any] = [empty]
+        self.index: dict[Any, int] = {empty: 0}
+
+    def __call__(self, value: Any) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+R = TypeVar("R")
+
+
+class _Rows(Sequence[R], Generic[R]):
+    """The columns both kinds share: manifest row, code, local name (sparse), text (shared table)."""
+
+    _names: tuple[str, ...] = ()
+
+    def __init__(self, paths: Sequence[Any]) -> None:
+        path = getattr(paths, "path", None)  # a FileList gives a row's path without building its entry
+        self._path: Callable[[int], str] = path if path is not None else (lambda row: paths[row].path)
+        self._rows = array("q")
+        self._codes = array("b")
+        self._texts = array("I")
+        self._text_table = _Table(None)
+        self._locals: dict[int, str | None] = {}  # only where the local name is not the path itself
+
+    def _add(self, row: int, local: str | None, code: int, text: str | None) -> int:
+        at = len(self._rows)
+        self._rows.append(row)
+        self._codes.append(code)
+        self._texts.append(self._text_table(text))
+        if local is None or local != self._path(row):
+            self._locals[at] = local
+        return at
+
+    def _build(self, at: int) -> R:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> R: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[R]: ...
+
+    def __getitem__(self, index: int | slice) -> R | list[R]:
+        if isinstance(index, slice):
+            return [self._build(i) for i in range(*index.indices(len(self)))]
+        count = len(self)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("result index out of range")
+        return self._build(index)
+
+    def __iter__(self) -> Iterator[R]:
+        for at in range(len(self)):
+            yield self._build(at)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while a run adds to it
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {len(self)} file(s)>"
+
+    def _local(self, at: int) -> str | None:
+        local = self._locals.get(at, self)
+        return self._path(self._rows[at]) if local is self else local  # type: ignore[return-value]
+
+    def tally(self, value: str) -> int:
+        """How many rows have this status (or verdict): one count over a column of small ints."""
+        return self._codes.count(self._names.index(value)) if value in self._names else 0
+
+    def where(self, *values: str) -> Iterator[R]:
+        """The rows with one of these statuses (verdicts), in order; the others are never built."""
+        codes = {self._names.index(v) for v in values if v in self._names}
+        for at, code in enumerate(self._codes):
+            if code in codes:
+                yield self._build(at)
+
+
+class FileResults(_Rows[FileResult]):
+    """A run's :class:`FileResult` rows (see the module docstring)."""
+
+    _names = STATUSES
+
+    def __init__(self, paths: Sequence[Any]) -> None:
+        super().__init__(paths)
+        self._bytes = array("q")
+        self._checked = array("H")
+        self._checked_table = _Table(())
+        self._retries: dict[int, tuple[str, ...]] = {}
+
+    def add(self, row: int, local: str | None, status: Status, bytes_transferred: int = 0, reason: str | None = None,
+            retries: tuple[str, ...] = (), checked: tuple[str, ...] = ()) -> None:
+        """One more result, for manifest row ``row``."""
+        at = self._add(row, local, STATUSES.index(status), reason)
+        self._bytes.append(bytes_transferred)
+        self._checked.append(self._checked_table(checked))
+        if retries:
+            self._retries[at] = tuple(retries)
+
+    def add_result(self, row: int, result: FileResult) -> None:
+        self.add(row, result.local, result.status, result.bytes_transferred, result.reason, result.retries,
+                 result.checked)
+
+    def extend_from(self, other: FileResults) -> None:
+        """Append ``other``'s rows (results of a later stage of the same run)."""
+        for at in range(len(other)):
+            self.add(other._rows[at], other._local(at), STATUSES[other._codes[at]], other._bytes[at],
+                     other._text_table.values[other._texts[at]], other._retries.get(at, ()),
+                     other._checked_table.values[other._checked[at]])
+
+    def _build(self, at: int) -> FileResult:
+        return FileResult(self._path(self._rows[at]), self._local(at), STATUSES[self._codes[at]], self._bytes[at],
+                          self._text_table.values[self._texts[at]], self._retries.get(at, ()),
+                          self._checked_table.values[self._checked[at]])
+
+    # what DownloadReport asks, without building a result per file ---------------------------------
+    def bytes_transferred(self) -> int:
+        return sum(self._bytes)
+
+    def verified(self) -> int:
+        return sum(1 for code, checked in zip(self._codes, self._checked) if checked and code in _KEPT)
+
+    def unchecked(self) -> dict[str, str]:
+        texts = self._text_table.values
+        return {self._path(self._rows[at]): texts[self._texts[at]] or "not verified"
+                for at, (code, checked) in enumerate(zip(self._codes, self._checked)) if not checked and code in _KEPT}
+
+    def failed(self) -> dict[str, str]:
+        failed = STATUSES.index("failed")
+        texts = self._text_table.values
+        return {self._path(self._rows[at]): texts[self._texts[at]] or "failed"
+                for at, code in enumerate(self._codes) if code == failed}
+
+
+class VerifyResults(_Rows[VerifyResult]):
+    """A verify run's :class:`VerifyResult` rows, one per manifest entry in order."""
+
+    _names = VERDICTS
+
+    def add(self, row: int, local: str | None, verdict: Verdict, detail: str | None = None) -> None:
+        self._add(row, local, VERDICTS.index(verdict), detail)
+
+    def _build(self, at: int) -> VerifyResult:
+        return VerifyResult(self._path(self._rows[at]), self._local(at), VERDICTS[self._codes[at]],
+                            self._text_table.values[self._texts[at]])
+
+
+def counted(results: Iterable[Any], value: str, field_name: str) -> int:
+    """Rows with ``field_name == value``: a column count for a compact store, a scan for a list."""
+    if isinstance(results, _Rows):
+        return results.tally(value)
+    return sum(1 for r in results if getattr(r, field_name) == value)
+
+
+__all__ = ["STATUSES", "VERDICTS", "FileResult", "FileResults", "Status", "Verdict", "VerifyResult", "VerifyResults",
+           "counted"]

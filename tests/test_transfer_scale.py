@@ -1,0 +1,137 @@
+"""Planning a download and verifying a tree keep no object per file (issue 19, a million files).
+
+A dataset already on disk used to leave a ``Job``, a ``pathlib.Path`` and a ``FileResult`` per
+file alive (~2 KB each: 2 GB at 1,000,000 files), and ``verify`` a ``VerifyResult`` per file.
+Here 10,000 present files are planned and verified; the results must be the compact columns
+(no per-file result object alive, a bounded traced peak), still read as the same sequence of
+frozen results, in the same order as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import os
+import tracemalloc
+from pathlib import Path
+
+from doi2data.model import Dataset, FileEntry, Manifest
+from doi2data.output import JsonLinesProgress
+from doi2data.transfer.common import Job
+from doi2data.transfer.engine import DownloadReport, Engine, FileResult
+from doi2data.transfer.verify import VerifyResult, summary_line, verify_tree
+
+N = 10_000
+EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+#: traced peak allowed: a fixed part (event loop, threads, SQLite statements: ~5 MB measured) plus
+#: 200 bytes per file (~65 measured: the planner's set of names, the result columns); the objects
+#: kept per file before took ~1,700 bytes
+PEAK_BOUND = 8_000_000 + 200 * N
+
+
+def key(i: int) -> str:
+    return f"d{i // 1000:03d}/f{i:06d}.bin"
+
+
+def present_tree(dest: Path, n: int) -> Manifest:
+    for i in range(n):
+        path = dest / key(i)
+        if i % 1000 == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    files = [FileEntry(key(i), 0, {"md5": EMPTY_MD5}, (f"https://h.test/files/{key(i)}",)) for i in range(n)]
+    return Manifest(Dataset("10.1/scale"), files)
+
+
+def alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+def traced_peak(work):  # type: ignore[no-untyped-def]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = work()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_planning_present_files_keeps_no_object_per_file(tmp_path: Path) -> None:
+    manifest = present_tree(tmp_path, N)
+    jobs: list[int] = []
+    real_init = Job.__init__
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        jobs.append(1)
+        real_init(self, *args, **kwargs)
+
+    Job.__init__ = counting  # type: ignore[method-assign]
+    try:
+        report, peak = traced_peak(lambda: asyncio.run(Engine(None, tmp_path).run(manifest)))
+    finally:
+        Job.__init__ = real_init  # type: ignore[method-assign]
+    assert not jobs  # nothing to fetch: no Job was ever made
+    assert alive(FileResult) == 0  # the report holds columns, not a result per file
+    assert peak < PEAK_BOUND, f"{peak / N:.0f} bytes per file at the peak"
+    assert len(report.results) == N and report.count("present") == N and report.verified == N
+    assert report.results[0] == FileResult(key(0), key(0), "present", checked=("md5",))
+    assert report.results[-1].path == key(N - 1) and not report.failed and not report.unchecked
+    # a second run trusts the state written by the first (one query per batch): still nothing to fetch
+    again = asyncio.run(Engine(None, tmp_path).run(manifest))
+    assert again.count("present") == N and again.verified == N
+
+
+def test_verify_keeps_no_object_per_file(tmp_path: Path) -> None:
+    manifest = present_tree(tmp_path, N)
+    results, peak = traced_peak(lambda: verify_tree(manifest, tmp_path))
+    assert alive(VerifyResult) == 0
+    assert peak < PEAK_BOUND, f"{peak / N:.0f} bytes per file at the peak"
+    assert summary_line(results) == f"{N} ok, 0 bad, 0 unchecked (no usable checksum), 0 skipped, of {N} file(s)"
+    assert results[5] == VerifyResult(key(5), key(5), "ok", "md5") and list(results.where("missing")) == []
+
+
+def test_results_keep_the_order_of_the_stages(tmp_path: Path) -> None:
+    """Refused and skipped names first, then names that cannot be written here, then files present,
+    each in manifest order - as before, whatever the order of the manifest."""
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "link").symlink_to(outside)
+    (dest / "a.txt").write_bytes(b"")
+    (dest / "x.txt").write_bytes(b"")
+    (dest / "X~2.txt").write_bytes(b"")
+    url = ("https://h.test/x",)
+    files = [FileEntry("a.txt", 0, {"md5": EMPTY_MD5}, url), FileEntry("../evil", 0, {}, url),
+             FileEntry("b.txt", 0, {}, ()), FileEntry("link/x", 0, {}, url),
+             FileEntry("x.txt", 0, {"md5": EMPTY_MD5}, url),
+             FileEntry("X.txt", 0, {"md5": EMPTY_MD5}, url)]
+    report = asyncio.run(Engine(None, dest).run(Manifest(Dataset("10.1/o"), files)))
+    rows = [(r.path, r.local, r.status) for r in report.results]
+    assert rows[:3] == [("../evil", None, "failed"), ("b.txt", "b.txt", "skipped"), ("link/x", "link/x", "failed")]
+    assert rows[3:] == [("a.txt", "a.txt", "present"), ("x.txt", "x.txt", "present"), ("X.txt", "X~2.txt", "present")]
+    assert report.results[3] == FileResult("a.txt", "a.txt", "present", checked=("md5",)) and not report.unchecked
+    assert report.failed["../evil"] == "unsafe file name refused" and "outside" in report.failed["link/x"]
+    assert isinstance(report, DownloadReport) and report.results[3:5] == [report.results[3], report.results[4]]
+    assert [m for m in report.messages if "'X.txt' -> 'X~2.txt'" in m] and report.verified == 3
+
+
+def test_json_summary_is_unchanged_by_the_columns(tmp_path: Path) -> None:
+    manifest = present_tree(tmp_path, 3)
+    report = asyncio.run(Engine(None, tmp_path).run(manifest))
+    listed = DownloadReport(report.dest, list(report.results), report.messages)  # the same rows as plain objects
+    out: list[str] = []
+
+    class Sink:
+        def write(self, text: str) -> None:
+            out.append(text.split('"time": ', 1)[0] + text.split(", ", 2)[-1])
+
+        def flush(self) -> None: ...
+
+    JsonLinesProgress(Sink()).summary(report)  # type: ignore[arg-type]
+    JsonLinesProgress(Sink()).summary(listed)  # type: ignore[arg-type]
+    assert out[0] == out[1] and repr(report) == repr(listed)
+    assert report.results == listed.results and os.path.isdir(tmp_path / ".doi2data")
