@@ -80,11 +80,13 @@ def cli() -> None:
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @version_option
 @click.option("--explain", is_flag=True, help=_EXPLAIN_HELP)
+@click.option("--no-stream", is_flag=True,
+              help="ndjson, urls, aria2, *sum: print after the whole listing, in path order (default: as files arrive)")
 @from_options
 def ls_command(identifier: str | None, as_json: bool, fmt: str | None, include: Sequence[str], exclude: Sequence[str],
                regex: Sequence[str], min_size: str | None, max_size: str | None, inside: str | None,
                token: Sequence[str], dataset_version: str | None, explain: bool, from_file: str | None = None,
-               max_identifiers: int = MAX_IDENTIFIERS) -> None:
+               max_identifiers: int = MAX_IDENTIFIERS, no_stream: bool = False) -> None:
     """List the files of a dataset: path, size, checksum, access (or export the list).
 
     With --from FILE: each dataset's listing in turn (--json: one manifest a line) and a summary.
@@ -110,8 +112,16 @@ def ls_command(identifier: str | None, as_json: bool, fmt: str | None, include: 
     name = "json" if as_json else fmt
     if name:
         FORMATS[name]  # an unknown name fails here, before any network request (exit 2)
-    manifest = _resolve_explained(identifier, explain, include=include, exclude=exclude, tokens=token, regex=regex,
-                                  min_size=min_size, max_size=max_size, version=dataset_version)
+    filters: dict[str, Any] = dict(include=include, exclude=exclude, regex=regex, min_size=min_size, max_size=max_size)
+    listed = lambda: _resolve_explained(identifier, explain, tokens=token, version=dataset_version, **filters)  # noqa: E731
+    if name and not no_stream and dataset_version is None:
+        from .commands._streamed import ls_streamed
+
+        manifest = ls_streamed(FORMATS[name].name, identifier, listed, filters)
+        if manifest is None:
+            return  # printed as the files arrived
+    else:
+        manifest = listed()
     if not name:
         print_manifest(manifest)
         return

@@ -100,6 +100,11 @@ class ResponseTooLarge(RepositoryError):
     """An API response body ran past its limit once decoded (a listing too big, or a compression bomb)."""
 
 
+class ListingChanged(RepositoryError):
+    """A listing printed as it streamed in (``ls --format ndjson|urls|aria2|*sum``) is not what the
+    finished listing holds: the lines already written are wrong, and the exit code says so."""
+
+
 class AccessDenied(RepositoryError, PermissionError):
     exit_code = 7
     http_status = 403

@@ -134,8 +134,10 @@ def iter_listing(name: str, manifest: Manifest) -> Iterator[str] | None:
     makes, without building the document: one file's JSON at a time (a million-file listing
     otherwise held a dict per file plus the whole text). ``None`` for the other formats."""
     if name == "ndjson":
+        from .formats.listing import ndjson_line
+
         doi = manifest.dataset.doi
-        return (json.dumps({"doi": doi, **f.to_json()}, ensure_ascii=False) + "\n" for f in manifest.files)
+        return (ndjson_line(doi, f) for f in manifest.files)
     if name != "json" or not manifest.files:
         return None
     return _iter_json(manifest)

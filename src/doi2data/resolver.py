@@ -20,6 +20,7 @@ from .adapters._versions import clean_version
 from .adapters.base import Resolved
 from .datacite import DataCiteRecord, fetch_datacite_record
 from .discovery import discover
+from .entry_stream import paused
 from .errors import Doi2DataError, IdentifierNotFound, ResolutionError, UnsupportedRepository
 from .http import Http
 from .identifiers import Identifier, parse_identifier
@@ -159,7 +160,8 @@ async def _build_manifest(identifier: str | Identifier, http: Http, *, version: 
         own = None
     if own is not None and own.files:
         return own
-    return await with_parts(own, resolved, lambda doi: build_manifest(doi, http, expand_parts=False))
+    with paused():  # the parts' files get folders of their own: what their adapters emit is not final
+        return await with_parts(own, resolved, lambda doi: build_manifest(doi, http, expand_parts=False))
 
 
 __all__ = ["build_manifest", "landing_url", "resolve_identifier", "url_from_handle_record"]

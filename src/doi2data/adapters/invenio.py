@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..errors import AccessDenied, RecordNotFound, RepositoryError
+from ..entry_stream import emit
 from ..filelist import FileList, FileListBuilder
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
@@ -532,6 +533,7 @@ class _Listing:
         self.seen.add(entry.path)
         self.offline += entry.access == "offline"
         self.builder.append(entry)
+        emit(entry)  # final unless the finished document does not fit (then the printer's check says so)
 
     def fits(self, doc: Any) -> bool:
         """The assumptions the entries were built under hold for the finished document."""

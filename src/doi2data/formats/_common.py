@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ..model import FileEntry, Manifest, normalize_algorithm, normalize_digest
 from ..errors import UnsafePath
-from ..paths import plan_paths, safe_relpath
+from ..paths import PathPlanner, safe_relpath
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,38 @@ class Skips:
         return Export(text, tuple(self.paths), tuple(lines))
 
 
+class Placer:
+    """:func:`place` one entry at a time (a listing printed as it streams in): the same rules,
+    the same safe local names for the same names in the same order."""
+
+    def __init__(self, *, need_url: bool = False, include_restricted: bool = True) -> None:
+        self.planner = PathPlanner()
+        self.skips = Skips()  # its notes: what was refused or renamed, in order, as plan_paths says it
+        self.need_url, self.include_restricted = need_url, include_restricted
+        self.clashes = 0  # names renamed because an earlier name took theirs (depends on the order)
+
+    def __call__(self, entry: FileEntry) -> Placed | None:
+        """``entry`` with its safe local path, or None when it is left out (``skips`` says why)."""
+        try:
+            local, reason = self.planner.plan(entry.path)
+        except UnsafePath as exc:
+            self.skips.notes.append(str(exc))
+            self.skips.add(entry.path, None)  # the note says why
+            return None
+        if reason:
+            self.skips.notes.append(f"renamed {entry.path!r} -> {local!r}: {reason}")
+            self.clashes += local != safe_relpath(entry.path)[0]
+        if safe_relpath_or_none(local) != local:
+            self.skips.add(entry.path, "name still unsafe after cleaning, e.g. a drive letter")
+        elif self.need_url and not entry.urls:
+            self.skips.add(entry.path, "no download URL")
+        elif self.need_url and not self.include_restricted and entry.access != "open":
+            self.skips.add(entry.path, "access is not open")
+        else:
+            return Placed(entry, local)
+        return None
+
+
 def place(
     manifest: Manifest, *, need_url: bool = False, include_restricted: bool = True
 ) -> tuple[list[Placed], Skips]:
@@ -66,21 +98,9 @@ def place(
     without a URL are left out, and - unless ``include_restricted`` - so are entries whose
     access is not ``open`` (the download engine skips those too).
     """
-    plans, messages = plan_paths(f.path for f in manifest.files)
-    skips = Skips(messages)
-    placed: list[Placed] = []
-    for entry, plan in zip(manifest.files, plans):
-        if plan is None:
-            skips.add(entry.path, None)  # plan_paths' message says why
-        elif safe_relpath_or_none(plan.local) != plan.local:
-            skips.add(entry.path, "name still unsafe after cleaning, e.g. a drive letter")
-        elif need_url and not entry.urls:
-            skips.add(entry.path, "no download URL")
-        elif need_url and not include_restricted and entry.access != "open":
-            skips.add(entry.path, "access is not open")
-        else:
-            placed.append(Placed(entry, plan.local))
-    return placed, skips
+    placer = Placer(need_url=need_url, include_restricted=include_restricted)
+    placed = [item for item in map(placer, manifest.files) if item is not None]
+    return placed, placer.skips
 
 
 def safe_relpath_or_none(local: str) -> str | None:

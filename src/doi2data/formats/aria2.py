@@ -18,14 +18,19 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from ..model import FileEntry, Manifest
-from ._common import Export, digest, place, uri
+from ._common import Export, Placed, digest, place, uri
 from .metalink import IANA_HASH_NAMES
 
 
 def build_urls(manifest: Manifest, *, include_restricted: bool = False) -> Export:
     """:func:`to_urls` plus the files left out (no URL; access not open unless included)."""
     placed, skips = place(manifest, need_url=True, include_restricted=include_restricted)
-    return skips.export("".join(uri(item.entry.urls[0]) + "\n" for item in placed))
+    return skips.export("".join(map(url_line, placed)))
+
+
+def url_line(item: Placed) -> str:
+    """One file's line of :func:`to_urls` (with its newline)."""
+    return uri(item.entry.urls[0]) + "\n"
 
 
 def to_urls(manifest: Manifest, *, include_restricted: bool = False) -> str:
@@ -44,25 +49,39 @@ def _strongest(entry: FileEntry) -> str | None:
     return None
 
 
-def build_aria2(manifest: Manifest, *, directory: str | None = None, include_restricted: bool = False) -> Export:
-    """:func:`to_aria2` plus the files left out and notes."""
+def check_directory(directory: str | None) -> None:
     if directory is not None and (not directory or any(c in directory for c in "\r\n\x00")):
         raise UsageError(f"not a usable directory for aria2: {directory!r}")
+
+
+def aria2_entry(item: Placed, directory: str | None = None) -> tuple[str, bool]:
+    """One file's lines of :func:`to_aria2` (with their newlines), and whether a checksum is in them."""
+    lines = ["\t".join(uri(u) for u in item.entry.urls), f"  out={item.local}"]
+    strongest = _strongest(item.entry)
+    if strongest:
+        lines.append(f"  checksum={strongest}")
+    if directory is not None:
+        lines.append(f"  dir={directory}")
+    return "".join(line + "\n" for line in lines), strongest is not None
+
+
+def unhashed_note(count: int) -> str:
+    return f"{count} file(s) have no md5/sha-1/sha-256/sha-512: aria2 cannot verify them"
+
+
+def build_aria2(manifest: Manifest, *, directory: str | None = None, include_restricted: bool = False) -> Export:
+    """:func:`to_aria2` plus the files left out and notes."""
+    check_directory(directory)
     placed, skips = place(manifest, need_url=True, include_restricted=include_restricted)
-    lines: list[str] = []
+    parts: list[str] = []
     unhashed = 0
     for item in placed:
-        lines.append("\t".join(uri(u) for u in item.entry.urls))
-        lines.append(f"  out={item.local}")
-        if strongest := _strongest(item.entry):
-            lines.append(f"  checksum={strongest}")
-        else:
-            unhashed += 1
-        if directory is not None:
-            lines.append(f"  dir={directory}")
+        text, hashed = aria2_entry(item, directory)
+        parts.append(text)
+        unhashed += not hashed
     if unhashed:
-        skips.notes.append(f"{unhashed} file(s) have no md5/sha-1/sha-256/sha-512: aria2 cannot verify them")
-    return skips.export("".join(line + "\n" for line in lines))
+        skips.notes.append(unhashed_note(unhashed))
+    return skips.export("".join(parts))
 
 
 def to_aria2(manifest: Manifest, *, directory: str | None = None, include_restricted: bool = False) -> str:
@@ -70,4 +89,5 @@ def to_aria2(manifest: Manifest, *, directory: str | None = None, include_restri
     return build_aria2(manifest, directory=directory, include_restricted=include_restricted).text
 
 
-__all__ = ["build_aria2", "build_urls", "to_aria2", "to_urls"]
+__all__ = ["aria2_entry", "build_aria2", "build_urls", "check_directory", "to_aria2", "to_urls", "unhashed_note",
+           "url_line"]

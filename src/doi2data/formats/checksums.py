@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from ..model import Manifest, normalize_algorithm
-from ._common import Export, digest, place
+from ._common import Export, Placed, Skips, digest, place
 
 #: Algorithms with a GNU coreutils checker, and the tool's name.
 TOOLS: dict[str, str] = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}
@@ -33,7 +33,8 @@ def checksum_line(hex_digest: str, path: str) -> str:
     return f"{hex_digest}  {path}\n"
 
 
-def _algorithm(name: str) -> str:
+def checked_algorithm(name: str) -> str:
+    """``sha256sum``/``SHA-256``/... -> ``sha256``; UsageError for an algorithm without a GNU checker."""
     algorithm = normalize_algorithm(name.removesuffix("sum") if name.endswith("sum") else name)
     if algorithm not in TOOLS:
         raise UsageError(f"no checksum list for {name!r}; choose one of: {', '.join(TOOLS)}")
@@ -42,16 +43,19 @@ def _algorithm(name: str) -> str:
 
 def build_checksum_list(manifest: Manifest, algorithm: str) -> Export:
     """:func:`to_checksum_list` plus the files left out (no such digest, or unsafe name)."""
-    algorithm = _algorithm(algorithm)
+    algorithm = checked_algorithm(algorithm)
     placed, skips = place(manifest)
-    lines: list[str] = []
-    for item in placed:
-        value = digest(item.entry, algorithm)
-        if value is None:
-            skips.add(item.entry.path, f"no {algorithm} checksum")
-        else:
-            lines.append(checksum_line(value, item.local))
-    return skips.export("".join(lines))
+    return skips.export("".join(filter(None, (checksum_entry(item, algorithm, skips) for item in placed))))
+
+
+def checksum_entry(item: Placed, algorithm: str, skips: Skips) -> str | None:
+    """One file's line of the ``algorithm`` list (a checked name: see :func:`checked_algorithm`),
+    or None (recorded in ``skips``) when the file has no such digest."""
+    value = digest(item.entry, algorithm)
+    if value is None:
+        skips.add(item.entry.path, f"no {algorithm} checksum")
+        return None
+    return checksum_line(value, item.local)
 
 
 def to_checksum_list(manifest: Manifest, algorithm: str) -> str:
@@ -64,4 +68,4 @@ def to_checksum_list(manifest: Manifest, algorithm: str) -> str:
     return build_checksum_list(manifest, algorithm).text
 
 
-__all__ = ["TOOLS", "build_checksum_list", "checksum_line", "to_checksum_list"]
+__all__ = ["TOOLS", "build_checksum_list", "checked_algorithm", "checksum_entry", "checksum_line", "to_checksum_list"]

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 
-from ..model import Manifest
+from ..model import FileEntry, Manifest
 from ._common import Export, digest
 
 CSV_COLUMNS: tuple[str, ...] = ("path", "size", "md5", "sha1", "sha256", "sha512", "url", "access", "media_type")
@@ -35,9 +35,12 @@ def to_ndjson(manifest: Manifest) -> str:
     Lines end in ``\\n``; an empty manifest gives an empty string.
     """
     doi = manifest.dataset.doi
-    return "".join(
-        json.dumps({"doi": doi, **f.to_json()}, ensure_ascii=False) + "\n" for f in manifest.files
-    )
+    return "".join(ndjson_line(doi, f) for f in manifest.files)
+
+
+def ndjson_line(doi: str | None, entry: FileEntry) -> str:
+    """One file's line of :func:`to_ndjson` (with its newline)."""
+    return json.dumps({"doi": doi, **entry.to_json()}, ensure_ascii=False) + "\n"
 
 
 def build_csv(manifest: Manifest) -> Export:
@@ -61,4 +64,4 @@ def to_csv(manifest: Manifest) -> str:
     return out.getvalue()
 
 
-__all__ = ["CSV_COLUMNS", "build_csv", "build_json", "build_ndjson", "to_csv", "to_json", "to_ndjson"]
+__all__ = ["CSV_COLUMNS", "build_csv", "build_json", "build_ndjson", "ndjson_line", "to_csv", "to_json", "to_ndjson"]
