@@ -31,7 +31,16 @@ from urllib.parse import unquote, urlsplit
 from ..errors import AccessDenied, Doi2DataError, UnsupportedRepository
 from ..http import Http
 from ..model import Dataset, Discovery, Manifest
-from ._pan.autoindex import LIMITS, CrawlTally, IndexEntry, ListingLimits, NotAListing, listing_limits, parse_listing, walk
+from ._pan.autoindex import (
+    LIMITS,
+    CrawlTally,
+    IndexEntry,
+    ListingLimits,
+    NotAListing,
+    listing_limits,
+    parse_listing,
+    walk,
+)
 from ._pan.dav import NotWebDav, propfind_folder
 from ._pan.folders import FolderFiles, folder_files
 from ._pan.net import generic_fallback, note

@@ -54,6 +54,7 @@ _BREAK_TAGS = frozenset({"tr", "li", "br", "hr", "table", "pre", "ul", "ol", "p"
                          "thead", "body"})
 _LISTING_WORDS = ("index of", "directory listing for", "listing of", "directory of")
 _TAG_LIMIT = 16 * 1024
+_HEADINGS = frozenset({"h1", "h2"})
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ class _Anchor:
 
 def _attrs(body: str) -> dict[str, str]:
     """Attributes of one tag body (``a href="x" class=y``): a single left-to-right pass."""
+    if body.startswith(' href="') and body.endswith('"') and body.find('"', 7) == len(body) - 1:
+        return {"href": html.unescape(body[7:-1])}  # the common ``<a href="name">``: the same, found faster
     out: dict[str, str] = {}
     i, n = 0, len(body)
     while i < n:
@@ -292,7 +295,7 @@ class _Page:
         if "title" in self._in and self._title_chars < self.TEXT_LIMIT:
             self.title.append(data[:self.TEXT_LIMIT])
             self._title_chars += len(self.title[-1])
-        if self._in & {"h1", "h2"} and self._heading_chars < self.TEXT_LIMIT:
+        if not self._in.isdisjoint(_HEADINGS) and self._heading_chars < self.TEXT_LIMIT:
             self.heading.append(data[:self.TEXT_LIMIT])
             self._heading_chars += len(self.heading[-1])
         pieces = data.split("\n") if self._pre else [data]
@@ -333,7 +336,7 @@ def _classify(href: str, base_url: str) -> tuple[str, str | None, bool, str]:
     if href.startswith(("?", "mailto:", "javascript:")):
         return ("nav" if href.startswith("?") else "other"), None, False, ""
     body = href[2:] if href.startswith("./") else href
-    if body and body[0] not in "./" and not any(c in _PLAIN_NAME_STOP for c in body.rstrip("/")) and \
+    if body and body[0] not in "./" and _PLAIN_NAME_STOP.isdisjoint(body.rstrip("/")) and \
             base_url.endswith("/"):  # the common case, a bare relative name: no URL parsing at all
         kind, name, is_dir = _name_checked(body)
         return kind, name, is_dir, base_url + body
@@ -374,8 +377,10 @@ def _size_from(tokens: list[str]) -> tuple[int | None, bool]:
 def _date_from(words: list[str]) -> str | None:
     """The first date-like word (``08-Feb-2018``, ``2018-02-08``, ``1/2/2024``) and a time after it."""
     for i, word in enumerate(words):
-        if 6 <= len(word) <= 12 and ("-" in word or "/" in word) and sum(c.isdigit() for c in word) >= 4 \
-                and all(c.isalnum() or c in "-/" for c in word):
+        if not (6 <= len(word) <= 12 and ("-" in word or "/" in word)):
+            continue
+        bare = word.replace("-", "").replace("/", "")  # letters and digits only, at least four digits
+        if bare.isalnum() and sum(map(str.isdigit, bare)) >= 4:
             after = words[i + 1] if i + 1 < len(words) else ""
             return f"{word} {after}" if ":" in after and len(after) <= 8 else word
     return None
@@ -497,7 +502,7 @@ async def walk(http: Http, root: str, on_page: Callable[[list[IndexEntry]], Awai
     Why pages, not one list: a tree of a million files must not be held as a million objects; the
     caller makes each entry final (and compact) as its page arrives. Order is the breadth-first
     order of the old whole-list crawl - level by level, pages in listing order - whatever order
-    the pages arrive in: at most ``2 * concurrency`` pages are fetched ahead and held. ``gate``
+    the pages arrive in: at most ``concurrency`` pages are fetched ahead and held. ``gate``
     (default: ``concurrency`` slots) bounds the requests in flight; a caller that sends its own
     requests from ``on_page`` (``HEAD``, checksum files) shares it, so a host never sees more.
 
@@ -548,7 +553,8 @@ async def walk(http: Http, root: str, on_page: Callable[[list[IndexEntry]], Awai
                         notes.append(f"listing incomplete: stopped at {limits.max_entries} entries (--max-entries)")
                         full = True
                         break
-                    entry = replace(entry, path=f"{prefix}{entry.path}")
+                    entry = IndexEntry(prefix + entry.path, entry.url, entry.is_dir, entry.size, entry.modified,
+                                       entry.checksums)  # (not dataclasses.replace: 3x the time, per file)
                     kept.append(entry)
                     tally.entries += 1
                     if entry.is_dir:
@@ -588,7 +594,7 @@ async def _pages_in_order(http: Http, level: list[tuple[str, str]], list_one: ob
                           concurrency: int, root: str, gate: asyncio.Semaphore, first: list[IndexEntry] | None,
                           ) -> AsyncIterator[tuple[str, list[IndexEntry] | BaseException]]:
     """``(prefix, entries or the error)`` for each folder of ``level``, in order; fetches run ahead
-    of the consumer by at most ``2 * concurrency`` pages (cancelled when the consumer stops)."""
+    of the consumer by at most ``concurrency`` pages (cancelled when the consumer stops)."""
 
     async def one(index: int, url: str) -> list[IndexEntry] | BaseException:
         if index == 0 and first is not None:
@@ -605,7 +611,7 @@ async def _pages_in_order(http: Http, level: list[tuple[str, str]], list_one: ob
     todo = iter(enumerate(level))
 
     def top_up() -> None:
-        while len(ahead) < 2 * max(1, concurrency):
+        while len(ahead) < max(1, concurrency):
             item = next(todo, None)
             if item is None:
                 return

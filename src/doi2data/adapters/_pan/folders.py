@@ -89,10 +89,6 @@ class _Sums:
     problems: list[str]
 
 
-def _sidecars_in(files: Iterable[IndexEntry]) -> list[tuple[IndexEntry, str]]:
-    return [(e, a) for e in files if (a := sidecar_algorithm(e.path))]
-
-
 async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], label: str, out: _Sums,
                          gate: asyncio.Semaphore | None = None) -> None:
     """Fetch these sidecars (8 at once, and within ``gate``) and add what they say to ``out``."""
@@ -126,7 +122,7 @@ async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], lab
 
 async def sidecar_checksums(http: Http, files: list[IndexEntry], label: str) -> _Sums:
     """Fetch the ``*SUMS`` and ``*.md5``-style sidecars among ``files`` (at most :data:`MAX_SIDECARS`)."""
-    sidecars = _sidecars_in(files)
+    sidecars = [(e, a) for e in files if (a := sidecar_algorithm(e.path))]
     out = _Sums({}, set(), [])
     if not sidecars:
         return out
@@ -165,10 +161,6 @@ def _psi_problems(merged: ChecksumList, label: str) -> list[str]:
     if len(merged.problems) > 5:
         problems.append(f"{label}: {len(merged.problems) - 5} more checksum-file problem(s)")
     return problems
-
-
-def _checksum_like(path: str) -> bool:
-    return bool(CHECKSUM_FILE.match(path.rsplit("/", 1)[-1])) or sidecar_algorithm(path) is not None
 
 
 class FolderFiles:
@@ -210,14 +202,15 @@ class FolderFiles:
         psi = [e for e in files if CHECKSUM_FILE.match(e.path)]
         if psi:
             self.psi = self.psi.merged(await _psi_checksums(self.http, psi, self.label, self.gate))
-        sidecars = _sidecars_in(files)
+        algorithms = [sidecar_algorithm(e.path) for e in files]
+        sidecars = [(e, a) for e, a in zip(files, algorithms) if a]
         if sidecars:
             budget = max(0, MAX_SIDECARS - self.sidecars)
             self.sidecars += len(sidecars)
             if budget:
                 await _read_sidecars(self.http, sidecars[:budget], self.label, self.side, self.gate)
-        for entry in files:
-            self._final(entry)
+        for entry, algorithm in zip(files, algorithms):
+            self._final(entry, algorithm is not None)
 
     async def _sized(self, files: list[IndexEntry]) -> list[IndexEntry]:
         wanted = [i for i, e in enumerate(files) if e.size is None]
@@ -240,8 +233,9 @@ class FolderFiles:
             self.head_unknown += entry.size is None
         return out
 
-    def _final(self, entry: IndexEntry) -> None:
-        """The one place a file of the folder becomes final (sizes and checksums all known)."""
+    def _final(self, entry: IndexEntry, sidecar: bool) -> None:
+        """The one place a file of the folder becomes final (sizes and checksums all known);
+        ``sidecar``: the file is itself a checksum sidecar (``MD5SUMS``, ``x.md5``)."""
         checksums = dict(entry.checksums)
         psi = self.psi
         digest = (lookup(psi, entry.path) or lookup(psi, f"{self.own}/{entry.path}")) if psi.digests else None
@@ -250,7 +244,7 @@ class FolderFiles:
         side = self.side.digests.get(entry.path) if self.side.digests else None
         for algorithm, value in (side or {}).items():
             checksums.setdefault(algorithm, value)
-        if not checksums and not _checksum_like(entry.path):
+        if not checksums and not sidecar and not CHECKSUM_FILE.match(entry.path.rsplit("/", 1)[-1]):
             self.unverified += 1
             if self.first_unverified is None:
                 self.first_unverified = entry.path

@@ -1,0 +1,97 @@
+"""A large web folder is listed in memory that does not grow with a copy of every entry (issue 19).
+
+The crawl hands each listing page on as it is parsed and every file becomes a compact row at once:
+no list of every :class:`IndexEntry`, no list of every ``FileEntry``, no level of pages held whole.
+Measured with tracemalloc on a generated nginx tree of 100 folders x 200 files (the old whole-list
+crawl peaked at ~1.3 KB per file here; now ~0.33 KB), plus the order and warnings that must not change.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import doi2data
+from doi2data.adapters._pan import autoindex
+from doi2data.adapters.webindex import listing_limits
+from doi2data.sandbox import FakeInternet
+from doi2data.sandbox.sites.webindex import render_listing
+
+HOST = "bigtree.webfolder.example"
+ROOT = "/pub/tree/"
+FOLDERS, PER_FOLDER = 100, 200
+N = FOLDERS * PER_FOLDER
+
+
+async def _tree(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """nginx autoindex pages, generated per request: ``d000/`` ... with ``f00000.bin`` ... (sizes exact)."""
+    path = scope.get("path", "")
+    if path == ROOT:
+        body = render_listing("nginx", path, [f"d{d:03d}" for d in range(FOLDERS)], [("README.txt", 12)], host=HOST)
+    elif path.startswith(ROOT + "d") and path.endswith("/") and path[len(ROOT) + 1:-1].isdecimal():
+        d = int(path[len(ROOT) + 1:-1])
+        files = [(f"f{i:05d}.bin", i) for i in range(d * PER_FOLDER, (d + 1) * PER_FOLDER)]
+        body = render_listing("nginx", path, [], files, host=HOST)
+    else:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/html"), (b"server", b"nginx/1.24.0")]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+@pytest.fixture
+def tree(net: FakeInternet) -> Iterator[str]:
+    net.add_site(HOST, _tree)
+    yield f"https://{HOST}{ROOT}"
+
+
+def test_a_large_tree_is_listed_in_memory_per_file_well_under_the_old_cost(tree: str) -> None:
+    doi2data.resolve(tree.replace(ROOT, ROOT + "d000/"))  # warm-up: connections, TLS, imports
+    gc.collect()
+    tracemalloc.start()
+    try:
+        manifest = doi2data.resolve(tree)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    files = manifest.files
+    assert len(files) == N + 1
+    assert files[0].path == "README.txt" and files[1].path == "d000/f00000.bin"
+    assert files[N].path == f"d{FOLDERS - 1:03d}/f{N - 1:05d}.bin" and files[N].size == N - 1
+    assert files[5].urls == (f"{tree}d000/f00004.bin",) and files[5].size == 4
+    assert [f.path for f in files] == sorted(f.path for f in files)
+    # the old crawl kept every IndexEntry, then every FileEntry, then a sorted tuple: ~1,270 B per file here;
+    # now ~330 (the compact rows, their sorted copy, and the pages in flight, server side included)
+    assert peak / N < 600, f"{peak / N:.0f} bytes per file at the peak"
+
+
+def test_pages_are_handed_on_in_crawl_order_and_limits_still_hold(tree: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real = autoindex.walk
+
+    async def spy(http: Any, root: str, on_page: Any, **kw: Any) -> Any:
+        async def page(entries: list[autoindex.IndexEntry]) -> None:
+            seen.append(entries[0].path)
+            assert len(entries) <= PER_FOLDER + FOLDERS  # one page at a time, never the tree
+            await on_page(entries)
+        return await real(http, root, page, **kw)
+
+    monkeypatch.setattr("doi2data.adapters._pan.folders.walk", spy)
+    manifest = doi2data.resolve(tree)
+    assert seen == ["d000", *(f"d{d:03d}/f{d * PER_FOLDER:05d}.bin" for d in range(FOLDERS))]  # breadth first
+    assert len(manifest.files) == N + 1
+    with listing_limits(max_entries=2500):
+        few = doi2data.resolve(tree)
+    assert len(few.files) == 2500 - FOLDERS
+    assert any("stopped at 2500 entries (--max-entries)" in w for w in few.warnings)
+    with listing_limits(max_pages=3):
+        pages = doi2data.resolve(tree)
+    assert len(pages.files) == 1 + 2 * PER_FOLDER
+    assert any(f"--max-pages 3 reached; {FOLDERS - 2} folder(s) not listed, e.g. d002/" in w for w in pages.warnings)
