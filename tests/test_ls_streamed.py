@@ -20,6 +20,7 @@ from doi2data.formats import render
 from doi2data.listing_printer import StreamedListing
 from doi2data.model import Dataset, Manifest
 from doi2data.sandbox import FakeInternet
+from doi2data.sandbox import facilities as fac
 from doi2data.sandbox.world import FileSpec, Record, World
 from conftest import run_here  # noqa: E402
 
@@ -37,7 +38,7 @@ def world_net() -> Iterator[FakeInternet]:
 
 
 @pytest.fixture
-def net(world_net: FakeInternet) -> Iterator[FakeInternet]:
+def streamed_net(world_net: FakeInternet) -> Iterator[FakeInternet]:
     with world_net.activated():
         yield world_net
 
@@ -65,16 +66,16 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Watched:
 
 
 def _run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, out: Watched,
-         *args: str) -> tuple[int, str, str]:
+         *args: str, doi: str = DOI) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdout", out)
-    code, _, err = run_here(capsys, "ls", DOI, *args)
+    code, _, err = run_here(capsys, "ls", doi, *args)
     return code, out.getvalue(), err
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "urls", "aria2", "md5sum"])
 def test_lines_are_written_before_the_listing_ends_and_match_the_buffered_output(
-        net: FakeInternet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, watched: Watched,
-        fmt: str) -> None:
+        streamed_net: FakeInternet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        watched: Watched, fmt: str) -> None:
     code, streamed, err = _run(capsys, monkeypatch, watched, "--format", fmt)
     assert code == 0, err
     assert watched.at_listing_end, "nothing was written before the adapter returned"
@@ -87,7 +88,7 @@ def test_lines_are_written_before_the_listing_ends_and_match_the_buffered_output
 
 
 def test_ndjson_lines_carry_the_doi_and_filters_apply_per_file(
-        net: FakeInternet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        streamed_net: FakeInternet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         watched: Watched) -> None:
     code, out, err = _run(capsys, monkeypatch, watched, "--format", "ndjson", "--include", "*.txt",
                           "--exclude", "b/*")
@@ -137,3 +138,14 @@ def test_names_renamed_in_another_order_than_get_fail_loudly() -> None:
 def test_nothing_emitted_means_the_caller_prints_as_usual() -> None:
     text, notes = _stream("ndjson", [], _manifest("a.txt"))
     assert text == "" and notes is None
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "urls"])
+def test_a_collection_whose_parts_get_folders_is_listed_first_then_printed(
+        net: FakeInternet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    # one part is a Zenodo record (its adapter emits), but its files move under a folder afterwards
+    code, streamed, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, doi=fac.COLLECTION_DOI)
+    assert code == 0, err
+    code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=fac.COLLECTION_DOI)
+    assert code == 0 and streamed == buffered
+    assert fmt != "ndjson" or '"path": "zenodo.1215979/' in streamed
