@@ -246,8 +246,8 @@ class Engine:
         each in manifest order, as when each stage ran over the whole manifest in turn.
         """
         files = manifest.files
-        stages = (FileResults(files), FileResults(files), FileResults(files))
-        refused, unwritable, present = stages
+        refused = FileResults(files)
+        unwritable, present = FileResults(files, like=refused), FileResults(files, like=refused)
         planner, places, limit = PathPlanner(), Places(self.dest), path_max(self.dest)
         path_of = getattr(files, "path", None) or (lambda row: files[row].path)
         pending: list[Job] = []

@@ -77,13 +77,15 @@ class _Rows(Sequence[R], Generic[R]):
 
     _names: tuple[str, ...] = ()
 
-    def __init__(self, paths: Sequence[Any]) -> None:
-        path = getattr(paths, "path", None)  # a FileList gives a row's path without building its entry
+    def __init__(self, paths: Sequence[Any], like: _Rows[R] | None = None) -> None:
+        """Rows of ``paths`` (a FileList: a row's path without building its entry); ``like``: another
+        store of the same run whose tables this one shares, so it can be appended in one step."""
+        path = getattr(paths, "path", None)
         self._path: Callable[[int], str] = path if path is not None else (lambda row: paths[row].path)
         self._rows = array("q")
         self._codes = array("b")
         self._texts = array("I")
-        self._text_table = _Table(None)
+        self._text_table = like._text_table if like is not None else _Table(None)
         self._locals: dict[int, str | None] = {}  # only where the local name is not the path itself
 
     def _add(self, row: int, local: str | None, code: int, text: str | None) -> int:
@@ -154,11 +156,11 @@ class FileResults(_Rows[FileResult]):
 
     _names = STATUSES
 
-    def __init__(self, paths: Sequence[Any]) -> None:
-        super().__init__(paths)
+    def __init__(self, paths: Sequence[Any], like: FileResults | None = None) -> None:
+        super().__init__(paths, like)
         self._bytes = array("q")
         self._checked = array("H")
-        self._checked_table = _Table(())
+        self._checked_table = like._checked_table if like is not None else _Table(())
         self._retries: dict[int, tuple[str, ...]] = {}
 
     def add(self, row: int, local: str | None, status: Status, bytes_transferred: int = 0, reason: str | None = None,
@@ -175,7 +177,16 @@ class FileResults(_Rows[FileResult]):
                  result.checked)
 
     def extend_from(self, other: FileResults) -> None:
-        """Append ``other``'s rows (results of a later stage of the same run)."""
+        """Append ``other``'s rows (results of a later stage of the same run): whole columns at
+        once when it shares this store's tables (``like=``), else row by row."""
+        if other._text_table is self._text_table and other._checked_table is self._checked_table:
+            offset = len(self._rows)
+            for mine, theirs in ((self._rows, other._rows), (self._codes, other._codes), (self._texts, other._texts),
+                                 (self._bytes, other._bytes), (self._checked, other._checked)):
+                mine.extend(theirs)  # type: ignore[attr-defined]
+            self._locals.update((offset + at, local) for at, local in other._locals.items())
+            self._retries.update((offset + at, retries) for at, retries in other._retries.items())
+            return
         for at in range(len(other)):
             self.add(other._rows[at], other._local(at), STATUSES[other._codes[at]], other._bytes[at],
                      other._text_table.values[other._texts[at]], other._retries.get(at, ()),
