@@ -135,3 +135,14 @@ def test_json_summary_is_unchanged_by_the_columns(tmp_path: Path) -> None:
     JsonLinesProgress(Sink()).summary(listed)  # type: ignore[arg-type]
     assert out[0] == out[1] and repr(report) == repr(listed)
     assert report.results == listed.results and os.path.isdir(tmp_path / ".doi2data")
+
+
+def test_small_files_are_hashed_to_their_end_even_when_they_grew(tmp_path: Path) -> None:
+    from doi2data.transfer.verify import digests_of
+
+    for size in (0, 1, 70_000, (1 << 20) - 1, 3 << 20):
+        data = os.urandom(size)
+        (tmp_path / "f").write_bytes(data)
+        for stat_said in {size, max(0, size - 10), 0}:  # stat'ed before the file grew to ``size``
+            assert digests_of(str(tmp_path / "f"), {"md5": "", "sha1": ""}, stat_said) == {
+                "md5": hashlib.md5(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest()}
