@@ -5,6 +5,9 @@ public, registered and amended; v3: registered only) -> ``datasetPids`` / ``pidA
 each dataset with its origdatablocks (``path``, ``size``, ``chk`` named by ``chkAlg``). Each dataset
 is a folder of the manifest and one of its ``datasets`` (type raw / derived, sample, technique,
 scientific metadata with units: :func:`~doi2data.adapters._pan.scicat_api.dataset_info`); files name it.
+The dataset documents come first (their folders name the files), then each dataset's origdatablocks,
+streamed in dataset order (:mod:`~doi2data.adapters._pan.scicat_files`): a publication may hold a
+million files, and each becomes its entry once, in :func:`scicat_manifest`.
 
 SciCat stores no download URL, so a file's URL is ``<base><sourceFolder>/<path>`` where the base
 is the publication's ``downloadLink`` when it has one, else the storage base configured for the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
@@ -29,7 +33,8 @@ from ..http import Http
 from ..filelist import FileListBuilder
 from ..model import Dataset, DatasetInfo, FileEntry, Manifest
 from ._pan.net import gather_limited, generic_fallback, note
-from ._pan.scicat_api import Api, ScicatDataset, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
+from ._pan.scicat_api import Api, dataset_url, fetch_dataset, fetch_publication, folder_names, probe_json
+from ._pan.scicat_files import DatasetFiles
 from .base import RecordRef, Resolved
 
 _DOI_PATH = re.compile(r"/detail/(10\.\d{4,9}/[^?#\s]+?)/?$")
@@ -108,24 +113,31 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
         raise RecordNotFound(f"{repository} has no published data {doi} (SciCat v4 and v3 at {instance.api})",
                              identifier=doi)
     pub, api = found
-    datasets = await gather_limited((fetch_dataset(http, api, pid, with_files=True) for pid in pub.dataset_pids), 8)
+    # the datasets' own documents first (small): their folders name every file; then the files, one
+    # dataset after the other, streamed (_pan.scicat_files): a publication may hold a million files
+    datasets = await gather_limited((fetch_dataset(http, api, pid, with_files=False) for pid in pub.dataset_pids), 8)
     base = pub.download_link or instance.storage
     names = folder_names([d.source_folder or d.pid for d in datasets])
-    entries = FileListBuilder()  # compact as it grows: a publication may hold a million files
+    entries = FileListBuilder()  # compact as it grows
     warnings: list[str] = []
     infos: list[DatasetInfo] = []
-    pending: list[ScicatDataset | None] = list(datasets)
-    del datasets  # each dataset's own file list is dropped once copied below: never two copies of all
-    for i, name in enumerate(names):
-        dataset, pending[i] = pending[i], None
-        assert dataset is not None
-        folder = dataset_url(base, dataset.source_folder or "") if base else None
-        infos.append(replace(dataset.about, name=name) if dataset.about is not None else DatasetInfo(name))
-        for f in dataset.files or ():
-            url = folder + quote(f.path, safe="/!$&'()*+,;=:@~") if folder else None
-            entries.append(FileEntry(f"{name}/{f.path}", f.size, f.checksums, (url,) if url else (), dataset=name))
-        if not dataset.files:
-            warnings.append(f"dataset {dataset.pid} lists no files (no origdatablocks)")
+    async with DatasetFiles(http, api, datasets) as files:
+        for i, (dataset, name) in enumerate(zip(datasets, names)):
+            folder = dataset_url(base, dataset.source_folder or "") if base else None
+            infos.append(replace(dataset.about, name=name) if dataset.about is not None else DatasetInfo(name))
+            # the paths already listed, as the very strings the entries keep (a set of references only)
+            listed: set[str] = set()
+            async with aclosing(files.pages(i)) as pages:
+                async for rows in pages:
+                    for path, size, checksums in rows:  # the one place a file's entry is made, in the final order
+                        full = f"{name}/{path}"
+                        if full in listed:  # listed twice: the first is the file
+                            continue
+                        listed.add(full)
+                        url = folder + quote(path, safe="/!$&'()*+,;=:@~") if folder else None
+                        entries.append(FileEntry(full, size, checksums, (url,) if url else (), dataset=name))
+            if not listed:
+                warnings.append(f"dataset {dataset.pid} lists no files (no origdatablocks)")
     if base is None:
         warnings.append(f"{repository} gives no download location (no downloadLink); set its storage base with "
                         f"DOI2DATA_SCICAT='{instance.host} storage=https://…' to download")

@@ -146,6 +146,38 @@ def dataset_info(doc: Mapping[str, Any], name: str) -> DatasetInfo:
         from_mapping(doc.get("scientificMetadata")))
 
 
+#: a file of an origdatablock: (path relative to the dataset's source folder, size, checksums)
+Row = tuple[str, int | None, dict[str, str]]
+
+
+def file_row(path: Any, size: Any, chk: Any, algorithm: str, prefix: str, problems: list[str] | None) -> Row | None:
+    """One ``dataFileList`` entry's fields (``path``, ``size``, ``chk``; the block's normalised
+    ``chkAlg``) -> its row, ``None`` without a usable path. The one rule for whole documents
+    (:func:`parse_origdatablocks`) and streamed ones (:mod:`.scicat_files`)."""
+    path = _str(path)
+    if not path:
+        if problems is not None:
+            problems.append("a dataFileList entry has no path")
+        return None
+    if prefix != "/" and path.startswith(prefix):
+        path = path[len(prefix):]
+    if "//" in path:
+        path = re.sub(r"/{2,}", "/", path)
+    path = path.lstrip("/").removeprefix("./")
+    checksums = {}
+    chk = _str(chk)
+    if chk and algorithm in HASH_ALGORITHMS and (digest := normalize_digest(algorithm, chk)):
+        checksums[algorithm] = digest
+    elif chk and algorithm and problems is not None:
+        problems.append(f"{path}: checksum algorithm {algorithm!r} not usable; not verified by it")
+    return (path, _int(size), checksums) if path else None
+
+
+def folder_prefix(source_folder: str | None) -> str:
+    """What a ``path`` that repeats the source folder starts with (cut off by :func:`file_row`)."""
+    return (source_folder or "").rstrip("/") + "/"
+
+
 def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple[FileList, list[str]]:
     """``[{chkAlg, dataFileList: [{path, size, chk}]}]`` -> files (paths relative to the source folder).
 
@@ -155,29 +187,17 @@ def parse_origdatablocks(blocks: Any, source_folder: str | None = None) -> tuple
     files = FileListBuilder()
     seen: set[str] = set()
     problems: list[str] = []
-    prefix = (source_folder or "").rstrip("/") + "/"
+    prefix = folder_prefix(source_folder)
     for block in blocks if isinstance(blocks, list) else []:
         block = _map(block)
         algorithm = normalize_algorithm(_str(block.get("chkAlg")) or "")
         listed = block.get("dataFileList")
         for raw in listed if isinstance(listed, list) else []:
             raw = _map(raw)
-            path = _str(raw.get("path"))
-            if not path:
-                problems.append("a dataFileList entry has no path")
-                continue
-            if prefix != "/" and path.startswith(prefix):
-                path = path[len(prefix):]
-            path = re.sub(r"/{2,}", "/", path).lstrip("/").removeprefix("./")
-            checksums = {}
-            chk = _str(raw.get("chk"))
-            if chk and algorithm in HASH_ALGORITHMS and (digest := normalize_digest(algorithm, chk)):
-                checksums[algorithm] = digest
-            elif chk and algorithm:
-                problems.append(f"{path}: checksum algorithm {algorithm!r} not usable; not verified by it")
-            if path and path not in seen:
-                seen.add(path)
-                files.append(FileEntry(path, _int(raw.get("size")), checksums))
+            row = file_row(raw.get("path"), raw.get("size"), raw.get("chk"), algorithm, prefix, problems)
+            if row is not None and row[0] not in seen:
+                seen.add(row[0])
+                files.append(FileEntry(*row))
     return files.build(), problems
 
 
@@ -292,6 +312,6 @@ async def probe_json(http: Http, url: str) -> Any:
     return json_or_none(response)
 
 
-__all__ = ["Api", "DataFile", "Publication", "ScicatDataset", "dataset_info", "dataset_url", "fetch_dataset", "fetch_publication",
-           "folder_names", "normalize_pid", "parse_dataset", "parse_origdatablocks", "parse_publication",
-           "probe_json"]
+__all__ = ["Api", "DataFile", "Publication", "Row", "ScicatDataset", "dataset_info", "dataset_url", "fetch_dataset",
+           "fetch_publication", "file_row", "folder_names", "folder_prefix", "normalize_pid", "parse_dataset",
+           "parse_origdatablocks", "parse_publication", "probe_json"]
