@@ -146,3 +146,13 @@ def test_small_files_are_hashed_to_their_end_even_when_they_grew(tmp_path: Path)
         for stat_said in {size, max(0, size - 10), 0}:  # stat'ed before the file grew to ``size``
             assert digests_of(str(tmp_path / "f"), {"md5": "", "sha1": ""}, stat_said) == {
                 "md5": hashlib.md5(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest()}
+
+
+def test_recorded_digests_are_the_json_they_always_were() -> None:
+    import json
+
+    from doi2data.transfer.state import digests_json
+
+    for digests in ({}, {"md5": EMPTY_MD5}, {"sha256": "ab", "md5": "cd", "adler32": "0a1b2c3d"},
+                    {"md5": 'a"b'}, {"x\\y": "é"}, {"b": "1", "a": "2"}):
+        assert digests_json(digests) == json.dumps(digests, sort_keys=True)
