@@ -21,8 +21,10 @@ outnumber every other kind of link. Only direct children are entries (parent, so
 and breadcrumb links are navigation); a size is taken only when exact (a plain integer or
 ``data-size``); rounded sizes (``7.6M``) stay ``None`` for :func:`head_sizes`.
 
-:func:`crawl` never leaves the folder it was given (``wget -np``), visits each folder once, and
-stops at the :class:`ListingLimits` in force (depth, pages, entries), saying so in a warning.
+:func:`walk` never leaves the folder it was given (``wget -np``), visits each folder once, and
+stops at the :class:`ListingLimits` in force (depth, pages, entries), saying so in a warning. It
+hands the entries on one page at a time (breadth first, in a fixed order) and keeps none of them,
+so a million-file tree is never a million objects (issue 19); :func:`crawl` collects them in a list.
 """
 
 from __future__ import annotations
