@@ -146,6 +146,7 @@ def dataset_info(doc: Mapping[str, Any], name: str) -> DatasetInfo:
         from_mapping(doc.get("scientificMetadata")))
 
 
+_HASHES = frozenset(HASH_ALGORITHMS)
 #: a file of an origdatablock: (path relative to the dataset's source folder, size, checksums)
 Row = tuple[str, int | None, dict[str, str]]
 
@@ -154,8 +155,7 @@ def file_row(path: Any, size: Any, chk: Any, algorithm: str, prefix: str, proble
     """One ``dataFileList`` entry's fields (``path``, ``size``, ``chk``; the block's normalised
     ``chkAlg``) -> its row, ``None`` without a usable path. The one rule for whole documents
     (:func:`parse_origdatablocks`) and streamed ones (:mod:`.scicat_files`)."""
-    path = _str(path)
-    if not path:
+    if not isinstance(path, str) or not (path := path.strip()):
         if problems is not None:
             problems.append("a dataFileList entry has no path")
         return None
@@ -165,8 +165,8 @@ def file_row(path: Any, size: Any, chk: Any, algorithm: str, prefix: str, proble
         path = re.sub(r"/{2,}", "/", path)
     path = path.lstrip("/").removeprefix("./")
     checksums = {}
-    chk = _str(chk)
-    if chk and algorithm in HASH_ALGORITHMS and (digest := normalize_digest(algorithm, chk)):
+    chk = chk.strip() if isinstance(chk, str) else None
+    if chk and algorithm in _HASHES and (digest := normalize_digest(algorithm, chk)):
         checksums[algorithm] = digest
     elif chk and algorithm and problems is not None:
         problems.append(f"{path}: checksum algorithm {algorithm!r} not usable; not verified by it")
@@ -294,6 +294,8 @@ async def fetch_dataset(http: Http, api: Api, pid: str, *, with_files: bool) -> 
         files, _ = parse_origdatablocks(blocks, dataset.source_folder)
         dataset = replace(dataset, files=files)
     del doc
+    if not with_files:
+        return dataset
     # the answer's bytes stay in a reference cycle (httpx Response <-> BoundAsyncStream) that only the
     # cyclic collector frees, and bytes do not count towards its thresholds: 100 datasets of 10,000
     # files kept ~240 MB of dead bodies. The response is in the oldest generation by now (the parse

@@ -78,57 +78,69 @@ class BlockParser:
         self._fields: list[Any] = [None, None, None]
 
     def feed(self, events: Iterable[tuple[str, str, Any]]) -> list[Row]:
+        """The rows the next events complete. The file items' own events (nearly all of them) take
+        the short path with the state in locals; the rest goes through :meth:`_structure`."""
         out: list[Row] = []
-        codes = self._codes
+        codes, prefix_, pending = self._codes, self._prefix, self._pending
+        in_item, in_list, fields, algorithm = self._in_item, self._in_list, self._fields, self._algorithm or ""
         for prefix, event, value in events:
             code = codes.get(prefix)
             if code is None or event == "map_key":
                 continue
-            if code >= 4:
-                if not self._in_list:
+            if code > 4:  # a file's path, size or chk (only inside a file item, itself only inside a list)
+                if in_item and event[:4] != "end_":
+                    fields[code - 5] = value  # the last one given, as json.loads keeps it
+            elif code == 4:
+                if not in_list:
                     continue
-                if code > 4:
-                    if self._in_item and event[:4] != "end_":
-                        self._fields[code - 5] = value  # the last one given, as json.loads keeps it
-                elif event == "start_map":
-                    self._in_item, self._fields = True, [None, None, None]
-                elif event == "end_map" and self._in_item:
-                    self._in_item = False
-                    if self._pending is not None:
-                        self._pending.append((self._fields[0], self._fields[1], self._fields[2]))
-                    else:
-                        self._emit(self._fields, self._algorithm or "", out)
-            elif code == 0:
-                if event == "start_array":
-                    self._in_array = self.found = True
-                elif event == "end_array":
-                    self._in_array = False
-            elif not self._in_array:
-                continue
-            elif code == 1:
                 if event == "start_map":
-                    self._in_block, self._alg, self._algorithm, self._pending = True, _UNSET, None, None
-                elif event == "end_map" and self._in_block:
-                    self._in_block = self._in_list = False
-                    if self._pending is not None:
-                        algorithm = self._normalised()
-                        for fields in self._pending:
-                            self._emit(fields, algorithm, out)
-                        self._pending = None
-            elif not self._in_block:
-                continue
-            elif code == 2:
-                if event[:4] != "end_" and self._algorithm is None:
-                    self._alg = value
-            elif event == "start_array":  # code 3: the block's dataFileList
-                self._in_list = True
-                if self._alg is not _UNSET:
-                    self._algorithm = self._normalised()
-                elif self._pending is None:
-                    self._pending = []
-            elif event in ("start_map", "end_array"):
-                self._in_list = False
+                    in_item, fields = True, [None, None, None]
+                elif event == "end_map" and in_item:
+                    in_item = False
+                    if pending is not None:
+                        pending.append((fields[0], fields[1], fields[2]))
+                    elif (row := file_row(fields[0], fields[1], fields[2], algorithm, prefix_, None)) is not None:
+                        out.append(row)
+            else:
+                self._in_item, self._in_list, self._fields = in_item, in_list, fields
+                self._structure(code, event, value, out)
+                in_item, in_list, fields, pending = self._in_item, self._in_list, self._fields, self._pending
+                algorithm = self._algorithm or ""
+        self._in_item, self._in_list, self._fields = in_item, in_list, fields
         return out
+
+    def _structure(self, code: int, event: str, value: Any, out: list[Row]) -> None:
+        """The array (0), a block (1), its chkAlg (2) and its dataFileList (3)."""
+        if code == 0:
+            if event == "start_array":
+                self._in_array = self.found = True
+            elif event == "end_array":
+                self._in_array = False
+        elif not self._in_array:
+            return
+        elif code == 1:
+            if event == "start_map":
+                self._in_block, self._alg, self._algorithm, self._pending = True, _UNSET, None, None
+            elif event == "end_map" and self._in_block:
+                self._in_block = self._in_list = False
+                if self._pending is not None:
+                    algorithm = self._normalised()
+                    for fields in self._pending:
+                        self._emit(fields, algorithm, out)
+                    self._pending = None
+        elif not self._in_block:
+            return
+        elif code == 2:
+            if event[:4] != "end_" and self._algorithm is None:
+                self._alg = value
+        elif event == "start_array":  # code 3: the block's dataFileList
+            self._in_list = True
+            if self._alg is not _UNSET:
+                self._algorithm = self._normalised()
+            elif self._pending is None:
+                self._pending = []
+        elif event in ("start_map", "end_array"):
+            self._in_list = False
 
     def _normalised(self) -> str:
         return normalize_algorithm(_str(None if self._alg is _UNSET else self._alg) or "")
