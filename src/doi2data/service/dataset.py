@@ -18,8 +18,10 @@ Every answer carries the dataset's Signposting ``Link`` header.
 
 from __future__ import annotations
 
+import functools
 import logging
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -34,7 +36,7 @@ from .manifests import Entry
 from .negotiate import choose, negotiate
 from .pages import PAGE_HEADERS, render_home
 from .problems import NotFound, TooLarge, from_error, problem
-from .represent import cache_headers, etag_for, manifest_response, rendered
+from .represent import Streamed, cache_headers, etag_for, manifest_response, rendered
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
 from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, blocking,
                      disposition, open_origin, partial_file, slug, verified_file)
@@ -115,12 +117,13 @@ async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifi
                                  entry.manifest.dataset)
         if not chosen.files:
             raise NotFound(f"no file of {ident.value} matches {', '.join(query.file)}")
-        return await _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, status=300)
-    return await _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers)
+        return await _manifest(request, gw, query, ident, entry, chosen, base, anchor, headers, client, status=300)
+    return await _manifest(request, gw, query, ident, entry, query.chosen(entry.manifest), base, anchor, headers,
+                           client)
 
 
 async def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifier, entry: Entry, chosen: Manifest,
-                    base: str, anchor: str, headers: dict[str, str], status: int = 200) -> Response:
+                    base: str, anchor: str, headers: dict[str, str], client: str, status: int = 200) -> Response:
     choice = choose(request.headers.get("accept"), query.one.get("format"))
     filtered = chosen is not entry.manifest
     selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude, "d",
@@ -132,8 +135,13 @@ async def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifi
     if choice.name == "html":
         headers.update(PAGE_HEADERS)
     request.state.kind = choice.name
+    release = None
+    if isinstance(body, Streamed):  # made as it is sent (a minute of CPU for a million files): a stream slot
+        gw.limits.acquire(client)
+        release = functools.partial(gw.limits.release, client)
     return manifest_response(body, choice, headers, status=status, etag=etag_for(entry, choice, selection_key),
-                             if_none_match=request.headers.get("if-none-match"), head=request.method == "HEAD")
+                             if_none_match=request.headers.get("if-none-match"), head=request.method == "HEAD",
+                             release=release)
 
 
 def _check_open(entry: FileEntry) -> None:
@@ -193,13 +201,15 @@ async def _archive(request: Request, gw: Gateway, query: Query, ident: Identifie
                    headers: dict[str, str], head: bool) -> Response:
     kind = archive_kind(query.one["archive"])
     chosen = query.chosen(entry.manifest).files
-    servable = [f for f in chosen if f.access == "open" and f.urls]
+    # at most one past the limit is built (a million-file dataset made a list of every entry, on the event loop)
+    limit = gw.config.max_archive_members
+    servable = await blocking(lambda: list(islice((f for f in chosen if f.access == "open" and f.urls), limit + 1)))
     if not servable:
         if chosen:
             raise AccessDenied(f"none of the {len(chosen)} matching file(s) is open")
         raise NotFound(f"no file of {ident.value} matches the selection")
-    if len(servable) > gw.config.max_archive_members:
-        raise TooLarge(f"{len(servable)} files; an archive holds at most {gw.config.max_archive_members}")
+    if len(servable) > limit:
+        raise TooLarge(f"more than {limit} files; an archive holds at most {limit}")
     plans, _ = plan_paths(f.path for f in servable)
     members = [Member(plan.local, f) for plan, f in zip(plans, servable) if plan is not None]
     return await archive_response(request, gw, kind, members, filename=f"{slug(ident)}.{kind}",

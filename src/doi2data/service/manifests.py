@@ -122,7 +122,7 @@ def packed(manifest: Manifest) -> tuple[Manifest, bytes, int]:
     out = io.BytesIO()  # its getvalue() hands over the buffer: a list joined at the end held the body twice
     length = 0
     try:
-        for text in _json_parts(manifest):
+        for text in manifest_json_pieces(manifest):
             raw = text.encode()
             length += len(raw)
             out.write(deflater.compress(raw))
@@ -158,10 +158,10 @@ def _json(manifest: Manifest) -> str:
     Why in pieces: the C encoder holds the GIL for a whole call (60,000 files: 0.4 s in which the
     event loop cannot run, even with the encoding on a worker thread).
     """
-    return "".join(_json_parts(manifest))
+    return "".join(manifest_json_pieces(manifest))
 
 
-def _json_parts(manifest: Manifest) -> Iterator[str]:
+def manifest_json_pieces(manifest: Manifest) -> Iterator[str]:
     """:func:`_json` in pieces of 500 files."""
     files, token = manifest.files, uuid.uuid4().hex
     doc = replace(manifest, files=()).to_json()  # the files' dicts are made 500 at a time below, never all
@@ -403,4 +403,4 @@ class ManifestService:
         await asyncio.gather(*self._background, return_exceptions=True)
 
 
-__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "encode", "encoded"]
+__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "encode", "encoded", "manifest_json_pieces"]

@@ -31,6 +31,8 @@ from ..sizes import human_size
 from .signposting import file_url, license_url
 
 MAX_ROWS = 2000
+#: Notes shown on the page (a listing may carry one per odd file); the JSON has all of them.
+MAX_NOTES = 20
 #: The gateway's own pages: its script and styles files only, no inline script, no plugins,
 #: forms only to itself, never framed.
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -131,12 +133,13 @@ def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str
         "file_count": len(manifest.files), "total_files": total_files or len(manifest.files),
         "truncated": len(manifest.files) > MAX_ROWS, "max_rows": MAX_ROWS,
         "total_size": human_size(manifest.total_size), "license_url": safe_href(license_url(ds.license)),
-        "citation": citation(ident, ds), "include": include, "warnings": manifest.warnings,
+        "citation": citation(ident, ds), "include": include, "warnings": manifest.warnings[:MAX_NOTES],
+        "more_warnings": max(0, len(manifest.warnings) - MAX_NOTES),
         "formats": [("JSON", "json"), ("Metalink", "metalink"), ("Linkset", "linkset"), ("CSV", "csv"),
                     ("SHA-256 list", "sha256sum"), ("aria2 input", "aria2")],
     }
     return environment().get_template("dataset.html").render(**context)
 
 
-__all__ = ["MAX_ROWS", "PAGE_CSP", "PAGE_HEADERS", "citation", "environment", "render_dataset", "render_home",
+__all__ = ["MAX_NOTES", "MAX_ROWS", "PAGE_CSP", "PAGE_HEADERS", "citation", "environment", "render_dataset", "render_home",
            "render_search", "root_of", "safe_href"]

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from urllib.parse import quote
 
 from ..identifiers import Identifier
@@ -101,12 +101,15 @@ def dataset_links(anchor: str, ident: Identifier, manifest: Manifest, *, max_ite
     links.extend(Link(t, "type") for t in SCHEMA_TYPES)
     if lic := license_url(ds.license):
         links.append(Link(lic, "license"))
-    items = (f for f in manifest.files if f.access == "open" and f.urls)  # lazily: only max_items are built
-    links.extend(Link(file_url(anchor, f), "item", media_type_of(f))
-                 for f in islice(items, max(0, max_items)))
+    links.extend(islice(_item_links(anchor, manifest), max(0, max_items)))  # lazily: only max_items are built
     links.append(Link(f"{anchor}?format=linkset", "linkset", "application/linkset+json"))
     links.append(Link(f"{anchor}?format=linkset-text", "linkset", "application/linkset"))
     return links
+
+
+def _item_links(anchor: str, manifest: Manifest) -> Iterator[Link]:
+    """One ``item`` link per open file with a URL, made as they are taken."""
+    return (Link(file_url(anchor, f), "item", media_type_of(f)) for f in manifest.files if f.access == "open" and f.urls)
 
 
 def file_links(anchor: str, ident: Identifier, dataset: Dataset) -> list[Link]:
@@ -132,17 +135,71 @@ def linkset(anchor: str, ident: Identifier, manifest: Manifest) -> dict[str, obj
 
 
 def linkset_json(anchor: str, ident: Identifier, manifest: Manifest) -> bytes:
-    return json.dumps(linkset(anchor, ident, manifest), ensure_ascii=False, indent=1).encode()
+    """:func:`linkset` as ``json.dumps(..., ensure_ascii=False, indent=1)`` writes it."""
+    return "".join(linkset_json_pieces(anchor, ident, manifest)).encode()
+
+
+def linkset_json_pieces(anchor: str, ident: Identifier, manifest: Manifest, *, batch: int = 500) -> Iterator[str]:
+    """:func:`linkset_json`'s text in pieces of ``batch`` items, never the whole document (a
+    million-file linkset held a dict per link: gigabytes). Laid out exactly as ``json.dumps`` with
+    ``indent=1`` lays out :func:`linkset` (the tests compare the two)."""
+    relations: dict[str, list[dict[str, str]]] = {}
+    for link in dataset_links(anchor, ident, manifest, max_items=0):
+        if link.rel != "linkset":
+            relations.setdefault(link.rel, []).append(link.target())
+    head = '{\n "linkset": [\n  {\n   "anchor": ' + _quote(anchor)
+    yield head + "".join(f",\n   {_quote(rel)}: {_indented(targets, '   ')}" for rel, targets in relations.items())
+    shown = 0
+    for links in _batches(_item_links(anchor, manifest), batch):
+        yield "".join((",\n   \"item\": [" if shown + i == 0 else ",") + "\n    " + _indented(link.target(), "    ")
+                      for i, link in enumerate(links))
+        shown += len(links)
+    yield "\n   ]\n  }" if shown else "\n  }"
+    back = {"href": anchor, "type": "text/html"}
+    for links in _batches(_item_links(anchor, manifest), batch):
+        yield "".join(",\n  " + _indented({"anchor": link.href, "collection": [back]}, "  ") for link in links)
+    yield "\n ]\n}"
 
 
 def linkset_text(anchor: str, ident: Identifier, manifest: Manifest) -> bytes:
     """``application/linkset``: Link-header syntax with explicit anchors, one link per line."""
-    lines = []
-    for link in dataset_links(anchor, ident, manifest, max_items=len(manifest.files)):
-        if link.rel != "linkset":
-            lines.append(f'{link.header()}; anchor="{anchor}"')
-    return (",\n".join(lines) + "\n").encode()
+    return "".join(linkset_text_pieces(anchor, ident, manifest)).encode()
+
+
+def linkset_text_pieces(anchor: str, ident: Identifier, manifest: Manifest, *, batch: int = 500) -> Iterator[str]:
+    """:func:`linkset_text` in pieces of ``batch`` links."""
+    tail = f'; anchor="{anchor}"'
+    links = chain((link for link in dataset_links(anchor, ident, manifest, max_items=0) if link.rel != "linkset"),
+                  _item_links(anchor, manifest))
+    first = True
+    for group in _batches(links, batch):
+        yield ("" if first else ",\n") + ",\n".join(link.header() + tail for link in group)
+        first = False
+    yield "\n"
+
+
+def _batches(links: Iterator[Link], size: int) -> Iterator[list[Link]]:
+    while group := list(islice(links, size)):
+        yield group
+
+
+_quote = json.encoder.encode_basestring  # json.dumps's string quoting with ensure_ascii=False
+
+
+def _indented(value: object, pad: str) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=1)`` at indentation ``pad``, for the strings,
+    lists and str-keyed dicts a linkset holds (the pure-Python encoder that ``indent`` selects is
+    several times slower; a million items made that minutes)."""
+    inner = pad + " "
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        return "{\n" + ",\n".join(f"{inner}{_quote(k)}: {_indented(v, inner)}" for k, v in value.items()) + "\n" + pad + "}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(inner + _indented(v, inner) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n" + pad)
 
 
 __all__ = ["Link", "dataset_links", "dataset_path", "file_links", "file_url", "glob_escape", "header_value",
-           "license_url", "linkset", "linkset_json", "linkset_text", "media_type_of"]
+           "license_url", "linkset", "linkset_json", "linkset_json_pieces", "linkset_text", "linkset_text_pieces",
+           "media_type_of"]
