@@ -95,3 +95,49 @@ def test_pages_are_handed_on_in_crawl_order_and_limits_still_hold(tree: str,
         pages = doi2data.resolve(tree)
     assert len(pages.files) == 1 + 2 * PER_FOLDER
     assert any(f"--max-pages 3 reached; {FOLDERS - 2} folder(s) not listed, e.g. d002/" in w for w in pages.warnings)
+
+
+def test_head_requests_share_the_crawl_s_eight_slots_and_their_budget(net: FakeInternet,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounded sizes (lighttpd) are asked for with HEAD while later pages are still being listed:
+    never more than 8 requests at once, and the HEAD budget counts over the whole tree in crawl order."""
+    host, busy, most, heads = "rounded.webfolder.example", [0], [0], []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import asyncio
+
+        busy[0] += 1
+        most[0] = max(most[0], busy[0])
+        try:
+            path, method = scope.get("path", ""), scope.get("method", "GET")
+            folder = path[len(ROOT) + 1:].split("/", 1)[0]
+            # later folders list slowly: their pages are still in flight while earlier files get HEAD
+            await asyncio.sleep(0.03 * (int(folder) + 1) if path.endswith("/") and folder.isdecimal() else 0.002)
+            if path == ROOT:
+                body = render_listing("lighttpd", path, [f"d{d}" for d in range(6)], [], host=host).encode()
+            elif path.startswith(ROOT + "d") and path.endswith("/"):
+                body = render_listing("lighttpd", path, [], [(f"f{i:02d}.bin", 5000 + i) for i in range(40)],
+                                      host=host).encode()
+            elif method == "HEAD" and path.startswith(ROOT + "d"):
+                heads.append(path)
+                size = str(5000 + int(path[-6:-4])).encode()
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", size)]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            else:
+                body = b""
+            await send({"type": "http.response.start", "status": 200 if body else 404,
+                        "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            busy[0] -= 1
+
+    net.add_site(host, app)
+    monkeypatch.setattr("doi2data.adapters._pan.folders.HEAD_LIMIT", 100)
+    manifest = doi2data.resolve(f"https://{host}{ROOT}")
+    assert len(manifest.files) == 240 and len(heads) == 100
+    sized = [f for f in manifest.files if f.size is not None]
+    assert [f.path for f in sized] == [f"d{d}/f{i:02d}.bin" for d in range(3) for i in range(40)][:100]
+    assert all(f.size == 5000 + int(f.path[-6:-4]) for f in sized)
+    assert "140 file size(s) unknown: the listing rounds them and only 100 were asked for with HEAD" in manifest.warnings
+    assert 1 < most[0] <= 8, most[0]  # the per-host limit and the crawl gate both hold
