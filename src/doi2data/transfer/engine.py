@@ -296,9 +296,10 @@ class Engine:
                 else:
                     present.add(row, local, "present", reason=None if checked else why_unchecked(entry), checked=checked)
         pending.sort(key=lambda job: job.row)  # a file on disk that must be fetched again came later in its batch
-        refused.extend_from(unwritable)
-        refused.extend_from(present)
-        return refused, pending
+        stages = [stage for stage in (refused, unwritable, present) if len(stage)] or [refused]
+        for stage in stages[1:]:
+            stages[0].extend_from(stage)
+        return stages[0], pending  # (commonly one stage: no copy of its columns)
 
     def _may_try(self, entry: FileEntry) -> bool:
         """A restricted file is attempted when the user gave a token for its host (a 403 then

@@ -82,7 +82,7 @@ class _Rows(Sequence[R], Generic[R]):
         store of the same run whose tables this one shares, so it can be appended in one step."""
         path = getattr(paths, "path", None)
         self._path: Callable[[int], str] = path if path is not None else (lambda row: paths[row].path)
-        self._rows = array("q")
+        self._rows = array("I")  # a manifest row (a FileList holds far fewer than 2**32)
         self._codes = array("b")
         self._texts = array("I")
         self._text_table = like._text_table if like is not None else _Table(None)
