@@ -267,6 +267,11 @@ class FileList(Sequence["FileEntry"]):
         order = sorted(range(len(self)), key=self._b.paths.__getitem__)
         if all(i == r for i, r in enumerate(order)):
             return self
+        return self.take(order)
+
+    def take(self, order: Sequence[int]) -> FileList:
+        """The rows ``order`` (in that order) sharing this list's strings, digests and tables: ~40
+        bytes per row and no entry built (a filter's result over a million files, a sort)."""
         src, out = self._b, FileListBuilder()
         out.algo_table, out.url_table, out.template_table, out.attr_table = (
             src.algo_table, src.url_table, src.template_table, src.attr_table)
