@@ -90,9 +90,10 @@ class _Sums:
 
 
 async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], label: str, out: _Sums,
-                         gate: asyncio.Semaphore | None = None) -> None:
-    """Fetch these sidecars (8 at once, and within ``gate``) and add what they say to ``out``."""
-    note(http, f"{len(sidecars)} checksum sidecar file(s) in {label}")
+                         gate: asyncio.Semaphore | None = None, where: str | None = None) -> None:
+    """Fetch these sidecars (8 at once, and within ``gate``) and add what they say to ``out``
+    (``where``: the folder they were listed in, for ``--explain``; default ``label``)."""
+    note(http, f"{len(sidecars)} checksum sidecar file(s) in {where or label}")
 
     async def fetch(entry: IndexEntry) -> str | Doi2DataError:
         async with gate or contextlib.nullcontext():
@@ -198,7 +199,9 @@ class FolderFiles:
         files = [e for e in entries if not e.is_dir]
         if not files:
             return
-        files = await self._sized(files)
+        folder = files[0].path.rpartition("/")[0]
+        where = f"{self.url.rstrip('/')}/{folder}/" if folder else self.url  # for --explain
+        files = await self._sized(files, where)
         psi = [e for e in files if CHECKSUM_FILE.match(e.path)]
         if psi:
             self.psi = self.psi.merged(await _psi_checksums(self.http, psi, self.label, self.gate))
@@ -208,11 +211,11 @@ class FolderFiles:
             budget = max(0, MAX_SIDECARS - self.sidecars)
             self.sidecars += len(sidecars)
             if budget:
-                await _read_sidecars(self.http, sidecars[:budget], self.label, self.side, self.gate)
+                await _read_sidecars(self.http, sidecars[:budget], self.label, self.side, self.gate, where)
         for entry, algorithm in zip(files, algorithms):
             self._final(entry, algorithm is not None)
 
-    async def _sized(self, files: list[IndexEntry]) -> list[IndexEntry]:
+    async def _sized(self, files: list[IndexEntry], where: str) -> list[IndexEntry]:
         wanted = [i for i, e in enumerate(files) if e.size is None]
         if not wanted:
             return files
@@ -221,7 +224,7 @@ class FolderFiles:
         if not ask:
             return files
         self.head_asked += len(ask)
-        note(self.http, f"HEAD each file whose listed size is rounded or missing ({len(ask)} file(s))")
+        note(self.http, f"HEAD each file whose listed size is rounded or missing ({len(ask)} file(s) in {where})")
 
         async def sized(entry: IndexEntry) -> IndexEntry:
             async with self.gate:
