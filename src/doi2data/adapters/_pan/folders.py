@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -48,14 +48,22 @@ def sidecar_algorithm(path: str) -> str | None:
     return SIDECAR_SUFFIXES.get(name[dot:].lower()) if dot > 0 else None
 
 
-def parse_sums(text: str, algorithm: str, *, single: str | None = None) -> tuple[dict[str, str], list[str]]:
-    """``{name: hex}`` from ``md5sum``-style text (GNU or BSD lines), and problems (pure, linear).
+def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """``text.splitlines()``, one line at a time: no list of every line of a million-line ``MD5SUMS``.
 
-    ``single``: the file a per-file sidecar (``x.bin.md5``) stands for - a bare digest names it.
-    """
-    found: dict[str, str] = {}
-    problems: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
+    The text is cut only just after a ``\\n`` (so a ``\\r\\n`` stays whole), where every line
+    boundary ``splitlines`` knows is also one: the lines are the same."""
+    start, n = 0, len(text)
+    while start < n:
+        cut = text.find("\n", start + chunk)
+        end = n if cut < 0 else cut + 1
+        yield from text[start:end].splitlines()
+        start = end
+
+
+def _sum_lines(text: str, algorithm: str, single: str | None) -> Iterator[tuple[str, str] | str]:
+    """``(name, hex)`` for each good line of ``md5sum``-style text, a problem sentence for each bad one."""
+    for number, raw in enumerate(_lines(text), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -71,28 +79,68 @@ def parse_sums(text: str, algorithm: str, *, single: str | None = None) -> tuple
             name = name or single
         digest = normalize_digest(algorithm, value)
         if digest is None or len(value.strip()) != len(digest):
-            problems.append(f"line {number}: not a {algorithm} digest")
+            yield f"line {number}: not a {algorithm} digest"
             continue
         if not name:
-            problems.append(f"line {number}: no file name")
+            yield f"line {number}: no file name"
             continue
         while name.startswith("./"):
             name = name[2:]
-        found.setdefault(name, digest)
+        yield name, digest
+
+
+def parse_sums(text: str, algorithm: str, *, single: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """``{name: hex}`` from ``md5sum``-style text (GNU or BSD lines), and problems (pure, linear).
+
+    ``single``: the file a per-file sidecar (``x.bin.md5``) stands for - a bare digest names it.
+    """
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for item in _sum_lines(text, algorithm, single):
+        if isinstance(item, str):
+            problems.append(item)
+        else:
+            found.setdefault(*item)
     return found, problems
+
+
+#: one sidecar digest: ``(algorithm, hex)`` (most files have one), else ``{algorithm: hex}``
+_Digest = tuple[str, str] | dict[str, str]
 
 
 @dataclass
 class _Sums:
-    digests: dict[str, dict[str, str]]  # path relative to the crawl root -> {algorithm: hex}
+    digests: dict[str, _Digest]  # path relative to the crawl root -> its digest(s), first sidecar first
     sources: set[str]
     problems: list[str]
+
+    def add(self, path: str, algorithm: str, digest: str) -> None:
+        """The first digest of each algorithm for ``path`` wins (a tuple, not a dict, for the usual one:
+        ~130 bytes less per file named)."""
+        have = self.digests.get(path)
+        if have is None:
+            self.digests[path] = (algorithm, digest)
+        elif isinstance(have, tuple):
+            if have[0] != algorithm:
+                self.digests[path] = {have[0]: have[1], algorithm: digest}
+        else:
+            have.setdefault(algorithm, digest)
+
+    def of(self, path: str) -> Mapping[str, str]:
+        """``{algorithm: hex}`` the sidecars give ``path`` (empty when none)."""
+        have = self.digests.get(path)
+        if have is None:
+            return {}
+        return {have[0]: have[1]} if isinstance(have, tuple) else have
 
 
 async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], label: str, out: _Sums,
                          gate: asyncio.Semaphore | None = None, where: str | None = None) -> None:
     """Fetch these sidecars (8 at once, and within ``gate``) and add what they say to ``out``
-    (``where``: the folder they were listed in, for ``--explain``; default ``label``)."""
+    (``where``: the folder they were listed in, for ``--explain``; default ``label``).
+
+    Each text is read line by line straight into ``out`` (the first digest of a path and
+    algorithm wins, as in :func:`parse_sums`), then dropped."""
     note(http, f"{len(sidecars)} checksum sidecar file(s) in {where or label}")
 
     async def fetch(entry: IndexEntry) -> str | Doi2DataError:
@@ -104,20 +152,26 @@ async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], lab
             except Doi2DataError as exc:
                 return exc
 
-    texts = await gather_limited((fetch(e) for e, _ in sidecars), 8)
-    for (entry, algorithm), text in zip(sidecars, texts):
+    texts: list[str | Doi2DataError | None] = list(await gather_limited((fetch(e) for e, _ in sidecars), 8))
+    for i, (entry, algorithm) in enumerate(sidecars):
+        text, texts[i] = texts[i], None
         if isinstance(text, Doi2DataError):
             out.problems.append(f"{label}: checksum file {entry.path} unreadable: {text}")
             continue
+        assert text is not None
         folder, _, name = entry.path.rpartition("/")
         single = None if name.upper() in SUMS_FILES else name[: name.rfind(".")]
-        found, problems = parse_sums(text, algorithm, single=single)
-        out.problems += [f"{label}: {entry.path}: {p}" for p in problems[:3]]
-        for rel, digest in found.items():
+        shown = 0
+        for item in _sum_lines(text, algorithm, single):
+            if isinstance(item, str):
+                if shown < 3:
+                    out.problems.append(f"{label}: {entry.path}: {item}")
+                    shown += 1
+                continue
+            rel, digest = item
             if single is not None and rel.rsplit("/", 1)[-1] != single:
                 rel = single  # a per-file sidecar names only its own file, whatever path it wrote
-            path = f"{folder}/{rel}" if folder else rel
-            out.digests.setdefault(path, {}).setdefault(algorithm, digest)
+            out.add(f"{folder}/{rel}" if folder else rel, algorithm, digest)
         out.sources.add(entry.path)
 
 
@@ -244,9 +298,9 @@ class FolderFiles:
         digest = (lookup(psi, entry.path) or lookup(psi, f"{self.own}/{entry.path}")) if psi.digests else None
         if digest:
             checksums.setdefault(psi.algorithm, digest)
-        side = self.side.digests.get(entry.path) if self.side.digests else None
-        for algorithm, value in (side or {}).items():
-            checksums.setdefault(algorithm, value)
+        if self.side.digests:
+            for algorithm, value in self.side.of(entry.path).items():
+                checksums.setdefault(algorithm, value)
         if not checksums and not sidecar and not CHECKSUM_FILE.match(entry.path.rsplit("/", 1)[-1]):
             self.unverified += 1
             if self.first_unverified is None:
