@@ -16,7 +16,10 @@ not read ahead at all). A read-ahead never waits for anything, so it holds no co
 The same wire as before (research notes pan-apis §4; scicat-backend-next): v3
 ``Datasets/<pid>/origdatablocks`` (a JSON array of blocks); v4
 ``datasets/public/<pid>?include=origdatablocks`` (the dataset document, blocks under
-``origdatablocks``), else ``…/origdatablocks``. Streamed reading differs from ``json.loads`` only
+``origdatablocks``; ``findOneComplete`` adds them by a lookup, so after the other fields:
+github.com/SciCatProject/scicat-backend-next src/datasets/datasets-public.v4.controller.ts,
+checked 2026-12-06), else ``…/origdatablocks``. For v4 the dataset document is asked for twice,
+without the blocks (to name the folders) and with them. Streamed reading differs from ``json.loads`` only
 on documents that repeat a key: a block naming ``chkAlg`` both before and after its
 ``dataFileList`` is read with the first, and a block with two ``dataFileList`` keys lists both.
 """
