@@ -26,6 +26,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any, overload
 from urllib.parse import quote
@@ -264,10 +265,10 @@ class FileList(Sequence["FileEntry"]):
 
     def sorted_by_path(self) -> FileList:
         """The same rows ordered by path (columns reordered; no entry is built)."""
-        order = sorted(range(len(self)), key=self._b.paths.__getitem__)
-        if all(i == r for i, r in enumerate(order)):
+        paths = self._b.paths
+        if all(a <= b for a, b in pairwise(paths)):  # already in order (most listings): no index list to build
             return self
-        return self.take(order)
+        return self.take(sorted(range(len(self)), key=paths.__getitem__))
 
     def take(self, order: Sequence[int]) -> FileList:
         """The rows ``order`` (in that order) sharing this list's strings, digests and tables: ~40
