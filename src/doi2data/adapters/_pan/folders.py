@@ -113,11 +113,13 @@ class _Sums:
     digests: dict[str, _Digest]  # path relative to the crawl root -> its digest(s), first sidecar first
     sources: set[str]
     problems: list[str]
+    named: bool = False  # did any sidecar name a file (its digests may all have been taken since)
 
     def add(self, path: str, algorithm: str, digest: str) -> None:
         """The first digest of each algorithm for ``path`` wins (a tuple, not a dict, for the usual one:
         ~130 bytes less per file named)."""
         have = self.digests.get(path)
+        self.named = True
         if have is None:
             self.digests[path] = (algorithm, digest)
         elif isinstance(have, tuple):
@@ -126,9 +128,9 @@ class _Sums:
         else:
             have.setdefault(algorithm, digest)
 
-    def of(self, path: str) -> Mapping[str, str]:
-        """``{algorithm: hex}`` the sidecars give ``path`` (empty when none)."""
-        have = self.digests.get(path)
+    def of(self, path: str, *, take: bool = False) -> Mapping[str, str]:
+        """``{algorithm: hex}`` the sidecars give ``path`` (empty when none); ``take``: and forget it."""
+        have = self.digests.pop(path, None) if take else self.digests.get(path)
         if have is None:
             return {}
         return {have[0]: have[1]} if isinstance(have, tuple) else have
@@ -247,9 +249,17 @@ class FolderFiles:
         self.head_wanted = self.head_asked = self.head_unknown = 0
         self.unverified = 0
         self.first_unverified: str | None = None
+        self.twin_dirs: set[str] = set()  # folder paths listed twice (``a%20b/`` and ``a b/``): rare
+        self._twins: set[str] = set()  # file paths listed twice on the page being finished
 
     async def page(self, entries: list[IndexEntry]) -> None:
         """One listing page (paths relative to the folder; directories are skipped)."""
+        dirs: set[str] = set()
+        for entry in entries:
+            if entry.is_dir:
+                if entry.path in dirs:
+                    self.twin_dirs.add(entry.path)
+                dirs.add(entry.path)
         files = [e for e in entries if not e.is_dir]
         if not files:
             return
@@ -266,6 +276,13 @@ class FolderFiles:
             self.sidecars += len(sidecars)
             if budget:
                 await _read_sidecars(self.http, sidecars[:budget], self.label, self.side, self.gate, where)
+        self._twins = set()
+        if self.side.digests:  # a sidecar digest is forgotten once its file is final, unless a twin may want it
+            seen: set[str] = set()
+            for entry in files:
+                if entry.path in seen:
+                    self._twins.add(entry.path)
+                seen.add(entry.path)
         for entry, algorithm in zip(files, algorithms):
             self._final(entry, algorithm is not None)
 
@@ -299,7 +316,7 @@ class FolderFiles:
         if digest:
             checksums.setdefault(psi.algorithm, digest)
         if self.side.digests:
-            for algorithm, value in self.side.of(entry.path).items():
+            for algorithm, value in self.side.of(entry.path, take=self._may_take(entry.path)).items():
                 checksums.setdefault(algorithm, value)
         if not checksums and not sidecar and not CHECKSUM_FILE.match(entry.path.rsplit("/", 1)[-1]):
             self.unverified += 1
@@ -307,6 +324,17 @@ class FolderFiles:
                 self.first_unverified = entry.path
         path = f"{self.name}/{entry.path}" if self.name else entry.path
         self.files.append(FileEntry(path, entry.size, checksums, (entry.url,)))
+
+    def _may_take(self, path: str) -> bool:
+        """Can ``path``'s sidecar digests be forgotten once it is final? Yes unless another row may
+        have the same path, or the name ends in blanks (the "not in the folder" check still wants it)."""
+        if path in self._twins or path != path.rstrip():
+            return False
+        if self.twin_dirs:
+            parts = path.split("/")
+            if any("/".join(parts[:i]) in self.twin_dirs for i in range(1, len(parts))):
+                return False
+        return True
 
     def finish(self, crawl_warnings: Iterable[str] = ()) -> tuple[FileList, list[str]]:
         """The files, in crawl order, and every warning (the crawl's first)."""
@@ -323,9 +351,9 @@ class FolderFiles:
             warnings.append(f"{label}: {self.sidecars} checksum sidecars; only the first {MAX_SIDECARS} were read")
         warnings += self.side.problems
         sums, side = self.psi, self.side
-        if not sums.digests and not side.digests and self.require_checksums:
+        if not sums.digests and not side.named and self.require_checksums:
             warnings.append(f"{label}: no usable __checksum_filename_N__ file; files are checked by size only")
-        if (sums.digests or side.digests) and self.unverified:
+        if (sums.digests or side.named) and self.unverified:
             warnings.append(f"{label}: {self.unverified} file(s) missing from the checksum file(s), e.g. "
                             f"{self.first_unverified!r}: checked by size only")
         elif self.unverified and not self.require_checksums:
@@ -338,7 +366,7 @@ class FolderFiles:
         listed = {files.path(row).removeprefix(prefix).rstrip() for row in range(len(files))}
         own = self.own
         missing = [p for p in sums.digests if p.rstrip() not in listed and p.rstrip().removeprefix(own + "/") not in listed]
-        missing += [p for p in side.digests if p not in listed]
+        missing += [p for p in side.digests if p not in listed]  # those taken were listed (see _may_take)
         if missing:
             warnings.append(f"{label}: {len(missing)} file(s) named in the checksum file(s) are not in the folder, "
                             f"e.g. {missing[0]!r}")
