@@ -9,6 +9,7 @@ crawl peaked at ~1.3 KB per file here; now ~0.33 KB), plus the order and warning
 from __future__ import annotations
 
 import gc
+import hashlib
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -27,11 +28,21 @@ FOLDERS, PER_FOLDER = 100, 200
 N = FOLDERS * PER_FOLDER
 
 
+EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+
+
 async def _tree(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """nginx autoindex pages, generated per request: ``d000/`` ... with ``f00000.bin`` ... (sizes exact)."""
+    """nginx autoindex pages, generated per request: ``d000/`` ... with ``f00000.bin`` ... (sizes exact);
+    under ``/sums/`` the same tree with a top-level ``MD5SUMS`` naming every file (and one that is gone)."""
     path = scope.get("path", "")
-    if path == ROOT:
-        body = render_listing("nginx", path, [f"d{d:03d}" for d in range(FOLDERS)], [("README.txt", 12)], host=HOST)
+    sums = path.startswith("/sums/")
+    path = path.removeprefix("/sums")
+    if path == ROOT + "MD5SUMS" and sums:
+        lines = (f"{EMPTY_MD5}  d{i // PER_FOLDER:03d}/f{i:05d}.bin\n" for i in range(N))
+        body = "".join(lines) + f"{EMPTY_MD5}  gone.bin\n"
+    elif path == ROOT:
+        top = [("README.txt", 12), *([("MD5SUMS", 50 * N)] if sums else [])]
+        body = render_listing("nginx", path, [f"d{d:03d}" for d in range(FOLDERS)], top, host=HOST)
     elif path.startswith(ROOT + "d") and path.endswith("/") and path[len(ROOT) + 1:-1].isdecimal():
         d = int(path[len(ROOT) + 1:-1])
         files = [(f"f{i:05d}.bin", i) for i in range(d * PER_FOLDER, (d + 1) * PER_FOLDER)]
@@ -141,3 +152,24 @@ def test_head_requests_share_the_crawl_s_eight_slots_and_their_budget(net: FakeI
     assert all(f.size == 5000 + int(f.path[-6:-4]) for f in sized)
     assert "140 file size(s) unknown: the listing rounds them and only 100 were asked for with HEAD" in manifest.warnings
     assert 1 < most[0] <= 8, most[0]  # the per-host limit and the crawl gate both hold
+
+
+def test_a_top_level_md5sums_for_every_file_is_not_kept_twice(tree: str) -> None:
+    """A digest is kept only until its file is final: the map of a million-line ``MD5SUMS`` shrinks
+    as the tree is listed (old: every line as a dict entry, then a dict per file)."""
+    sums_tree = tree.replace(ROOT, "/sums" + ROOT)
+    doi2data.resolve(sums_tree.replace(ROOT, ROOT + "d000/"))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        manifest = doi2data.resolve(sums_tree)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    files = manifest.files
+    assert len(files) == N + 2
+    assert all(dict(f.checksums) == {"md5": EMPTY_MD5} for f in files if f.path.startswith("d"))
+    assert any("1 file(s) named in the checksum file(s) are not in the folder, e.g. 'gone.bin'" in w
+               for w in manifest.warnings)
+    assert any("1 file(s) missing from the checksum file(s), e.g. 'README.txt'" in w for w in manifest.warnings)
+    assert peak / N < 800, f"{peak / N:.0f} bytes per file at the peak"  # now ~450, old ~1,520
