@@ -156,3 +156,27 @@ def test_recorded_digests_are_the_json_they_always_were() -> None:
     for digests in ({}, {"md5": EMPTY_MD5}, {"sha256": "ab", "md5": "cd", "adler32": "0a1b2c3d"},
                     {"md5": 'a"b'}, {"x\\y": "é"}, {"b": "1", "a": "2"}):
         assert digests_json(digests) == json.dumps(digests, sort_keys=True)
+
+
+def test_result_columns_join_stages_and_keep_every_field() -> None:
+    from doi2data.filelist import FileList
+    from doi2data.transfer.results import FileResults
+
+    files = FileList([FileEntry(f"f{i}", 1, {}, ("https://h.test/",)) for i in range(7)])
+    first, later, other = FileResults(files), FileResults(files), FileResults(files)
+    later = FileResults(files, like=first)  # shares the tables: joined a column at a time
+    first.add(0, "f0", "present", checked=("md5",))
+    first.add(1, "f1", "downloaded", 5)
+    later.add(2, "f2", "present")
+    later.add(3, "renamed", "downloaded", 7, retries=("HTTP 503",))
+    later.add(4, None, "failed", reason="why")
+    other.add(5, "f5", "downloaded", 9, checked=("sha256",))  # tables of its own: joined row by row
+    first.extend_from(later)
+    first.extend_from(other)
+    assert list(first) == [
+        FileResult("f0", "f0", "present", checked=("md5",)), FileResult("f1", "f1", "downloaded", 5),
+        FileResult("f2", "f2", "present"), FileResult("f3", "renamed", "downloaded", 7, retries=("HTTP 503",)),
+        FileResult("f4", None, "failed", reason="why"), FileResult("f5", "f5", "downloaded", 9, checked=("sha256",))]
+    assert first.bytes_transferred() == 21 and first.failed() == {"f4": "why"} and first.verified() == 2
+    assert first.unchecked() == {"f1": "not verified", "f2": "not verified", "f3": "not verified"}
+    assert [r.path for r in first.where("failed", "present")] == ["f0", "f2", "f4"] and first[-1] == first[5]

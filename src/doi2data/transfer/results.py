@@ -158,7 +158,7 @@ class FileResults(_Rows[FileResult]):
 
     def __init__(self, paths: Sequence[Any], like: FileResults | None = None) -> None:
         super().__init__(paths, like)
-        self._bytes = array("q")
+        self._bytes = array("q")  # up to the last row that moved bytes (the rest moved none): empty when planning
         self._checked = array("H")
         self._checked_table = like._checked_table if like is not None else _Table(())
         self._retries: dict[int, tuple[str, ...]] = {}
@@ -167,7 +167,9 @@ class FileResults(_Rows[FileResult]):
             retries: tuple[str, ...] = (), checked: tuple[str, ...] = ()) -> None:
         """One more result, for manifest row ``row``."""
         at = self._add(row, local, STATUSES.index(status), reason)
-        self._bytes.append(bytes_transferred)
+        if bytes_transferred:
+            self._pad_bytes(at)
+            self._bytes.append(bytes_transferred)
         self._checked.append(self._checked_table(checked))
         if retries:
             self._retries[at] = tuple(retries)
@@ -181,6 +183,8 @@ class FileResults(_Rows[FileResult]):
         once when it shares this store's tables (``like=``), else row by row."""
         if other._text_table is self._text_table and other._checked_table is self._checked_table:
             offset = len(self._rows)
+            if other._bytes:
+                self._pad_bytes(offset)
             for mine, theirs in ((self._rows, other._rows), (self._codes, other._codes), (self._texts, other._texts),
                                  (self._bytes, other._bytes), (self._checked, other._checked)):
                 mine.extend(theirs)  # type: ignore[attr-defined]
@@ -188,12 +192,19 @@ class FileResults(_Rows[FileResult]):
             self._retries.update((offset + at, retries) for at, retries in other._retries.items())
             return
         for at in range(len(other)):
-            self.add(other._rows[at], other._local(at), STATUSES[other._codes[at]], other._bytes[at],
+            self.add(other._rows[at], other._local(at), STATUSES[other._codes[at]], other._moved(at),
                      other._text_table.values[other._texts[at]], other._retries.get(at, ()),
                      other._checked_table.values[other._checked[at]])
 
+    def _pad_bytes(self, upto: int) -> None:
+        if len(self._bytes) < upto:
+            self._bytes.extend(array("q", bytes(8 * (upto - len(self._bytes)))))
+
+    def _moved(self, at: int) -> int:
+        return self._bytes[at] if at < len(self._bytes) else 0
+
     def _build(self, at: int) -> FileResult:
-        return FileResult(self._path(self._rows[at]), self._local(at), STATUSES[self._codes[at]], self._bytes[at],
+        return FileResult(self._path(self._rows[at]), self._local(at), STATUSES[self._codes[at]], self._moved(at),
                           self._text_table.values[self._texts[at]], self._retries.get(at, ()),
                           self._checked_table.values[self._checked[at]])
 
