@@ -29,9 +29,9 @@ from doi2data.model import Dataset, FileEntry, Manifest  # noqa: E402
 from doi2data.select import select  # noqa: E402
 from doi2data.service import renderings  # noqa: E402
 from doi2data.service.app import create_app  # noqa: E402
-from doi2data.service.cache import BLOB_CHUNK, TABLE, SQLiteStore  # noqa: E402
+from doi2data.service.cache import BLOB_CHUNK, TABLE, MemoryStore, SQLiteStore  # noqa: E402
 from doi2data.service.config import GatewayConfig  # noqa: E402
-from doi2data.service.manifests import encode, unpacked  # noqa: E402
+from doi2data.service.manifests import ManifestService, encode, unpacked  # noqa: E402
 from doi2data.service.pages import MAX_ROWS  # noqa: E402
 from doi2data.service.query import Query  # noqa: E402
 from doi2data.service.signposting import dataset_links, linkset  # noqa: E402
@@ -265,3 +265,29 @@ def test_a_filter_that_keeps_every_file_costs_a_few_bytes_a_file() -> None:
         tracemalloc.stop()
     assert len(chosen.files) == 20_000 and chosen.files[123] == manifest.files[123]
     assert held / 20_000 < 60, f"{held / 20_000:.0f} bytes a file"
+
+
+def test_the_memory_cache_is_bounded_by_the_files_it_holds() -> None:
+    """Manifests leave memory (not the store) once their files pass ``memory_files``; the newest stays."""
+    sizes = {"10.1/a": 6, "10.1/b": 6, "10.1/c": 25, "10.1/d": 2}
+    calls: list[str] = []
+
+    async def resolve(ident: Any) -> Manifest:
+        calls.append(ident.value)
+        return Manifest(Dataset(ident.value), [FileEntry(f"f{i}", i) for i in range(sizes[ident.value])])
+
+    async def go() -> None:
+        store = MemoryStore()
+        svc = ManifestService(store, resolve, ttl=100, stale=100, memory_files=10)
+        for doi in ("10.1/a", "10.1/b"):
+            await svc.get(parse_identifier(doi))
+        assert list(svc._memory) == ["doi:10.1/b"]  # 12 files > 10: a went
+        await svc.get(parse_identifier("10.1/c"))
+        assert list(svc._memory) == ["doi:10.1/c"]  # past the budget alone: kept, the newest
+        await svc.get(parse_identifier("10.1/d"))
+        await svc.get(parse_identifier("10.1/b"))  # read back from the store, not resolved again
+        assert list(svc._memory) == ["doi:10.1/d", "doi:10.1/b"] and svc._files_held == 8
+        assert calls == ["10.1/a", "10.1/b", "10.1/c", "10.1/d"]
+        await svc.close()
+
+    asyncio.run(go())

@@ -31,8 +31,10 @@ class GatewayConfig:
     stale: float = 86400.0
     #: How long a "does not exist" answer is remembered (in memory only).
     negative_ttl: float = 60.0
-    #: Manifests kept decoded in each process (the store holds all of them).
+    #: Manifests kept decoded in each process (the store holds all of them), and the files they may
+    #: hold together (~200 bytes each: a million-file manifest is ~200 MB); the newest always stays.
     memory_entries: int = 1024
+    memory_files: int = 2_000_000
     #: One selected file: answer with a redirect to the origin, or stream it through.
     single_file: SingleFileMode = "redirect"
     #: Origin hosts (exact names or ``*.suffix``) and networks (CIDR) exempt from the

@@ -47,7 +47,8 @@ class Gateway:
         self.limits = ClientLimits(rate=config.rate, burst=config.burst, max_streams=config.max_streams)
         self.store = store if store is not None else open_store(config.cache_url)
         self.manifests = ManifestService(self.store, resolve or self._resolve, ttl=config.ttl, stale=config.stale,
-                                         negative_ttl=config.negative_ttl, memory_entries=config.memory_entries)
+                                         negative_ttl=config.negative_ttl, memory_entries=config.memory_entries,
+                                         memory_files=config.memory_files)
 
     async def _resolve(self, ident: Identifier) -> Manifest:
         # No credentials, ever: the gateway serves what anyone may fetch (DOI2DATA_TOKENS is ignored).

@@ -284,10 +284,13 @@ class ManifestService:
     """``await get(identifier) -> (Entry, state)``; see the module docstring for the rules."""
 
     def __init__(self, store: Store, resolve: Resolve, *, ttl: float, stale: float, negative_ttl: float = 60.0,
-                 memory_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
+                 memory_entries: int = 1024, memory_files: int = 2_000_000,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store, self._resolve, self.ttl, self.stale = store, resolve, ttl, stale
         self.negative_ttl, self._max, self._clock = negative_ttl, max(1, memory_entries), clock
+        self._max_files = memory_files
         self._memory: OrderedDict[str, Entry] = OrderedDict()
+        self._files_held = 0  # files of the manifests in ``_memory``
         self._negative: dict[str, tuple[Doi2DataError, float]] = {}
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -342,10 +345,16 @@ class ManifestService:
         return entry
 
     def _remember(self, key: str, entry: Entry) -> None:
+        """Keep ``entry`` decoded; the least recently used go while there are more than ``memory_entries``
+        or their files pass ``memory_files`` (a count alone let a few million-file manifests take gigabytes)."""
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._files_held -= len(old.manifest.files)
         self._memory[key] = entry
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._max:
-            self._memory.popitem(last=False)
+        self._files_held += len(entry.manifest.files)
+        while len(self._memory) > 1 and (len(self._memory) > self._max or self._files_held > self._max_files):
+            _, gone = self._memory.popitem(last=False)
+            self._files_held -= len(gone.manifest.files)
 
     async def _refresh(self, ident: Identifier, key: str) -> Entry:
         """Resolve once per key at a time; every waiter gets the same entry or error."""
