@@ -180,3 +180,21 @@ def test_result_columns_join_stages_and_keep_every_field() -> None:
     assert first.bytes_transferred() == 21 and first.failed() == {"f4": "why"} and first.verified() == 2
     assert first.unchecked() == {"f1": "not verified", "f2": "not verified", "f3": "not verified"}
     assert [r.path for r in first.where("failed", "present")] == ["f0", "f2", "f4"] and first[-1] == first[5]
+
+
+def test_the_planners_name_table_is_a_set() -> None:
+    import random
+
+    from doi2data.paths import FoldedNames, plan_paths
+
+    rng = random.Random(7)
+    names, ref = FoldedNames(), set()
+    for _ in range(30_000):  # through several doublings of the table
+        name = str(rng.randrange(20_000))
+        assert (name in names) == (name in ref)
+        names.add(name)
+        ref.add(name)
+    assert len(names) == len(ref) and all(str(i) in names for i in ref) and 3 not in names  # type: ignore[operator]
+    plans, _ = plan_paths([f"d/F{i % 3000}.txt" for i in range(5000)] + ["D/f1.TXT"])
+    locals_ = [p.local for p in plans if p]
+    assert len({x.casefold() for x in locals_}) == len(locals_) and locals_[-1] == "D/f1~3.TXT"

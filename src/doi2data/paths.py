@@ -27,6 +27,7 @@ import os
 import re
 import stat
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -127,14 +128,14 @@ class PathPlanner:
 
     It remembers every planned path (case-folded, to catch clashes), and nothing else per file:
     a name that is already case-folded is kept as the caller's own string, so at 1,000,000 files the
-    planner costs about one set slot per file. Each folder's parents are checked against the files
+    planner costs about 16 bytes per file (:class:`FoldedNames`). Each folder's parents are checked against the files
     once, when the folder is first seen (a folder already known has no file among its parents).
     """
 
     __slots__ = ("dirs", "taken")
 
     def __init__(self) -> None:
-        self.taken: set[str] = set()  # case-folded file paths
+        self.taken = FoldedNames()  # case-folded file paths
         self.dirs: set[str] = set()   # case-folded folder paths (closed under parents; never in ``taken``)
 
     def plan(self, name: str) -> tuple[str, str | None]:
@@ -171,6 +172,63 @@ class PathPlanner:
         if folded in self.taken or folded in self.dirs:
             return folded.count("/")
         return None
+
+
+class FoldedNames:
+    """A set of strings in about 16 bytes per name instead of a ``set``'s 32 to 48: the names in a
+    list, an open-addressing table of 4-byte list positions (linear probing, at most half full).
+
+    Why: the planner remembers every planned path of a manifest; at 1,000,000 files a ``set``'s
+    table alone was 33 MB of the 300 MB a run may take. Only ``in`` and :meth:`add` are needed.
+    """
+
+    __slots__ = ("_last", "_mask", "_names", "_slots")
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._slots = array("i", bytes(4 * 1024))  # 0: empty, else a position in _names + 1
+        self._mask = 1023
+        self._last: tuple[str | None, int] = (None, 0)  # the last name looked up and its slot: ``add`` after ``in``
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _find(self, name: str) -> int:
+        """The slot holding ``name``, or the empty slot where it would go."""
+        slots, names, mask = self._slots, self._names, self._mask
+        at = hash(name) & mask
+        while (held := slots[at]) and names[held - 1] != name:
+            at = (at + 1) & mask
+        return at
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        at = self._find(name)
+        self._last = (name, at)
+        return self._slots[at] != 0
+
+    def add(self, name: str) -> None:
+        last, at = self._last
+        if last is not name:
+            at = self._find(name)
+        self._last = (None, 0)
+        if self._slots[at]:
+            return
+        self._names.append(name)
+        self._slots[at] = len(self._names)
+        if 2 * len(self._names) > self._mask:
+            self._grow()
+
+    def _grow(self) -> None:
+        size = 2 * (self._mask + 1)
+        slots, mask = array("i", bytes(4 * size)), size - 1
+        for position, name in enumerate(self._names, 1):
+            at = hash(name) & mask
+            while slots[at]:
+                at = (at + 1) & mask
+            slots[at] = position
+        self._slots, self._mask = slots, mask
 
 
 def _folded(path: str) -> str:
@@ -281,5 +339,5 @@ def _stat(path: str, how: Callable[[str], os.stat_result]) -> os.stat_result | N
 _ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
-__all__ = ["STATE_DIR", "PathPlan", "PathPlanner", "Places", "inside", "inside_many", "is_own_folder", "plan_paths",
+__all__ = ["STATE_DIR", "FoldedNames", "PathPlan", "PathPlanner", "Places", "inside", "inside_many", "is_own_folder", "plan_paths",
            "safe_relpath"]
