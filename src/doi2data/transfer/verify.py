@@ -161,17 +161,19 @@ def verify_tree(manifest: Manifest, dest: Path) -> VerifyResults:
     try:
         for start in range(0, len(files), BATCH):
             marks: list[tuple[str, int, int, dict[str, str]]] = []
-            for row in range(start, min(start + BATCH, len(files))):
-                try:
-                    local, _ = planner.plan(path_of(row))
-                except UnsafePath:
-                    results.add(row, None, "skipped", "unsafe name, never written")
-                    continue
-                entry = files[row]
-                verdict, detail = _verdict(places, local, entry, marks)
-                results.add(row, local, verdict, detail)
-            if store is not None:
-                store.mark_verified_many(marks)
+            try:
+                for row in range(start, min(start + BATCH, len(files))):
+                    try:
+                        local, _ = planner.plan(path_of(row))
+                    except UnsafePath:
+                        results.add(row, None, "skipped", "unsafe name, never written")
+                        continue
+                    entry = files[row]
+                    verdict, detail = _verdict(places, local, entry, marks)
+                    results.add(row, local, verdict, detail)
+            finally:  # what was verified stays recorded, even when a later file stops the run
+                if store is not None:
+                    store.mark_verified_many(marks)
     finally:
         if store is not None:
             store.close()
