@@ -5,7 +5,7 @@ million :class:`VerifyResult` objects for ``verify``), ~300 bytes each with thei
 result is a manifest row index, a status code and, where they differ from the usual, a few
 shared or sparse values: the path comes from the manifest's :class:`~doi2data.filelist.FileList`,
 the local name only when it differs from the path, reasons and details through one table of
-distinct texts (every "present, md5" file shares one). About 25 bytes per file.
+distinct texts (every "present, md5" file shares one). About 11 bytes per file already present.
 
 :class:`FileResults` and :class:`VerifyResults` are read-only sequences of the same frozen
 dataclasses as before (``len``, indexing, slicing, iteration, ``==``), plus counts and filters
