@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from ...entry import FileEntry, normalize_digest
@@ -104,8 +104,10 @@ def parse_sums(text: str, algorithm: str, *, single: str | None = None) -> tuple
     return found, problems
 
 
-#: one sidecar digest: ``(algorithm, hex)`` (most files have one), else ``{algorithm: hex}``
-_Digest = tuple[str, str] | dict[str, str]
+#: a path's sidecar digest(s): one as ``bytes`` (algorithm number, then the raw digest: 50 bytes for
+#: an md5, where ``(algorithm, hex)`` took ~145) or ``(algorithm, hex)`` when the hex is not canonical;
+#: several as ``{algorithm: hex}``
+_Digest = bytes | tuple[str, str] | dict[str, str]
 
 
 @dataclass
@@ -114,26 +116,43 @@ class _Sums:
     sources: set[str]
     problems: list[str]
     named: bool = False  # did any sidecar name a file (its digests may all have been taken since)
+    algorithms: list[str] = field(default_factory=list)  # the algorithm numbers of the ``bytes`` form
+
+    def _one(self, algorithm: str, digest: str) -> _Digest:
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError:
+            raw = b""
+        if not raw or raw.hex() != digest:
+            return (algorithm, digest)
+        if algorithm not in self.algorithms:
+            if len(self.algorithms) > 255:
+                return (algorithm, digest)
+            self.algorithms.append(algorithm)
+        return bytes((self.algorithms.index(algorithm),)) + raw
+
+    def _pairs(self, have: _Digest) -> dict[str, str]:
+        if isinstance(have, bytes):
+            return {self.algorithms[have[0]]: have[1:].hex()}
+        return {have[0]: have[1]} if isinstance(have, tuple) else have
 
     def add(self, path: str, algorithm: str, digest: str) -> None:
-        """The first digest of each algorithm for ``path`` wins (a tuple, not a dict, for the usual one:
-        ~130 bytes less per file named)."""
+        """The first digest of each algorithm for ``path`` wins (the usual single one kept compact)."""
         have = self.digests.get(path)
         self.named = True
         if have is None:
-            self.digests[path] = (algorithm, digest)
-        elif isinstance(have, tuple):
-            if have[0] != algorithm:
-                self.digests[path] = {have[0]: have[1], algorithm: digest}
-        else:
+            self.digests[path] = self._one(algorithm, digest)
+        elif isinstance(have, dict):
             have.setdefault(algorithm, digest)
+        else:
+            pairs = self._pairs(have)
+            if algorithm not in pairs:
+                self.digests[path] = {**pairs, algorithm: digest}
 
     def of(self, path: str, *, take: bool = False) -> Mapping[str, str]:
         """``{algorithm: hex}`` the sidecars give ``path`` (empty when none); ``take``: and forget it."""
         have = self.digests.pop(path, None) if take else self.digests.get(path)
-        if have is None:
-            return {}
-        return {have[0]: have[1]} if isinstance(have, tuple) else have
+        return {} if have is None else self._pairs(have)
 
 
 async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], label: str, out: _Sums,
