@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import doi2data.adapters.invenio as invenio
+import doi2data.adapters.scicat as scicat
 from doi2data.entry import FileEntry
 from doi2data.entry_stream import emit, entries_to
 from doi2data.errors import ListingChanged
@@ -51,9 +52,12 @@ class Watched(io.StringIO):
 
 @pytest.fixture
 def watched(monkeypatch: pytest.MonkeyPatch) -> Watched:
-    out = Watched()
-    original = invenio.InvenioAdapter.list_files
+    for adapter in (invenio.InvenioAdapter, scicat.ScicatAdapter):
+        monkeypatch.setattr(adapter, "list_files", _noting_the_end(adapter.list_files))
+    return Watched()
 
+
+def _noting_the_end(original: Any) -> Any:
     async def list_files(self: Any, *args: Any, **kwargs: Any) -> Manifest:
         manifest = await original(self, *args, **kwargs)
         now = sys.stdout
@@ -61,8 +65,7 @@ def watched(monkeypatch: pytest.MonkeyPatch) -> Watched:
             now.at_listing_end = len(now.getvalue())
         return manifest
 
-    monkeypatch.setattr(invenio.InvenioAdapter, "list_files", list_files)
-    return out
+    return list_files
 
 
 def _run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, out: Watched,
@@ -149,3 +152,15 @@ def test_a_collection_whose_parts_get_folders_is_listed_first_then_printed(
     code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=fac.COLLECTION_DOI)
     assert code == 0 and streamed == buffered
     assert fmt != "ndjson" or '"path": "zenodo.1215979/' in streamed
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "sha256sum"])
+def test_scicat_datasets_print_as_their_files_arrive(net: FakeInternet, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch, watched: Watched,
+                                                     fmt: str) -> None:
+    code, streamed, err = _run(capsys, monkeypatch, watched, "--format", fmt, doi=fac.SCICAT_V4_DOI)
+    assert code == 0, err
+    assert watched.at_listing_end, "nothing was written before the adapter returned"
+    code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=fac.SCICAT_V4_DOI)
+    assert code == 0 and streamed and sorted(streamed.splitlines()) == sorted(buffered.splitlines())
+    assert "run_001/" in streamed  # each file under its dataset's folder, as get writes it

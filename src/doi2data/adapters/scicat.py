@@ -28,6 +28,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
+from ..entry_stream import emit
 from ..errors import RecordNotFound, UnsupportedRepository
 from ..http import Http
 from ..filelist import FileListBuilder
@@ -135,7 +136,9 @@ async def scicat_manifest(http: Http, instance: Instance, doi: str, resolved: Re
                             continue
                         listed.add(full)
                         url = folder + quote(path, safe="/!$&'()*+,;=:@~") if folder else None
-                        entries.append(FileEntry(full, size, checksums, (url,) if url else (), dataset=name))
+                        entry = FileEntry(full, size, checksums, (url,) if url else (), dataset=name)
+                        entries.append(entry)
+                        emit(entry)  # final: `ls --format ndjson|urls|...` prints it now (entry_stream)
             if not listed:
                 warnings.append(f"dataset {dataset.pid} lists no files (no origdatablocks)")
     if base is None:
