@@ -29,9 +29,9 @@ from doi2data.model import Dataset, FileEntry, Manifest  # noqa: E402
 from doi2data.select import select  # noqa: E402
 from doi2data.service import renderings  # noqa: E402
 from doi2data.service.app import create_app  # noqa: E402
-from doi2data.service.cache import BLOB_CHUNK, TABLE, MemoryStore, SQLiteStore  # noqa: E402
+from doi2data.service.cache import BLOB_CHUNK, TABLE, MemoryStore, SQLiteStore, manifest_from_json  # noqa: E402
 from doi2data.service.config import GatewayConfig  # noqa: E402
-from doi2data.service.manifests import ManifestService, encode, unpacked  # noqa: E402
+from doi2data.service.manifests import ManifestService, _decoded, doc_from_pieces, encode, packed, unpacked  # noqa: E402
 from doi2data.service.pages import MAX_ROWS  # noqa: E402
 from doi2data.service.query import Query  # noqa: E402
 from doi2data.service.signposting import dataset_links, linkset  # noqa: E402
@@ -291,3 +291,22 @@ def test_the_memory_cache_is_bounded_by_the_files_it_holds() -> None:
         await svc.close()
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 1 << 20])
+def test_a_packed_row_is_read_back_as_it_is_decompressed(size: int) -> None:
+    """The C decoder one value at a time over pieces cut anywhere (inside a number, a string, a
+    multi-byte character): the same manifest as a whole parse; damage is a ValueError."""
+    manifest = Manifest(DATASET, [*ODD, FileEntry("ünï/日本.dat", 12345678901, {"md5": MD5}, ("https://h.example/u",))],
+                        ("note 1", "note 2"))
+    raw = encode(manifest)
+    doc, files = doc_from_pieces(iter([raw[at:at + size] for at in range(0, len(raw), size)]))
+    want = json.loads(raw)
+    assert {k: v for k, v in doc.items() if k != "files"} == {k: v for k, v in want.items() if k != "files"}
+    assert list(files) == list(manifest_from_json(want).files) == list(manifest.files)
+    for bad in (raw[:-1], raw + b"x", raw.replace(b'"files":[', b'"files":[,'), b"", b"[]",
+                raw.replace(b"},{", b"}{", 1), raw[:-40]):
+        with pytest.raises(ValueError):
+            doc_from_pieces(iter([bad[at:at + size] for at in range(0, len(bad), size)]))
+    packed_body = packed(_zenodo_like(6000))[1]
+    assert _decoded(packed_body, 1.0).manifest == _zenodo_like(6000)

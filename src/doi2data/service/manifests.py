@@ -17,6 +17,7 @@ restarts and what several processes share. Freshness, for both layers alike:
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import io
 import json
@@ -240,40 +241,104 @@ def _decoded(body: bytes, fetched_at: float) -> Entry:
 
 
 def _unpacked_doc(body: bytes) -> tuple[Any, FileList]:
-    """A packed row read back with a streaming parser: the files go into the compact list one by
-    one (the JSON text and a dict per file never exist whole); the rest is a small document."""
-    import ijson
-    from ijson.common import ObjectBuilder
+    """A packed row read back as it is decompressed: the files go into the compact list one by one
+    (the JSON text and a dict per file never exist whole); the rest is a small document.
 
-    events = ijson.sendable_list()
-    parser = ijson.parse_coro(events, use_float=True)
-    doc, files = ObjectBuilder(), FileListBuilder()
-    item: ObjectBuilder | None = None
+    Why not ijson: its events cost ~35 us a file in Python (a 1,000,000-file row took 43 s to read
+    back); the C decoder's ``raw_decode`` takes one file's object at a time (~8 s).
+    """
+    return doc_from_pieces(unpacked(body))
 
-    def consume() -> None:
-        nonlocal item
-        for prefix, event, value in events:
-            if item is not None:
-                item.event(event, value)
-                if prefix == "files.item" and event == "end_map":
-                    files.append(file_from_json(item.value))
-                    item = None
-            elif prefix == "files.item" and event == "start_map":
-                item = ObjectBuilder()
-                item.event(event, value)
-            else:
-                doc.event(event, value)
-        del events[:]
 
+def doc_from_pieces(pieces: Iterator[bytes]) -> tuple[dict[str, Any], FileList]:
+    """A manifest's JSON arriving in pieces (cut anywhere) as ``(document without files, files)``."""
+    scan = _PieceScanner(pieces)
+    files = FileListBuilder()
+    doc: dict[str, Any] = {}
     try:
-        for piece in unpacked(body):
-            parser.send(piece)
-            consume()
-        parser.close()
-        consume()
-    except (ijson.JSONError, zlib.error) as exc:
+        scan.expect("{")
+        closed = scan.peek() == "}"
+        scan.i += closed
+        while not closed:
+            key = scan.value()
+            if not isinstance(key, str):
+                raise ValueError("expected a key")
+            scan.expect(":")
+            if key == "files" and scan.peek() == "[":
+                scan.i += 1
+                if scan.peek() == "]":
+                    scan.i += 1
+                else:
+                    files.append(file_from_json(scan.value()))
+                    while scan.expect(",]") == ",":
+                        files.append(file_from_json(scan.value()))
+                doc[key] = []
+            else:
+                doc[key] = scan.value()
+            closed = scan.expect(",}") == "}"
+        if scan.peek() != "":
+            raise ValueError("extra data after the document")
+    except (zlib.error, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"unreadable packed row: {exc}") from exc
-    return doc.value, files.build()
+    return doc, files.build()
+
+
+class _PieceScanner:
+    """JSON values one at a time from text arriving in pieces (``raw_decode`` on a window).
+
+    A value is taken only when text follows it (a number cut at a piece's end would read short)
+    or the text has ended; otherwise the next piece is appended and the value read again.
+    """
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._decode = json.JSONDecoder().raw_decode
+        self.buf, self.i, self.ended = "", 0, False
+
+    def _more(self, at_least: int = 1) -> bool:
+        """Append at least ``at_least`` more characters (fewer at the end); False when none came."""
+        if self.ended:
+            return False
+        if self.i > len(self.buf) // 2:  # drop what was read
+            self.buf, self.i = self.buf[self.i :], 0
+        texts = []
+        while at_least > 0:
+            piece = next(self._pieces, None)
+            texts.append(self._utf8.decode(piece or b"", final=piece is None))
+            at_least -= len(texts[-1])
+            if piece is None:
+                self.ended = True
+                break
+        self.buf += "".join(texts)
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end)."""
+        while True:
+            self.i = _SPACE.match(self.buf, self.i).end()  # type: ignore[union-attr]
+            if self.i < len(self.buf) or not self._more():
+                return self.buf[self.i : self.i + 1]
+
+    def expect(self, chars: str) -> str:
+        found = self.peek()
+        if not found or found not in chars:
+            raise ValueError(f"expected one of {chars!r} in the manifest's JSON, found {found!r}")
+        self.i += 1
+        return found
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = self._decode(self.buf, self.i)
+            except json.JSONDecodeError:
+                if self._more(max(1, len(self.buf) - self.i)):  # the value so far again: retries stay linear
+                    continue
+                raise ValueError("unexpected end or malformed value in the manifest's JSON") from None
+            if end < len(self.buf) or not self._more():
+                self.i = end
+                return value
 
 
 def cache_key(ident: Identifier) -> str:
@@ -412,4 +477,5 @@ class ManifestService:
         await asyncio.gather(*self._background, return_exceptions=True)
 
 
-__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "encode", "encoded", "manifest_json_pieces"]
+__all__ = ["CacheState", "Entry", "ManifestService", "cache_key", "decode", "doc_from_pieces", "encode", "encoded",
+           "manifest_json_pieces"]
