@@ -160,7 +160,7 @@ def large() -> Iterator[tuple[GatewayServer, httpx.Client]]:
     async def resolve(ident: Any) -> Manifest:
         return manifest
 
-    config = GatewayConfig(cache_url="memory:", rate=0, access_log=None, max_streams=2)
+    config = GatewayConfig(cache_url="memory:", rate=0, access_log=None, max_streams=2, max_archive_members=1000)
     with GatewayServer(create_app(config, resolve=resolve)) as server, \
             httpx.Client(base_url=server.url, trust_env=False, timeout=120) as client:
         assert client.get("/10.5281/zenodo.8100001").status_code == 200  # resolved, packed and cached
@@ -310,3 +310,13 @@ def test_a_packed_row_is_read_back_as_it_is_decompressed(size: int) -> None:
             doc_from_pieces(iter([bad[at:at + size] for at in range(0, len(bad), size)]))
     packed_body = packed(_zenodo_like(6000))[1]
     assert _decoded(packed_body, 1.0).manifest == _zenodo_like(6000)
+
+
+def test_an_archive_of_too_many_files_is_refused_after_building_one_past_the_limit(
+        large: tuple[GatewayServer, httpx.Client]) -> None:
+    """The old check came after a list of every open file's entry (~1 KB a file, built on the event loop)."""
+    _, client = large
+    answer: list[httpx.Response] = []
+    peak = _peak(lambda: answer.append(client.get("/10.5281/zenodo.8100001?archive=zip")))
+    assert answer[0].status_code == 413 and "more than 1000 files" in answer[0].text
+    assert peak < 1_500_000, f"{peak / 1e6:.1f} MB at the peak"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Hashable
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import UsageError
+from ..filelist import FileList
 from ..identifiers import Identifier
 from ..model import FileEntry, Manifest
 from ..paths import plan_paths
@@ -59,15 +61,18 @@ async def where_response(request: Request, gw: Gateway, query: Query, ident: Ide
         raise InvalidWhere(str(exc)) from exc
     manifest = entry.manifest
     narrowed = query.narrowed
-    paths = frozenset(f.path for f in query.chosen(manifest).files) if narrowed else None
-    scanned = [e for e in manifest.files if kind_of(e.path) and e.access == "open" and e.url
-               and (paths is None or e.path in paths)]
+    chosen = query.chosen(manifest).files
+    limit = gw.config.max_frame_files
+    # off the loop, at most one past the limit (a million frames made a list of every entry, on the event loop)
+    scanned = await blocking(lambda: list(islice(
+        (e for e in chosen if kind_of(e.path) and e.access == "open" and e.url), limit + 1)))
     if not scanned:
         raise NotFound(f"no open CBF or HDF5/NeXus file of {ident.value} to read frames from"
                        + (" among the selected files" if narrowed else ""))
-    if len(scanned) > gw.config.max_frame_files:
-        raise TooLarge(f"{len(scanned)} files to scan for frames; at most {gw.config.max_frame_files} per request "
+    if len(scanned) > limit:
+        raise TooLarge(f"more than {limit} files to scan for frames; at most {limit} per request "
                        "(narrow with file=, include= or exclude=)")
+    paths = frozenset(e.path for e in scanned) if narrowed else None  # the files frame_table will consider
     table, cached = await _table(gw, (entry.etag, paths), manifest, paths)
     try:
         frames = table.query(expr)
@@ -103,8 +108,10 @@ async def _archive(request: Request, gw: Gateway, query: Query, ident: Identifie
     if not frames:
         raise NotFound(f"no frame of {ident.value} matches {query.one['where']!r}")
     manifest = entry.manifest
-    by_path = {e.path: e for e in manifest.files}
     whole = sorted({f.file for f in frames if f.dataset is None})
+    wanted = set(whole)  # entries only for these (a dict of every entry was ~1 KB a file)
+    files = FileList.of(manifest.files)
+    by_path = await blocking(lambda: {files.path(r): files[r] for r in range(len(files)) if files.path(r) in wanted})
     stacks: dict[tuple[str, str], list[int]] = {}
     for f in frames:
         if f.dataset is not None:
