@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import sqlite3
+import threading
 import time
 import tracemalloc
 import zlib
@@ -320,3 +321,29 @@ def test_an_archive_of_too_many_files_is_refused_after_building_one_past_the_lim
     peak = _peak(lambda: answer.append(client.get("/10.5281/zenodo.8100001?archive=zip")))
     assert answer[0].status_code == 413 and "more than 1000 files" in answer[0].text
     assert peak < 1_500_000, f"{peak / 1e6:.1f} MB at the peak"
+
+
+def test_the_link_header_of_a_large_manifest_is_made_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its first open files are looked for among all files (none open: every one is read), so for a
+    large manifest that scan runs on a worker thread, not on the loop every request waits on."""
+    from doi2data.service import dataset as dataset_route
+
+    restricted = Manifest(Dataset("10.1234/r"), [FileEntry(f"f{i:05d}", i, {}, (f"https://h.example/{i}",),
+                                                           access="restricted") for i in range(6000)])
+    threads: list[str] = []
+    made = dataset_route.dataset_links
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_route, "dataset_links", recorded)
+
+    async def resolve(ident: Any) -> Manifest:
+        return restricted
+
+    config = GatewayConfig(cache_url="memory:", rate=0, access_log=None)
+    with GatewayServer(create_app(config, resolve=resolve)) as server:
+        answer = httpx.get(server.url + "/10.1234/r", headers={"Accept": "text/html"}, trust_env=False, timeout=60)
+    assert answer.status_code == 200 and 'rel="cite-as"' in answer.headers["link"] and 'rel="item"' not in answer.headers["link"]
+    assert threads and "doi2data-gateway" not in threads, threads

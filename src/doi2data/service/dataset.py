@@ -36,7 +36,7 @@ from .manifests import Entry
 from .negotiate import choose, negotiate
 from .pages import PAGE_HEADERS, render_home
 from .problems import NotFound, TooLarge, from_error, problem
-from .represent import Streamed, cache_headers, etag_for, manifest_response, rendered
+from .represent import OFF_LOOP_FILES, Streamed, cache_headers, etag_for, manifest_response, rendered
 from .signposting import dataset_links, dataset_path, file_links, header_value, media_type_of
 from .stream import (COPIED_RESPONSE, FORWARDED_REQUEST, StreamedBody, archive_kind, archive_response, blocking,
                      disposition, open_origin, partial_file, slug, verified_file)
@@ -102,7 +102,11 @@ async def _dispatch(request: Request, gw: Gateway, query: Query, ident: Identifi
     anchor = base + dataset_path(ident)
     memo = entry.rendered.get(f"links\0{anchor}")
     if memo is None:
-        memo = header_value(dataset_links(anchor, ident, entry.manifest, max_items=gw.config.max_item_links)).encode()
+        links = functools.partial(dataset_links, anchor, ident, entry.manifest, max_items=gw.config.max_item_links)
+        # the first open files are looked for among all of them: off the loop when there are many
+        # (a million restricted files were a 5 s scan on it)
+        found = await blocking(links) if len(entry.manifest.files) > OFF_LOOP_FILES else links()
+        memo = header_value(found).encode()
         entry.rendered[f"links\0{anchor}"] = memo
     headers = {"Link": memo.decode()}
     head = request.method == "HEAD"
