@@ -198,3 +198,21 @@ def test_the_planners_name_table_is_a_set() -> None:
     plans, _ = plan_paths([f"d/F{i % 3000}.txt" for i in range(5000)] + ["D/f1.TXT"])
     locals_ = [p.local for p in plans if p]
     assert len({x.casefold() for x in locals_}) == len(locals_) and locals_[-1] == "D/f1~3.TXT"
+
+
+def test_a_file_that_cannot_be_looked_at_fails_alone_in_its_place(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_bytes(b"")
+    real_lstat = os.lstat
+
+    def lstat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path).endswith("b.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    files = [FileEntry(name, 0, {"md5": EMPTY_MD5}, ("https://h.test/x",)) for name in ("a.txt", "b.txt", "c.txt")]
+    report = asyncio.run(Engine(None, tmp_path).run(Manifest(Dataset("10.1/p"), files)))
+    assert [(r.path, r.status) for r in report.results] == [("a.txt", "present"), ("b.txt", "failed"),
+                                                            ("c.txt", "present")]
+    assert report.failed == {"b.txt": "cannot use b.txt: Permission denied"}

@@ -44,7 +44,7 @@ from .results import FileResult, FileResults, Status, counted
 from .signing import UrlSigner
 from .smallfiles import SmallFiles
 from .state import StateStore
-from .verify import Candidate, recheck_many, why_unchecked
+from .verify import recheck_many, why_unchecked
 
 SMALL_FILE = 1 << 20  # files up to this size travel in batches (see smallfiles.py)
 MAX_BATCH = 32
@@ -252,7 +252,7 @@ class Engine:
         path_of = getattr(files, "path", None) or (lambda row: files[row].path)
         pending: list[Job] = []
         for start in range(0, len(files), PLAN_BATCH):
-            here: list[tuple[int, Candidate]] = []
+            here: list[tuple[int, str, str, os.stat_result | OSError, FileEntry]] = []  # on disk, or cannot tell
             for row in range(start, min(start + PLAN_BATCH, len(files))):
                 name = path_of(row)
                 try:
@@ -281,14 +281,14 @@ class Engine:
                 if too_long >= limit:
                     unwritable.add(row, local, "failed",
                                    reason=f"path too long for the file system ({too_long} bytes, at most {limit - 1})")
-                elif isinstance(st, OSError):
-                    present.add(row, local, "failed", reason=f"cannot use {local}: {st.strerror or st}")
-                elif st is not None and stat.S_ISREG(st.st_mode):
-                    here.append((row, (local, final, st, entry)))
+                elif isinstance(st, OSError) or (st is not None and stat.S_ISREG(st.st_mode)):
+                    here.append((row, local, final, st, entry))
                 else:
                     pending.append(Job(entry, local, Path(final), row=row))
-            checks = recheck_many(store, [candidate for _, candidate in here])
-            for (row, (local, final, _, entry)), checked in zip(here, checks):
+            checks = iter(recheck_many(store, [(local, final, st, entry) for _, local, final, st, entry in here
+                                               if not isinstance(st, OSError)]))
+            for row, local, final, st, entry in here:  # in manifest order, the failures among them too
+                checked = st if isinstance(st, OSError) else next(checks)
                 if isinstance(checked, OSError):
                     present.add(row, local, "failed", reason=f"cannot use {local}: {checked.strerror or checked}")
                 elif checked is None:
