@@ -173,3 +173,34 @@ def test_a_top_level_md5sums_for_every_file_is_not_kept_twice(tree: str) -> None
                for w in manifest.warnings)
     assert any("1 file(s) missing from the checksum file(s), e.g. 'README.txt'" in w for w in manifest.warnings)
     assert peak / N < 800, f"{peak / N:.0f} bytes per file at the peak"  # now ~450, old ~1,520
+
+
+def test_sidecar_texts_are_fetched_eight_at_a_time_and_dropped(net: FakeInternet) -> None:
+    """A page of many per-file sidecars is read in batches of 8, each batch dropped before the next
+    is fetched (before: every text of the page was held at once, up to 2,000 x 64 MiB)."""
+    import asyncio
+
+    host, events = "sidecars.webfolder.example", []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if path == ROOT:
+            files = [(f"f{i:02d}.bin", 0) for i in range(20)] + [(f"f{i:02d}.bin.md5", 33) for i in range(20)]
+            body = render_listing("nginx", path, [], files, host=host)
+        elif path.endswith(".md5"):
+            events.append(("start", path))
+            await asyncio.sleep(0.3 if path.endswith("f00.bin.md5") else 0.001)  # the first one is slow
+            body = f"{EMPTY_MD5}\n"
+            events.append(("end", path))
+        else:
+            body = ""
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+    net.add_site(host, app)
+    manifest = doi2data.resolve(f"https://{host}{ROOT}")
+    assert all(dict(f.checksums) == {"md5": EMPTY_MD5} for f in manifest.files if f.path.endswith(".bin"))
+    starts = [p for kind, p in events if kind == "start"]
+    assert len(starts) == 20
+    slow_done = events.index(("end", ROOT + "f00.bin.md5"))
+    assert all(events.index(("start", p)) > slow_done for p in starts[8:])  # the 9th waits for the batch

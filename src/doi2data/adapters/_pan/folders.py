@@ -35,6 +35,7 @@ SUMS_FILES = {"MD5SUMS": "md5", "MD5SUM": "md5", "SHA1SUMS": "sha1", "SHA1SUM": 
               "SHA256SUM": "sha256", "SHA512SUMS": "sha512", "SHA512SUM": "sha512"}
 SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha512": "sha512"}
 MAX_SIDECARS = 2000          # sidecar files fetched at most (each is one request)
+_SIDECARS_AT_ONCE = 8        # fetched together, then read in order and dropped (not every text of a page at once)
 SIDECAR_LIMIT = 64 * 1024 * 1024
 _BSD_NAMES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
 
@@ -173,27 +174,35 @@ async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], lab
             except Doi2DataError as exc:
                 return exc
 
-    texts: list[str | Doi2DataError | None] = list(await gather_limited((fetch(e) for e, _ in sidecars), 8))
-    for i, (entry, algorithm) in enumerate(sidecars):
-        text, texts[i] = texts[i], None
-        if isinstance(text, Doi2DataError):
-            out.problems.append(f"{label}: checksum file {entry.path} unreadable: {text}")
-            continue
-        assert text is not None
-        folder, _, name = entry.path.rpartition("/")
-        single = None if name.upper() in SUMS_FILES else name[: name.rfind(".")]
-        shown = 0
-        for item in _sum_lines(text, algorithm, single):
-            if isinstance(item, str):
-                if shown < 3:
-                    out.problems.append(f"{label}: {entry.path}: {item}")
-                    shown += 1
+    for start in range(0, len(sidecars), _SIDECARS_AT_ONCE):  # at most 8 texts held (each <= SIDECAR_LIMIT)
+        batch = sidecars[start:start + _SIDECARS_AT_ONCE]
+        texts: list[str | Doi2DataError | None] = list(await gather_limited((fetch(e) for e, _ in batch),
+                                                                            _SIDECARS_AT_ONCE))
+        for i, (entry, algorithm) in enumerate(batch):
+            text, texts[i] = texts[i], None
+            if isinstance(text, Doi2DataError):
+                out.problems.append(f"{label}: checksum file {entry.path} unreadable: {text}")
                 continue
-            rel, digest = item
-            if single is not None and rel.rsplit("/", 1)[-1] != single:
-                rel = single  # a per-file sidecar names only its own file, whatever path it wrote
-            out.add(f"{folder}/{rel}" if folder else rel, algorithm, digest)
-        out.sources.add(entry.path)
+            assert text is not None
+            _add_sums(out, label, entry.path, algorithm, text)
+
+
+def _add_sums(out: _Sums, label: str, where: str, algorithm: str, text: str) -> None:
+    """What the sidecar at ``where`` (relative path) says, into ``out``, line by line."""
+    folder, _, name = where.rpartition("/")
+    single = None if name.upper() in SUMS_FILES else name[: name.rfind(".")]
+    shown = 0
+    for item in _sum_lines(text, algorithm, single):
+        if isinstance(item, str):
+            if shown < 3:
+                out.problems.append(f"{label}: {where}: {item}")
+                shown += 1
+            continue
+        rel, digest = item
+        if single is not None and rel.rsplit("/", 1)[-1] != single:
+            rel = single  # a per-file sidecar names only its own file, whatever path it wrote
+        out.add(f"{folder}/{rel}" if folder else rel, algorithm, digest)
+    out.sources.add(where)
 
 
 async def sidecar_checksums(http: Http, files: list[IndexEntry], label: str) -> _Sums:
