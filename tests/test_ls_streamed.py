@@ -14,6 +14,7 @@ import pytest
 
 import doi2data.adapters.invenio as invenio
 import doi2data.adapters.scicat as scicat
+import doi2data.adapters.webindex as webindex
 from doi2data.entry import FileEntry
 from doi2data.entry_stream import emit, entries_to
 from doi2data.errors import ListingChanged
@@ -22,6 +23,7 @@ from doi2data.listing_printer import StreamedListing
 from doi2data.model import Dataset, Manifest
 from doi2data.sandbox import FakeInternet
 from doi2data.sandbox import facilities as fac
+from doi2data.sandbox import webfolders
 from doi2data.sandbox.world import FileSpec, Record, World
 from conftest import run_here  # noqa: E402
 
@@ -52,7 +54,8 @@ class Watched(io.StringIO):
 
 @pytest.fixture
 def watched(monkeypatch: pytest.MonkeyPatch) -> Watched:
-    for adapter in (invenio.InvenioAdapter, scicat.ScicatAdapter):
+    for adapter in (invenio.InvenioAdapter, scicat.ScicatAdapter, webindex.DirectoryListingLayer,
+                    webindex.WebIndexAdapter):
         monkeypatch.setattr(adapter, "list_files", _noting_the_end(adapter.list_files))
     return Watched()
 
@@ -164,3 +167,16 @@ def test_scicat_datasets_print_as_their_files_arrive(net: FakeInternet, capsys: 
     code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=fac.SCICAT_V4_DOI)
     assert code == 0 and streamed and sorted(streamed.splitlines()) == sorted(buffered.splitlines())
     assert "run_001/" in streamed  # each file under its dataset's folder, as get writes it
+
+
+@pytest.mark.parametrize(("flavour", "fmt", "typed"), [("nginx", "ndjson", False), ("webdav", "md5sum", False),
+                                                      ("apache", "urls", True)])
+def test_web_folders_print_page_by_page(net: FakeInternet, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch, watched: Watched, flavour: str, fmt: str,
+                                        typed: bool) -> None:
+    target = webfolders.landing(flavour).rstrip("/") + "/" if typed else webfolders.doi(flavour)
+    code, streamed, err = _run(capsys, monkeypatch, watched, "--format", fmt, doi=target)
+    assert code == 0, err
+    assert watched.at_listing_end, "nothing was written before the adapter returned"
+    code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=target)
+    assert code == 0 and streamed and sorted(streamed.splitlines()) == sorted(buffered.splitlines())

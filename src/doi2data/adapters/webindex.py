@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
+from ..entry_stream import emit
 from ..errors import AccessDenied, Doi2DataError, UnsupportedRepository
 from ..http import Http
 from ..model import Dataset, Discovery, Manifest
@@ -89,7 +90,7 @@ class WebIndexAdapter:
         url = ref.record_id
         note(http, f"web directory listing at {url}")
         try:
-            files, warnings = await folder_files(http, url, None, require_checksums=False)
+            files, warnings = await folder_files(http, url, None, require_checksums=False, emit=emit)
         except (NotAListing, AccessDenied) as exc:
             # a landing page after all (Signposting, JSON-LD), or a WebDAV folder that refuses GET (PROPFIND)
             found = await generic_fallback(resolved, http)
@@ -171,7 +172,7 @@ class _PageError(Exception):
 async def _crawl_into(http: Http, base: str, limits: ListingLimits, **how: object,
                       ) -> tuple[FolderFiles, list[str], CrawlTally]:
     """Crawl ``base`` page by page into a fresh :class:`FolderFiles` (a failed attempt leaves nothing behind)."""
-    into = FolderFiles(http, base, None, require_checksums=False)
+    into = FolderFiles(http, base, None, require_checksums=False, emit=emit)
     warnings: list[str] = []
 
     async def page(entries: list[IndexEntry]) -> None:

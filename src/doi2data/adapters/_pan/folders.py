@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -264,8 +264,9 @@ class FolderFiles:
     """
 
     def __init__(self, http: Http, url: str, name: str | None, *, require_checksums: bool = True,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, emit: Callable[[FileEntry], None] | None = None) -> None:
         self.http, self.url, self.name, self.require_checksums = http, url, name, require_checksums
+        self.emit = emit  # told each entry as it becomes final (:mod:`doi2data.entry_stream`), if given
         self.label = name or url
         self.own = unquote(url.rstrip("/").rsplit("/", 1)[-1])  # some lists name paths from the parent folder
         #: shared with the crawl (:func:`~.autoindex.walk` ``gate``): listing, HEAD and checksum requests together
@@ -351,7 +352,10 @@ class FolderFiles:
             if self.first_unverified is None:
                 self.first_unverified = entry.path
         path = f"{self.name}/{entry.path}" if self.name else entry.path
-        self.files.append(FileEntry(path, entry.size, checksums, (entry.url,)))
+        final = FileEntry(path, entry.size, checksums, (entry.url,))
+        self.files.append(final)
+        if self.emit is not None:
+            self.emit(final)
 
     def _may_take(self, path: str) -> bool:
         """Can ``path``'s sidecar digests be forgotten once it is final? Yes unless another row may
@@ -402,13 +406,14 @@ class FolderFiles:
 
 
 async def folder_files(http: Http, url: str, name: str | None, *, require_checksums: bool = True,
-                       limits: ListingLimits | None = None) -> tuple[FileList, list[str]]:
+                       limits: ListingLimits | None = None, emit: Callable[[FileEntry], None] | None = None
+                       ) -> tuple[FileList, list[str]]:
     """Files below the listing at ``url`` (crawled page by page into a compact list), and warnings.
 
     Raises :class:`~doi2data.errors.RecordNotFound` when the folder is gone and
     :class:`~.autoindex.NotAListing` when ``url`` is not a directory listing.
     """
-    folder = FolderFiles(http, url, name, require_checksums=require_checksums)
+    folder = FolderFiles(http, url, name, require_checksums=require_checksums, emit=emit)
     warnings: list[str] = []
     await walk(http, url, folder.page, limits=limits, warnings=warnings, gate=folder.gate)
     return folder.finish(warnings)
