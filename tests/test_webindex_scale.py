@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import doi2data
 from doi2data.adapters._pan import autoindex
@@ -204,3 +206,14 @@ def test_sidecar_texts_are_fetched_eight_at_a_time_and_dropped(net: FakeInternet
     assert len(starts) == 20
     slow_done = events.index(("end", ROOT + "f00.bin.md5"))
     assert all(events.index(("start", p)) > slow_done for p in starts[8:])  # the 9th waits for the batch
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\r\n", b"\xe2\x82", b"\xac", b"\xc3\xa9", b"\xff", b"\x85",
+                                 b"\xe2\x80\xa8", b"  x.bin"]), max_size=60), st.integers(1, 8))
+def test_a_sidecar_body_is_split_into_the_lines_of_its_whole_decode(parts: list[bytes], chunk: int) -> None:
+    from doi2data.adapters._pan.folders import _lines
+
+    body = b"".join(parts)
+    assert list(_lines(body, chunk)) == body.decode("utf-8", errors="replace").splitlines()
+    assert list(_lines(body.decode("utf-8", errors="replace"), chunk)) == body.decode("utf-8", "replace").splitlines()

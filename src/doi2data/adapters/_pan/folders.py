@@ -49,20 +49,24 @@ def sidecar_algorithm(path: str) -> str | None:
     return SIDECAR_SUFFIXES.get(name[dot:].lower()) if dot > 0 else None
 
 
-def _lines(text: str, chunk: int = 1 << 20) -> Iterator[str]:
+def _lines(text: str | bytes, chunk: int = 1 << 20) -> Iterator[str]:
     """``text.splitlines()``, one line at a time: no list of every line of a million-line ``MD5SUMS``.
 
     The text is cut only just after a ``\\n`` (so a ``\\r\\n`` stays whole), where every line
-    boundary ``splitlines`` knows is also one: the lines are the same."""
+    boundary ``splitlines`` knows is also one: the lines are the same. A body given as ``bytes``
+    is decoded (UTF-8, bad bytes replaced) one such slice at a time, never as one whole string:
+    a ``\\n`` byte never sits inside a UTF-8 sequence, so the text is the whole decode's."""
     start, n = 0, len(text)
+    newline: str | bytes = b"\n" if isinstance(text, bytes) else "\n"
     while start < n:
-        cut = text.find("\n", start + chunk)
+        cut = text.find(newline, start + chunk)  # type: ignore[arg-type]
         end = n if cut < 0 else cut + 1
-        yield from text[start:end].splitlines()
+        piece = text[start:end]
+        yield from (piece.decode("utf-8", errors="replace") if isinstance(piece, bytes) else piece).splitlines()
         start = end
 
 
-def _sum_lines(text: str, algorithm: str, single: str | None) -> Iterator[tuple[str, str] | str]:
+def _sum_lines(text: str | bytes, algorithm: str, single: str | None) -> Iterator[tuple[str, str] | str]:
     """``(name, hex)`` for each good line of ``md5sum``-style text, a problem sentence for each bad one."""
     for number, raw in enumerate(_lines(text), 1):
         line = raw.strip()
@@ -165,18 +169,18 @@ async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], lab
     algorithm wins, as in :func:`parse_sums`), then dropped."""
     note(http, f"{len(sidecars)} checksum sidecar file(s) in {where or label}")
 
-    async def fetch(entry: IndexEntry) -> str | Doi2DataError:
+    async def fetch(entry: IndexEntry) -> bytes | Doi2DataError:
         async with gate or contextlib.nullcontext():
             try:
                 response = await http.request("GET", entry.url, limit=SIDECAR_LIMIT)
                 raise_for_status(response, what="checksum file")
-                return response.content.decode("utf-8", errors="replace")
+                return response.content  # decoded slice by slice as it is read (_lines): no second copy
             except Doi2DataError as exc:
                 return exc
 
     for start in range(0, len(sidecars), _SIDECARS_AT_ONCE):  # at most 8 texts held (each <= SIDECAR_LIMIT)
         batch = sidecars[start:start + _SIDECARS_AT_ONCE]
-        texts: list[str | Doi2DataError | None] = list(await gather_limited((fetch(e) for e, _ in batch),
+        texts: list[bytes | Doi2DataError | None] = list(await gather_limited((fetch(e) for e, _ in batch),
                                                                             _SIDECARS_AT_ONCE))
         for i, (entry, algorithm) in enumerate(batch):
             text, texts[i] = texts[i], None
@@ -187,7 +191,7 @@ async def _read_sidecars(http: Http, sidecars: list[tuple[IndexEntry, str]], lab
             _add_sums(out, label, entry.path, algorithm, text)
 
 
-def _add_sums(out: _Sums, label: str, where: str, algorithm: str, text: str) -> None:
+def _add_sums(out: _Sums, label: str, where: str, algorithm: str, text: str | bytes) -> None:
     """What the sidecar at ``where`` (relative path) says, into ``out``, line by line."""
     folder, _, name = where.rpartition("/")
     single = None if name.upper() in SUMS_FILES else name[: name.rfind(".")]
