@@ -77,7 +77,7 @@ def _filtered(manifest: Manifest, *filters: FileFilter) -> Manifest:
         return manifest
     files = FileList.of(manifest.files)
     path = files.path
-    rows = array("q", (row for row in range(len(files)) if all(f.keeps(path(row)) for f in active)))
+    rows = array("I", (row for row in range(len(files)) if all(f.keeps(path(row)) for f in active)))
     return replace(manifest, files=files.take(rows))
 
 
