@@ -180,3 +180,26 @@ def test_web_folders_print_page_by_page(net: FakeInternet, capsys: pytest.Captur
     assert watched.at_listing_end, "nothing was written before the adapter returned"
     code, buffered, err = _run(capsys, monkeypatch, Watched(), "--format", fmt, "--no-stream", doi=target)
     assert code == 0 and streamed and sorted(streamed.splitlines()) == sorted(buffered.splitlines())
+
+
+def test_a_long_invenio_listing_is_sorted_off_the_event_loop(streamed_net: FakeInternet,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import doi2data
+
+    where: list[str] = []
+    original = invenio._Listing.result
+
+    def result(self: Any) -> Any:
+        where.append(threading.current_thread().name)
+        return original(self)
+
+    monkeypatch.setattr(invenio._Listing, "result", result)
+    monkeypatch.setattr(invenio, "SORT_OFF_LOOP", len(KEYS) - 1)
+    long = doi2data.resolve(DOI)
+    monkeypatch.setattr(invenio, "SORT_OFF_LOOP", len(KEYS))
+    short = doi2data.resolve(DOI)
+    assert long == short and [f.path for f in long.files] == sorted(KEYS)
+    loop_thread = threading.current_thread().name  # resolve() runs its event loop in this thread
+    assert where[1] == loop_thread and where[0] != loop_thread

@@ -36,6 +36,7 @@ Rules as of 2026 (checked 2026-12-06):
 
 from __future__ import annotations
 
+import asyncio
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -421,6 +422,7 @@ class InvenioAdapter:
         return replace(manifest, dataset=ds, warnings=tuple(warnings))
 
 
+SORT_OFF_LOOP = 20_000  # files: a listing longer than this is put in path order on a worker thread
 STREAM_BODY_LIMIT = 4 * 1024 * 1024 * 1024  # a streamed listing is parsed as it arrives: not held whole
 _ENTRY_ARRAYS = ("files.entries", "entries", "files")
 
@@ -510,6 +512,8 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
         return doc, None
     if not listed.fits(doc):
         return await http.get_json(url, what=what), None
+    if len(listed.builder) > SORT_OFF_LOOP:  # sorting a million paths is a second of CPU: not on the event loop
+        return doc, await asyncio.to_thread(listed.result)
     return doc, listed.result()
 
 
