@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+import doi2data
 import doi2data.adapters.invenio as invenio
 import doi2data.adapters.scicat as scicat
 import doi2data.adapters.webindex as webindex
 from doi2data.entry import FileEntry
 from doi2data.entry_stream import emit, entries_to
-from doi2data.errors import ListingChanged
+from doi2data.errors import ListingChanged, NetworkError
 from doi2data.formats import render
 from doi2data.listing_printer import StreamedListing
 from doi2data.model import Dataset, Manifest
@@ -203,3 +204,22 @@ def test_a_long_invenio_listing_is_sorted_off_the_event_loop(streamed_net: FakeI
     assert long == short and [f.path for f in long.files] == sorted(KEYS)
     loop_thread = threading.current_thread().name  # resolve() runs its event loop in this thread
     assert where[1] == loop_thread and where[0] != loop_thread
+
+
+@pytest.mark.parametrize("args", [("--format", "ndjson"), ("--json",)])
+def test_a_record_body_that_breaks_off_is_one_line_and_exit_8(streamed_net: FakeInternet,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              args: tuple[str, ...]) -> None:
+    from doi2data.sandbox.quirks import Quirk
+
+    handle = streamed_net.add_quirk(Quirk(host="zenodo.org", path=f"/api/records/{RECID}", kind="truncate",
+                                          after_bytes=1500, times=10))
+    try:
+        code, _, err = _run(capsys, monkeypatch, Watched(), *args)
+        with pytest.raises(NetworkError):  # the API's error, not httpx's
+            doi2data.resolve(DOI)
+    finally:
+        streamed_net.remove_quirk(handle)
+    assert code == 8, err
+    assert err.count("\n") == 1 and "Traceback" not in err and f"/api/records/{RECID}" in err

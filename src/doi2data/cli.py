@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from ._version import __version__
 from .api import resolve
@@ -24,6 +25,7 @@ from .commands._listing import listing_options
 from .commands._options import PATTERN_HELP, filter_options, version_option
 from .commands._run import run_get
 from .errors import Doi2DataError, DownloadIncomplete, UsageError, VerificationError
+from .http import translate_transport_error
 from .identifiers import parse_identifier
 from .model import Manifest
 from .output import print_manifest, write_listing
@@ -364,6 +366,15 @@ def main(argv: Sequence[str] | None = None) -> Any:
         if debug:
             raise
         _fail(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc), 1)
+    except httpx.TransportError as exc:  # a body that broke off where no layer translated it: still one line
+        if debug:
+            raise
+        try:
+            url = str(exc.request.url)
+        except RuntimeError:  # no request attached
+            url = "?"
+        error = translate_transport_error(exc, url)
+        _fail(str(error), error.exit_code)
 
 
 __all__ = ["cli", "human_size", "main", "run_get"]

@@ -443,7 +443,7 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
     import ijson
     from ijson.common import ObjectBuilder
 
-    from ..http import API_BODY_LIMIT, BodyReader, raise_for_status
+    from ..http import API_BODY_LIMIT, BodyReader, raise_for_status, translate_transport_error
 
     response = await http.request("GET", url, headers={"Accept": "application/json"}, stream=True)
     doc_builder = ObjectBuilder()
@@ -505,6 +505,8 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
         consume()
     except ijson.JSONError as exc:
         raise RepositoryError(f"{what} at {url} is not valid JSON", url=url) from exc
+    except httpx.TransportError as exc:  # the body broke off mid-listing: one line, exit 8 (re-run)
+        raise translate_transport_error(exc, url) from exc
     finally:
         await response.aclose()
     doc = doc_builder.value
