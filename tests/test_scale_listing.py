@@ -326,3 +326,12 @@ def test_link_header_builds_only_the_items_it_shows(monkeypatch) -> None:
     monkeypatch.setattr(FileList, "_entry", lambda self, row: (built.append(row), real(self, row))[1])
     links = dataset_links("https://gw/10.1/x", parse_identifier("10.1/x"), m, max_items=10)
     assert sum(1 for link in links if link.rel == "item") == 10 and len(built) == 10
+
+
+def test_distinct_field_values_come_from_the_rows_not_the_shared_tables() -> None:
+    files = FileList(ODD_ENTRIES)
+    assert files.distinct("access") == {"open", "restricted"}
+    assert files.distinct("media_type") == {"text/plain", None}
+    kept = files.take([0, 1])  # shares the tables, which also know "restricted"
+    assert kept.distinct("access") == {"open"}
+    assert FileList().distinct("access") == set()

@@ -250,7 +250,7 @@ async def _prepare(manifest: Manifest, http: Http, *, restore: bool, timeout: fl
     """
     if not manifest.files:
         return manifest
-    offline = any(f.access == "offline" for f in manifest.files)
+    offline = "offline" in manifest.files.distinct("access")  # type: ignore[attr-defined]  (a FileList: no entry built)
     adapter = _listing_adapter(manifest)
     if adapter is None:
         return manifest

@@ -248,6 +248,15 @@ class FileList(Sequence["FileEntry"]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (FileList, (tuple(self),))
 
+    def distinct(self, name: str) -> set[Any]:
+        """The values field ``name`` (``access``, ``media_type``, ``dataset``, ...; not a core field)
+        takes across the rows, without building an entry (one pass over an int column)."""
+        b = self._b
+        at = b._attr_names.index(name)
+        found = {b.attr_table.values[i][at] for i in set(b.attrs)}
+        found.update(getattr(entry, name) for entry in b.whole.values())
+        return found
+
     def total_size(self) -> int:
         """Sum of the known sizes (from the size column; rows kept whole add their own)."""
         whole = self._b.whole.values()
