@@ -275,6 +275,18 @@ def make_tree(dest: Path, paths: list[str]) -> None:
         (dest / rel).touch()
 
 
+def save_listing(py: list[str], doi: str, env: dict[str, str], listing: Path, n: int) -> None:
+    """The record's ndjson listing, for the tree: complete, or the benchmark stops (a tree built from
+    a listing cut short would make ``get`` download the missing files and time that instead)."""
+    with listing.open("wb") as out:
+        subprocess.run([*py, "ls", doi, "--format", "ndjson", "--no-stream"], env=env, stdout=out, check=True)
+    with listing.open("rb") as lines:
+        count = sum(1 for _ in lines)
+    if count != n:
+        listing.unlink()
+        raise SystemExit(f"the listing of {doi} has {count} files, not {n}: not building a tree from it")
+
+
 def run_record(name: str, doi: str, n: int, ops: list[str], env: dict[str, str], hosts: list[str],
                workdir: Path) -> list[dict[str, Any]]:
     rows = []
@@ -288,8 +300,7 @@ def run_record(name: str, doi: str, n: int, ops: list[str], env: dict[str, str],
         elif op == "ls-ndjson":
             result = timed([*py, "ls", doi, "--format", "ndjson"], env, cell)
             if result["rc"] == 0:  # keep the listing for the tree (a second, unmeasured run)
-                with listing.open("wb") as out:
-                    subprocess.run([*py, "ls", doi, "--format", "ndjson"], env=env, stdout=out, check=True)
+                save_listing(py, doi, env, listing, n)
         elif op == "get-plan" and name == "web" and n > WEB_GET_MAX:
             print(f"  {name:7s} {n:>9,} {op:10s} skipped: no checksums or exact sizes in the listing, so get "
                   f"downloads every file again (--web-get-max)", file=sys.stderr, flush=True)
@@ -298,9 +309,8 @@ def run_record(name: str, doi: str, n: int, ops: list[str], env: dict[str, str],
             tree = workdir / f"{name}-{n}-tree"
             if not tree.exists():
                 if not listing.exists():
-                    with listing.open("wb") as out:
-                        subprocess.run([*py, "ls", doi, "--format", "ndjson"], env=env, stdout=out)
-                make_tree(tree, local_paths(listing)) if listing.stat().st_size else tree.mkdir()
+                    save_listing(py, doi, env, listing, n)
+                make_tree(tree, local_paths(listing))
             result = timed([*py, "get", doi, str(tree), "-q", "--rate", "zenodo.org=0"] if op == "get-plan" else
                            [*py, "verify", doi, str(tree)], env, cell)
         else:
