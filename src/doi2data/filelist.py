@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Any, overload
+from typing import Any
 from urllib.parse import quote
 
 # at module level: an import inside ``_entry`` cost ~3 us a row (a third of rebuilding an entry)
+from .columns import BuiltOnAccess, Interner
 from .entry import _HEX_LENGTHS, _NONE, FileEntry
 
 #: what ``quote`` leaves alone whatever ``safe`` is (its always-safe set), with and without "/": a path
@@ -46,23 +47,6 @@ _QUOTINGS: tuple[Any, ...] = (  # deterministic, so A + quoting(path) + B rebuil
 _CORE = ("path", "size", "checksums", "urls", "bad_checksums")
 
 
-class _Interner:
-    """Value -> small int, shared by the rows that have the same value."""
-
-    __slots__ = ("index", "values")
-
-    def __init__(self) -> None:
-        self.index: dict[Any, int] = {}
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any) -> int:
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.values)
-            self.values.append(value)
-        return found
-
-
 class FileListBuilder:
     """Append entries one at a time (an adapter's loop), then :meth:`build` the :class:`FileList`."""
 
@@ -74,10 +58,10 @@ class FileListBuilder:
         self.algos = array("I")
         self.url_rows = array("I")
         self.attrs = array("I")
-        self.algo_table = _Interner()
-        self.url_table = _Interner()
-        self.template_table = _Interner()
-        self.attr_table = _Interner()
+        self.algo_table = Interner()
+        self.url_table = Interner()
+        self.template_table = Interner()
+        self.attr_table = Interner()
         self.raw_urls: dict[int, tuple[str, ...]] = {}
         self.whole: dict[int, FileEntry] = {}
         self.algo_table(())  # index 0: no checksums
@@ -138,7 +122,7 @@ class FileListBuilder:
         return FileList._from_builder(self)
 
 
-class FileList(Sequence["FileEntry"]):
+class FileList(BuiltOnAccess["FileEntry"]):
     """A manifest's files, stored compactly (see the module docstring); a read-only sequence."""
 
     __slots__ = ("_b", "_hash")
@@ -167,6 +151,8 @@ class FileList(Sequence["FileEntry"]):
     def path(self, row: int) -> str:
         """The path of row ``row`` without building the entry (sorting, dedup, filters)."""
         return self._b.paths[row]
+
+    _what = "FileList index"
 
     def _entry(self, row: int) -> FileEntry:
         b = self._b
@@ -204,25 +190,8 @@ class FileList(Sequence["FileEntry"]):
             set_(entry, name, value)
         return entry
 
-    @overload
-    def __getitem__(self, index: int) -> FileEntry: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[FileEntry, ...]: ...
-
-    def __getitem__(self, index: int | slice) -> FileEntry | tuple[FileEntry, ...]:
-        if isinstance(index, slice):
-            return tuple(self._entry(i) for i in range(*index.indices(len(self))))
-        count = len(self)
-        if index < 0:
-            index += count
-        if not 0 <= index < count:
-            raise IndexError("FileList index out of range")
-        return self._entry(index)
-
-    def __iter__(self) -> Iterator[FileEntry]:
-        for row in range(len(self)):
-            yield self._entry(row)
+    def _build(self, row: int) -> FileEntry:
+        return self._entry(row)
 
     def __eq__(self, other: object) -> bool:
         if other is self:

@@ -17,7 +17,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar
+
+from ..columns import BuiltOnAccess, Interner
 
 Status = Literal["downloaded", "present", "skipped", "failed"]
 Verdict = Literal["ok", "missing", "mismatch", "unchecked", "skipped"]
@@ -52,30 +54,15 @@ class VerifyResult:
     detail: str | None = None
 
 
-class _Table:
-    """Distinct values -> small ints (index 0 is ``empty``), so a million rows share a few objects."""
-
-    __slots__ = ("index", "values")
-
-    def __init__(self, empty: Any) -> None:
-        self.values: list[Any] = [empty]
-        self.index: dict[Any, int] = {empty: 0}
-
-    def __call__(self, value: Any) -> int:
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.values)
-            self.values.append(value)
-        return found
-
-
 R = TypeVar("R")
 
 
-class _Rows(Sequence[R], Generic[R]):
+class _Rows(BuiltOnAccess[R]):
     """The columns both kinds share: manifest row, code, local name (sparse), text (shared table)."""
 
     _names: tuple[str, ...] = ()
+    _slice = list
+    _what = "result index"
 
     def __init__(self, paths: Sequence[Any], like: _Rows[R] | None = None) -> None:
         """Rows of ``paths`` (a FileList: a row's path without building its entry); ``like``: another
@@ -85,7 +72,7 @@ class _Rows(Sequence[R], Generic[R]):
         self._rows = array("I")  # a manifest row (a FileList holds far fewer than 2**32)
         self._codes = array("b")
         self._texts = array("I")
-        self._text_table = like._text_table if like is not None else _Table(None)
+        self._text_table = like._text_table if like is not None else Interner(None)
         self._locals: dict[int, str | None] = {}  # only where the local name is not the path itself
 
     def _add(self, row: int, local: str | None, code: int, text: str | None) -> int:
@@ -97,31 +84,8 @@ class _Rows(Sequence[R], Generic[R]):
             self._locals[at] = local
         return at
 
-    def _build(self, at: int) -> R:
-        raise NotImplementedError
-
     def __len__(self) -> int:
         return len(self._rows)
-
-    @overload
-    def __getitem__(self, index: int) -> R: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[R]: ...
-
-    def __getitem__(self, index: int | slice) -> R | list[R]:
-        if isinstance(index, slice):
-            return [self._build(i) for i in range(*index.indices(len(self)))]
-        count = len(self)
-        if index < 0:
-            index += count
-        if not 0 <= index < count:
-            raise IndexError("result index out of range")
-        return self._build(index)
-
-    def __iter__(self) -> Iterator[R]:
-        for at in range(len(self)):
-            yield self._build(at)
 
     def __eq__(self, other: object) -> bool:
         if other is self:
@@ -160,7 +124,7 @@ class FileResults(_Rows[FileResult]):
         super().__init__(paths, like)
         self._bytes = array("q")  # up to the last row that moved bytes (the rest moved none): empty when planning
         self._checked = array("H")
-        self._checked_table = like._checked_table if like is not None else _Table(())
+        self._checked_table = like._checked_table if like is not None else Interner(())
         self._retries: dict[int, tuple[str, ...]] = {}
 
     def add(self, row: int, local: str | None, status: Status, bytes_transferred: int = 0, reason: str | None = None,
