@@ -194,6 +194,11 @@ def test_cli_flags_explain_and_verified_get(cli, net: FakeInternet,  # type: ign
            if p.is_file() and ".doi2data" not in p.parts}
     world = net.world
     assert got == {k: world.read(v) for k, v in wf.tree(world).items() for k in [k.removeprefix(wf.ROOT)]}
+    whole = cli("verify", wf.doi("apache"), "out")
+    shallow = cli("verify", wf.doi("apache"), "out", "--max-depth", "1")  # the same limits as the get it checks
+    assert whole.code == shallow.code == 0, whole.err + shallow.err
+    counted = [int(run.err.rsplit(" of ", 1)[1].split()[0]) for run in (whole, shallow)]
+    assert counted == [len(got), 5], counted
 
 
 def test_listing_pages_are_read_within_a_byte_limit(net: FakeInternet, monkeypatch: pytest.MonkeyPatch) -> None:

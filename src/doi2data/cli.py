@@ -263,6 +263,7 @@ def _rebuild_state(dest: Path) -> None:
 @click.argument("identifier", required=False)
 @click.argument("dest", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @filter_options
+@listing_options
 @click.option("--token", multiple=True, metavar="HOST=TOKEN", help="API token sent only to HOST")
 @version_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
