@@ -216,3 +216,23 @@ def test_a_file_that_cannot_be_looked_at_fails_alone_in_its_place(tmp_path: Path
     assert [(r.path, r.status) for r in report.results] == [("a.txt", "present"), ("b.txt", "failed"),
                                                             ("c.txt", "present")]
     assert report.failed == {"b.txt": "cannot use b.txt: Permission denied"}
+
+
+def test_bulk_recording_waits_for_a_writer_that_falls_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify over a million recorded files replaces rows slower than it hashes empty files: the
+    queue must not hold them all (it held ~190 bytes a file: 465 MB at 1,000,000)."""
+    from doi2data.transfer import state as state_mod
+
+    monkeypatch.setattr(state_mod, "MAX_BACKLOG", 10)
+    monkeypatch.setattr(state_mod, "LINGER", 0.05)  # a slow writer
+    store = state_mod.StateStore(tmp_path)
+    try:
+        seen = []
+        for batch in range(12):
+            store.mark_verified_many([(f"f{batch}-{i}", 0, 1, {"md5": "0" * 32}) for i in range(8)])
+            seen.append(store._pending_rows)
+        assert max(seen) <= 10 + 8, seen  # the bound plus the batch just queued
+        store.flush()
+        assert store._db.execute("SELECT count(*) FROM verified").fetchone()[0] == 12 * 8  # all recorded
+    finally:
+        store.close()

@@ -75,6 +75,7 @@ class PartialInfo:
 
 
 _STOP = None  # the writer's end-of-queue marker
+MAX_BACKLOG = 16_384  # rows queued for the writer before bulk recording waits for it
 LINGER = 0.02  # seconds the writer waits after the first change, so one commit carries many
 Op = tuple[str, list[tuple[object, ...]]]  # one statement, run once per parameter row
 LOOKUP_BATCH = 500  # names per ``IN (...)`` query (SQLite takes at least 999 parameters)
@@ -107,6 +108,7 @@ class StateStore:
         self._checked: dict[str, tuple[str, ...]] = {}  # this run's verifications: algorithms used
         self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
         self._pending = 0
+        self._pending_rows = 0  # parameter rows queued: bulk recording waits while there are too many
         self._drained = threading.Condition(self._lock)
         self.error: str | None = None  # set when the writer failed: state is then not being saved
         self._writer = threading.Thread(target=self._write_loop, name="doi2data-state", daemon=True)
@@ -140,8 +142,17 @@ class StateStore:
     def _put(self, *ops: Op) -> None:
         with self._lock:
             self._pending += len(ops)
+            self._pending_rows += sum(len(rows) for _, rows in ops)
         for op in ops:
             self._queue.put(op)
+
+    def _keep_up(self) -> None:
+        """Wait while more than :data:`MAX_BACKLOG` rows are queued: a run recording a million files
+        faster than SQLite commits them (``INSERT OR REPLACE`` over existing rows is the slow case)
+        would otherwise hold them all in the queue (~190 bytes each)."""
+        with self._lock:
+            while self._pending_rows > MAX_BACKLOG and self._writer.is_alive():
+                self._drained.wait(1.0)
 
     def _write_loop(self) -> None:
         stop = False
@@ -167,8 +178,8 @@ class StateStore:
                     self.error = f"download state could not be saved: {damaged(self.path, exc)}"
             with self._lock:
                 self._pending -= len(ops)
-                if self._pending <= 0:
-                    self._drained.notify_all()
+                self._pending_rows -= sum(len(rows) for _, rows in ops)
+                self._drained.notify_all()  # flush() waits for none left, _keep_up() for a short queue
 
     def flush(self) -> None:
         """Wait until every queued change is committed."""
@@ -268,6 +279,7 @@ class StateStore:
         if gone:
             ops += [("DELETE FROM partial WHERE path=?", gone), ("DELETE FROM segments WHERE path=?", gone)]
         self._put(*ops)
+        self._keep_up()
 
     @staticmethod
     def _forget(local: str) -> tuple[Op, Op]:
