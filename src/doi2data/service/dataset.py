@@ -23,6 +23,7 @@ import logging
 from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -131,9 +132,11 @@ async def _manifest(request: Request, gw: Gateway, query: Query, ident: Identifi
     choice = choose(request.headers.get("accept"), query.one.get("format"))
     filtered = chosen is not entry.manifest
     selection_key = "\0".join(["f", *query.file, "i", *query.include, "e", *query.exclude, "d",
-                               query.one.get("datasets", "")])
+                               query.one.get("datasets", ""), *(["p", str(query.page)] if query.page > 1 else [])])
+    again = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
     body = await rendered(choice, chosen, entry, ident, anchor, base, filtered,
-                          include=" ".join(query.include or query.file))
+                          include=" ".join(query.include or query.file), page=query.page if choice.name == "html" else 1,
+                          again=again)
     headers = {**headers, **cache_headers(entry, request.state.cache, max_age=gw.manifests.remaining(entry),
                                           stale=gw.manifests.stale, age=gw.manifests.age(entry))}
     if choice.name == "html":

@@ -52,6 +52,8 @@ _DATASET_PARAMS = [
            "csv, ndjson, urls, aria2, md5sum, sha1sum, sha256sum, sha512sum. HDF5 slices: npy (default; "
            "application/x-npy, numpy.load reads it), hdf5 (application/x-hdf5: the slab in a small HDF5 file "
            "with its attributes and provenance) or json ({shape, dtype, data}; at most 1,000,000 values)."),
+    _param("page", "HTML page only: which 2,000 files of the (filtered) manifest the table shows, from 1; the "
+           "page links to the pages before and after it.", example="2"),
     _param("mode", "One selected file: redirect to the origin or stream it through (if the operator allows)",
            enum=["redirect", "stream"]),
     _param("extract", "With file=X.zip or a tar (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz): one member's path "

@@ -8,9 +8,9 @@ URLs). Autoescaping keeps text text; a repository URL becomes a link only when i
 gateway's own script file, so an injected inline script would not run anyway. Assets and the
 DOI box use root-relative paths, so they are same-origin whatever host the browser used.
 
-Why rows are capped: a 20,000-file dataset would make a multi-megabyte page; past
-:data:`MAX_ROWS` the table shows the first rows and the filter box offers a server-side search
-(``?include=``) over all of them.
+Why rows are paged: a 20,000-file dataset would make a multi-megabyte page (a million files, a
+browser's end); past :data:`MAX_ROWS` the table shows one page of rows (``?page=N``, with links to
+the pages before and after) and the filter box offers a server-side search (``?include=``) over all.
 """
 
 from __future__ import annotations
@@ -118,11 +118,15 @@ def render_search(base: str, *, sources: Sequence[str], values: dict[str, Any], 
 
 
 def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str, *, total_files: int | None = None,
-                   include: str = "") -> str:
-    """The dataset page (``manifest`` may already be filtered by ``include``/``exclude``)."""
+                   include: str = "", page: int = 1, again: str = "") -> str:
+    """The dataset page (``manifest`` may already be filtered by ``include``/``exclude``): its
+    ``page``-th :data:`MAX_ROWS` files; ``again``: the query (without ``page``) its page links keep."""
     ds = manifest.dataset
     rows = []
-    for entry in manifest.files[:MAX_ROWS]:
+    count = len(manifest.files)
+    pages = max(1, -(-count // MAX_ROWS))
+    first = (min(page, pages) - 1) * MAX_ROWS
+    for entry in manifest.files[first:first + MAX_ROWS]:
         algorithm, digest = _checksum(entry)
         rows.append(Row(entry.path, file_url(anchor, entry), entry.size, human_size(entry.size), algorithm, digest,
                         entry.access, entry.access == "open" and bool(entry.urls)))
@@ -132,6 +136,8 @@ def render_dataset(manifest: Manifest, ident: Identifier, anchor: str, base: str
         "rows": rows, "landing_url": safe_href(ds.landing_url),
         "file_count": len(manifest.files), "total_files": total_files or len(manifest.files),
         "truncated": len(manifest.files) > MAX_ROWS, "max_rows": MAX_ROWS,
+        "page": min(page, pages), "pages": pages, "first_row": first + 1, "last_row": first + len(rows),
+        "page_href": lambda n: f"{anchor}?{again + '&' if again else ''}page={n}",
         "total_size": human_size(manifest.total_size), "license_url": safe_href(license_url(ds.license)),
         "citation": citation(ident, ds), "include": include, "warnings": manifest.warnings[:MAX_NOTES],
         "more_warnings": max(0, len(manifest.warnings) - MAX_NOTES),

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SUBSET_KEYS = ("extract", "list", "dataset", "slice", "where")
 MULTI = ("file", "include", "exclude")
-SINGLE = ("archive", "format", "mode", "datasets", *SUBSET_KEYS)
+SINGLE = ("archive", "format", "mode", "datasets", "page", *SUBSET_KEYS)
 
 
 @dataclass
@@ -51,6 +51,14 @@ class Query:
             elif not key.startswith("_"):  # "_=123" cache busters are ignored
                 raise UsageError(f"unknown query parameter {key!r}; known: {', '.join(MULTI + SINGLE)}")
         return query
+
+    @property
+    def page(self) -> int:
+        """``page=N`` (1 when absent): which :data:`~.pages.MAX_ROWS` rows the HTML page shows."""
+        text = self.one.get("page", "1")
+        if not text.isdecimal() or len(text) > 9 or int(text) < 1:
+            raise UsageError(f"page must be a whole number from 1, not {text[:20]!r}")
+        return int(text)
 
     @property
     def narrowed(self) -> bool:

@@ -68,20 +68,20 @@ def streams(choice: Choice, manifest: Manifest) -> bool:
 
 
 def body_for(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
-             filtered: bool, include: str = "") -> Body:
+             filtered: bool, include: str = "", page: int = 1, again: str = "") -> Body:
     """The representation's bytes; unfiltered renderings are memoised on the entry."""
     if choice.name == "json" and not filtered and entry.json_length >= 0:
         return Pieces(entry.length, entry.json_pieces)  # packed: streamed, never joined
     if streams(choice, manifest):
         return Streamed(lambda: pieces(choice.name, manifest, ident, anchor))
-    memo = None if filtered else f"{choice.name}\0{anchor}"
+    memo = None if filtered or page > 1 else f"{choice.name}\0{anchor}"
     if memo is not None and memo in entry.rendered:
         return entry.rendered[memo]
     if choice.name == "json":
         body = entry.body if not filtered else encode(manifest)
     elif choice.name == "html":
         body = render_dataset(manifest, ident, anchor, base, total_files=len(entry.manifest.files),
-                              include=include).encode()
+                              include=include, page=page, again=again).encode()
     elif choice.name == "linkset":
         body = linkset_json(anchor, ident, manifest)
     elif choice.name == "linkset-text":
@@ -99,14 +99,16 @@ OFF_LOOP_FILES = 500
 
 
 async def rendered(choice: Choice, manifest: Manifest, entry: Entry, ident: Identifier, anchor: str, base: str,
-                   filtered: bool, include: str = "") -> Body:
-    """:func:`body_for`, off the event loop unless memoised or small."""
-    memo = entry.rendered.get(f"{choice.name}\0{anchor}") if not filtered else None
+                   filtered: bool, include: str = "", page: int = 1, again: str = "") -> Body:
+    """:func:`body_for`, off the event loop unless memoised or small (``page``, ``again``: the HTML
+    page's rows and the query its page links repeat)."""
+    memo = entry.rendered.get(f"{choice.name}\0{anchor}") if not filtered and page == 1 else None
     if memo is not None:
         return memo
     if len(manifest.files) <= OFF_LOOP_FILES or (choice.name == "json" and not filtered) or streams(choice, manifest):
-        return body_for(choice, manifest, entry, ident, anchor, base, filtered, include)
-    return await asyncio.to_thread(body_for, choice, manifest, entry, ident, anchor, base, filtered, include)
+        return body_for(choice, manifest, entry, ident, anchor, base, filtered, include, page, again)
+    return await asyncio.to_thread(body_for, choice, manifest, entry, ident, anchor, base, filtered, include, page,
+                                   again)
 
 
 def media_type(choice: Choice) -> str:
