@@ -41,6 +41,9 @@ MAX_REDIRECTS = 10
 #: The most an API body may hold once decoded. Generous for listings (a 20,000-file Zenodo record
 #: is about 15 MB of JSON); small enough that a hostile server cannot exhaust memory.
 API_BODY_LIMIT = 256 * 1024 * 1024
+#: A body parsed as it arrives (ijson: a record's or a dataset's file list) is never held whole, so the
+#: default limit, which guards memory, does not apply to it; this one bounds its time instead.
+STREAM_BODY_LIMIT = 4 * 1024 * 1024 * 1024
 #: What API calls accept: only the codings :class:`BodyReader` can inflate under a budget.
 API_ACCEPT_ENCODING = "gzip, deflate"
 _INFLATE_STEP = 1024 * 1024  # the most one zlib call may produce: no burst past the budget
@@ -606,6 +609,12 @@ class Http:
         self.requests = 0
         self.history: list[str] = []
         self.trace: list[str] = []  # adapters' notes on their route (the "why"), for --explain
+
+    @property
+    def streamed_limit(self) -> int:
+        """The limit for a body parsed as it arrives: :data:`STREAM_BODY_LIMIT` unless a limit was
+        set on purpose (the gateway's ``--max-api-body``), which still holds."""
+        return STREAM_BODY_LIMIT if self.body_limit == API_BODY_LIMIT else self.body_limit
 
     def _sent(self, method: str, url: httpx.URL) -> None:
         self.requests += 1

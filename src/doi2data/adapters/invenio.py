@@ -423,7 +423,6 @@ class InvenioAdapter:
 
 
 SORT_OFF_LOOP = 20_000  # files: a listing longer than this is put in path order on a worker thread
-STREAM_BODY_LIMIT = 4 * 1024 * 1024 * 1024  # a streamed listing is parsed as it arrives: not held whole
 _ENTRY_ARRAYS = ("files.entries", "entries", "files")
 
 
@@ -443,7 +442,7 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
     import ijson
     from ijson.common import ObjectBuilder
 
-    from ..http import API_BODY_LIMIT, BodyReader, raise_for_status, translate_transport_error
+    from ..http import BodyReader, raise_for_status, translate_transport_error
 
     response = await http.request("GET", url, headers={"Accept": "application/json"}, stream=True)
     doc_builder = ObjectBuilder()
@@ -488,7 +487,7 @@ async def _get_record(http: Http, url: str, what: str, api_base: str, record_id:
         raise_for_status(response, what=what)
         # the default API limit guards memory, which a streamed parse does not spend on the body;
         # a limit set on purpose (the gateway's --max-api-body) still holds
-        reader = BodyReader(response, STREAM_BODY_LIMIT if http.body_limit == API_BODY_LIMIT else http.body_limit)
+        reader = BodyReader(response, http.streamed_limit)
         try:
             body: bytes | None = response.content  # a body already read (test transports)
         except httpx.ResponseNotRead:  # the ordinary, streamed case

@@ -37,7 +37,7 @@ import httpx
 import ijson
 
 from ...errors import Doi2DataError, RepositoryError
-from ...http import API_BODY_LIMIT, BodyReader, Http, backoff_delay, raise_for_status, translate_transport_error
+from ...http import BodyReader, Http, backoff_delay, raise_for_status, translate_transport_error
 from ...model import normalize_algorithm
 from .scicat_api import Api, Row, ScicatDataset, _str, file_row, folder_prefix
 
@@ -49,7 +49,6 @@ AHEAD_BYTES = 4 * 1024 * 1024
 #: is past :data:`AHEAD_BYTES` is not read ahead (it would be given up half-read)
 _MIN_FILE_BYTES = 128
 #: a streamed answer is not held, so the API limit (which guards memory) becomes this time bound
-STREAM_BODY_LIMIT = 4 * 1024 * 1024 * 1024
 #: JSON parsed per page (one ``send`` to the parser): ~100 files of a typical dataFileList
 _PAGE_BYTES = 16 * 1024
 _ACCEPT = {"Accept": "application/json"}
@@ -175,9 +174,7 @@ def _sources(api: Api, pid: str) -> tuple[_Source, ...]:
 
 
 def _body_limit(http: Http) -> int:
-    # the default API limit guards memory, which a streamed parse does not spend on the body (as
-    # the Invenio adapter does); a limit set on purpose (the gateway's --max-api-body) still holds
-    return STREAM_BODY_LIMIT if http.body_limit == API_BODY_LIMIT else http.body_limit
+    return http.streamed_limit
 
 
 def _already_read(response: httpx.Response) -> bytes | None:
@@ -383,4 +380,4 @@ class DatasetFiles:
             await asyncio.sleep(backoff_delay(attempt))
 
 
-__all__ = ["AHEAD_BYTES", "STREAM_BODY_LIMIT", "WINDOW", "BlockParser", "DatasetFiles"]
+__all__ = ["AHEAD_BYTES", "WINDOW", "BlockParser", "DatasetFiles"]
