@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-from .errors import ListingChanged
 from .entry import FileEntry
+from .errors import ListingChanged
 from .formats._common import Placer, Skips
 from .formats.aria2 import aria2_entry, unhashed_note, url_line
 from .formats.checksums import TOOLS, checked_algorithm, checksum_entry
@@ -76,7 +76,7 @@ class _Lines:
 class _Tally:
     """A multiset of hashable values in 24 bytes: count, sum and xor of their hashes (64 bits)."""
 
-    __slots__ = ("count", "total", "mixed")
+    __slots__ = ("count", "mixed", "total")
 
     def __init__(self) -> None:
         self.count = self.total = self.mixed = 0
