@@ -64,15 +64,21 @@ def tree(net: FakeInternet) -> Iterator[str]:
     yield f"https://{HOST}{ROOT}"
 
 
-def test_a_large_tree_is_listed_in_memory_per_file_well_under_the_old_cost(tree: str) -> None:
-    doi2data.resolve(tree.replace(ROOT, ROOT + "d000/"))  # warm-up: connections, TLS, imports
+def _listed_with_peak(url: str) -> tuple[Any, int]:
+    """The tree's manifest and tracemalloc's peak while listing it (after a warm-up listing of one
+    folder: connections, TLS, imports)."""
+    doi2data.resolve(url.replace(ROOT, ROOT + "d000/"))
     gc.collect()
     tracemalloc.start()
     try:
-        manifest = doi2data.resolve(tree)
-        _, peak = tracemalloc.get_traced_memory()
+        manifest = doi2data.resolve(url)
+        return manifest, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_a_large_tree_is_listed_in_memory_per_file_well_under_the_old_cost(tree: str) -> None:
+    manifest, peak = _listed_with_peak(tree)
     files = manifest.files
     assert len(files) == N + 1
     assert files[0].path == "README.txt" and files[1].path == "d000/f00000.bin"
@@ -160,14 +166,7 @@ def test_a_top_level_md5sums_for_every_file_is_not_kept_twice(tree: str) -> None
     """A digest is kept only until its file is final: the map of a million-line ``MD5SUMS`` shrinks
     as the tree is listed (old: every line as a dict entry, then a dict per file)."""
     sums_tree = tree.replace(ROOT, "/sums" + ROOT)
-    doi2data.resolve(sums_tree.replace(ROOT, ROOT + "d000/"))
-    gc.collect()
-    tracemalloc.start()
-    try:
-        manifest = doi2data.resolve(sums_tree)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    manifest, peak = _listed_with_peak(sums_tree)
     files = manifest.files
     assert len(files) == N + 2
     assert all(dict(f.checksums) == {"md5": EMPTY_MD5} for f in files if f.path.startswith("d"))
