@@ -38,11 +38,6 @@ def emit(entry: FileEntry) -> None:
         sink(entry)
 
 
-def active() -> bool:
-    """Whether anyone listens (an adapter may skip work that only the stream needs)."""
-    return _SINK.get() is not None
-
-
 @contextmanager
 def entries_to(sink: Sink | None) -> Iterator[None]:
     """Send the entries emitted inside the block to ``sink`` (``None``: to nobody)."""
@@ -58,4 +53,4 @@ def paused() -> AbstractContextManager[None]:
     return entries_to(None)
 
 
-__all__ = ["Sink", "active", "emit", "entries_to", "paused"]
+__all__ = ["Sink", "emit", "entries_to", "paused"]
