@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doi2data.errors import UnsafePath
@@ -62,3 +62,26 @@ def test_property_plans_stay_inside_and_distinct(names: list[str]) -> None:
     # no planned file is the parent directory of another planned file
     for a in seen:
         assert not any(b.startswith(a + "/") for b in seen)
+
+
+@given(st.text(st.sampled_from("aZ09_.+-~/:\\ é\x00doi2DATA"), max_size=30))
+@settings(max_examples=2000, deadline=None)
+def test_the_fast_path_for_plain_names_agrees_with_the_general_rules(name: str) -> None:
+    """safe_relpath keeps a plain name without the general walk; with that shortcut switched off
+    every name gives the same path, reason or refusal."""
+    import re
+
+    from doi2data import paths
+
+    def outcome() -> object:
+        try:
+            return paths.safe_relpath(name)
+        except UnsafePath as exc:
+            return str(exc)
+
+    fast = outcome()
+    shortcut, paths._SIMPLE_RE = paths._SIMPLE_RE, re.compile(r"(?!)")  # matches nothing
+    try:
+        assert outcome() == fast
+    finally:
+        paths._SIMPLE_RE = shortcut

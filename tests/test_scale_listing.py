@@ -7,9 +7,12 @@ import gc
 import json
 import tracemalloc
 from collections.abc import Callable, Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doi2data.adapters.base import RecordRef, Resolved
 from doi2data.adapters.invenio import ADAPTER, parse_record
@@ -335,3 +338,47 @@ def test_distinct_field_values_come_from_the_rows_not_the_shared_tables() -> Non
     kept = files.take([0, 1])  # shares the tables, which also know "restricted"
     assert kept.distinct("access") == {"open"}
     assert FileList().distinct("access") == set()
+
+
+_NAMES = st.text(st.sampled_from("ab/.~%é Z-"), min_size=1, max_size=8)
+_URL_SHAPES = st.sampled_from([
+    lambda p: f"https://zenodo.org/api/records/1/files/{quote(p, safe='', errors='surrogatepass')}/content",
+    lambda p: f"https://h/x/{quote(p, errors='surrogatepass')}",
+    lambda p: f"https://h/{p}?raw=1",
+    lambda p: "https://other.example/blob/123",
+])
+
+
+@given(st.lists(st.tuples(_NAMES, st.lists(_URL_SHAPES, max_size=2)), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_rows_that_share_or_change_url_templates_round_trip(rows: list[tuple[str, list[Callable[[str], str]]]]) -> None:
+    """The builder reuses the previous row's URL templates when they fit: whatever the order of
+    shapes and names, every URL comes back as it was given."""
+    entries = [FileEntry(path, 1, {}, tuple(shape(path) for shape in shapes)) for path, shapes in rows]
+    assert [e.urls for e in FileList(entries)] == [e.urls for e in entries]
+
+
+@given(st.text(st.sampled_from("md5sha1:0123456789abcdefABCDEF -"), max_size=50))
+@settings(max_examples=500, deadline=None)
+def test_canonical_prefixed_checksums_parse_as_before(value: str) -> None:
+    """The fast path for an already canonical ``md5:<hex>`` gives what the general parse gives."""
+    from doi2data.entry import (
+        normalize_algorithm,
+        normalize_digest,
+        parse_prefixed_checksum,
+    )
+    algorithm, sep, digest = value.partition(":")
+    general = {} if not value.strip() else {"": value} if not sep else \
+        {normalize_algorithm(algorithm): normalize_digest(normalize_algorithm(algorithm), digest) or digest}
+    assert parse_prefixed_checksum(value) == general
+
+
+def test_row_facts_from_the_columns_are_the_entrys_own() -> None:
+    """Planning and verify read size, checksums, access and whether there is a URL from the columns;
+    they must be what the entry itself says, for every shape of row and after a reorder."""
+    from doi2data.filelist import entry_facts, facts_of
+    files = FileList([FileEntry("first-no-url", 1), *ODD_ENTRIES])
+    for listing in (files, files.sorted_by_path(), files.take([3, 0, 2])):
+        facts = facts_of(listing)
+        assert [facts(row) for row in range(len(listing))] == [entry_facts(e) for e in listing]
+    assert facts_of(ODD_ENTRIES)(2) == (0, {}, "open", False, {})

@@ -92,6 +92,8 @@ def parse_prefixed_checksum(value: str | None) -> dict[str, str]:
     if not value or not value.strip():
         return {}
     algorithm, sep, digest = value.partition(":")
+    if _HEX_LENGTHS.get(algorithm) == len(digest) and _HEX.fullmatch(digest):
+        return {algorithm: digest}  # already canonical (Zenodo's "md5:<hex>"): no work
     if not sep:
         return {"": value}
     name = normalize_algorithm(algorithm)

@@ -10,7 +10,7 @@ instance dict costs about 1 KB, so a 1,000,000-file dataset needed gigabytes jus
   an md5) plus the index of the row's algorithm tuple in a shared table;
 * URLs: each URL is split around the file's path (``A + path + B``, the path raw or %-quoted), so
   the ``(A, B, quoting)`` templates are shared by every file of a record; a row stores the index
-  of its template tuple (a URL that does not contain the path is kept as is);
+  of its tuple of templates (a URL that does not contain the path is kept as is);
 * every other field (``media_type``, ``access``, ``note``, and whatever fields the model gains)
   as one interned tuple per distinct combination, indexed per row.
 
@@ -22,28 +22,29 @@ of entries). About 150 bytes per file instead of ~1 KB.
 
 from __future__ import annotations
 
-import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote
 
 # at module level: an import inside ``_entry`` cost ~3 us a row (a third of rebuilding an entry)
 from .columns import BuiltOnAccess, Interner
 from .entry import _HEX_LENGTHS, _NONE, FileEntry
+from .urlquote import quote
 
-#: what ``quote`` leaves alone whatever ``safe`` is (its always-safe set), with and without "/": a path
-#: made of these quotes to itself, and ``quote`` (pure Python, per character) is skipped for it
-_PLAIN, _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~/-]*"), re.compile(r"[A-Za-z0-9_.~-]*")
 _QUOTINGS: tuple[Any, ...] = (  # deterministic, so A + quoting(path) + B rebuilds the URL exactly
     lambda p: p,
-    lambda p: p if _PLAIN.fullmatch(p) else quote(p, safe="/", errors="surrogatepass"),
-    lambda p: p if _PLAIN.fullmatch(p) else quote(p, safe="/!$&'()*+,;=:@~", errors="surrogatepass"),
-    lambda p: p if _PLAIN_SEGMENT.fullmatch(p) else quote(p, safe="", errors="surrogatepass"),
+    lambda p: quote(p, "/"),
+    lambda p: quote(p, "/!$&'()*+,;=:@~"),
+    lambda p: quote(p, ""),
 )
+#: what planning a download or checking a file needs of a row: ``(size, checksums, access, has URLs,
+#: bad_checksums)`` (:meth:`FileList.facts`); building the whole entry, URLs included, cost twice as much
+RowFacts = tuple[int | None, dict[str, str], str, bool, Mapping[str, str]]
+#: a URL as ``A + quoting(path) + B``: ``(A, B, index into _QUOTINGS)``
+Template = tuple[str, str, int]
 _CORE = ("path", "size", "checksums", "urls", "bad_checksums")
 
 
@@ -52,6 +53,7 @@ class FileListBuilder:
 
     def __init__(self) -> None:
         self._attr_names = tuple(f.name for f in fields(FileEntry) if f.name not in _CORE)
+        self.access_at = self._attr_names.index("access")
         self.paths: list[str] = []
         self.sizes = array("q")
         self.digests: list[bytes | None] = []
@@ -59,17 +61,18 @@ class FileListBuilder:
         self.url_rows = array("I")
         self.attrs = array("I")
         self.algo_table = Interner()
-        self.url_table = Interner()
+        self.url_table = Interner(())  # row 0: no URLs
         self.template_table = Interner()
         self.attr_table = Interner()
         self.raw_urls: dict[int, tuple[str, ...]] = {}
+        self._last_urls: tuple[int, tuple[Template, ...]] = (0, ())
         self.whole: dict[int, FileEntry] = {}
         self.algo_table(())  # index 0: no checksums
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def _template(self, url: str, path: str) -> int | None:
+    def _template(self, url: str, path: str) -> Template | None:
         for mode, quoting in enumerate(_QUOTINGS):
             try:
                 needle = quoting(path)
@@ -77,8 +80,26 @@ class FileListBuilder:
                 continue
             at = url.rfind(needle) if needle else -1
             if at >= 0:
-                return self.template_table((url[:at], url[at + len(needle):], mode))
+                return self.template_table.values[self.template_table((url[:at], url[at + len(needle):], mode))]
         return None
+
+    def _url_row(self, urls: tuple[str, ...], path: str) -> int | None:
+        """The ``url_table`` row holding the templates of ``urls`` (None: a URL does not contain the path).
+
+        The previous row's templates are tried first: the files of a record share them, and
+        checking one is a fraction of searching the URL for each quoting of the path."""
+        last, templates = self._last_urls
+        try:
+            if len(templates) == len(urls) and all(url == a + _QUOTINGS[mode](path) + z
+                                                   for url, (a, z, mode) in zip(urls, templates)):
+                return last
+        except (UnicodeError, ValueError):
+            pass
+        found = tuple(self._template(url, path) for url in urls)
+        if None in found:
+            return None
+        self._last_urls = (self.url_table(found), found)
+        return self._last_urls[0]
 
     def append(self, entry: FileEntry) -> None:
         row = len(self.paths)
@@ -105,12 +126,12 @@ class FileListBuilder:
                 packed, algos = None, 0
         self.digests.append(packed)
         self.algos.append(algos)
-        templates = tuple(self._template(url, entry.path) for url in entry.urls)
-        if None in templates:
+        url_row = self._url_row(entry.urls, entry.path)
+        if url_row is None:
             self.raw_urls[row] = entry.urls
             self.url_rows.append(0)
         else:
-            self.url_rows.append(self.url_table(templates))
+            self.url_rows.append(url_row)
         self.attrs.append(self.attr_table(tuple(getattr(entry, name) for name in self._attr_names)))
 
     def extend(self, entries: Iterable[FileEntry]) -> FileListBuilder:
@@ -161,24 +182,12 @@ class FileList(BuiltOnAccess["FileEntry"]):
             return whole
         path = b.paths[row]
         size = b.sizes[row]
-        names = b.algo_table.values[b.algos[row]]
-        packed = b.digests[row]
-        if names and packed is not None:
-            hexed = packed.hex()
-            sums: dict[str, str] = {}
-            at = 0
-            for name in names:
-                width = _hex_width(name)
-                sums[name] = hexed[at:at + width]
-                at += width
-        else:
-            sums = {}
+        sums = self._checksums(row)
         raw = b.raw_urls.get(row)
         if raw is not None:
             urls = raw
         else:
-            urls = tuple(b.template_table.values[t][0] + _QUOTINGS[b.template_table.values[t][2]](path)
-                         + b.template_table.values[t][1] for t in b.url_table.values[b.url_rows[row]])
+            urls = tuple(a + _QUOTINGS[mode](path) + z for a, z, mode in b.url_table.values[b.url_rows[row]])
         entry = object.__new__(FileEntry)
         set_ = object.__setattr__
         set_(entry, "path", path)
@@ -189,6 +198,31 @@ class FileList(BuiltOnAccess["FileEntry"]):
         for name, value in zip(b._attr_names, b.attr_table.values[b.attrs[row]]):
             set_(entry, name, value)
         return entry
+
+    def _checksums(self, row: int) -> dict[str, str]:
+        b = self._b
+        names = b.algo_table.values[b.algos[row]]
+        packed = b.digests[row]
+        if not names or packed is None:
+            return {}
+        if len(names) == 1:
+            return {names[0]: packed.hex()}
+        hexed, sums, at = packed.hex(), {}, 0
+        for name in names:
+            width = _hex_width(name)
+            sums[name] = hexed[at:at + width]
+            at += width
+        return sums
+
+    def facts(self, row: int) -> RowFacts:
+        """What planning and checking row ``row`` need, without building its entry (:data:`RowFacts`)."""
+        b = self._b
+        whole = b.whole.get(row)
+        if whole is not None:
+            return entry_facts(whole)
+        size = b.sizes[row]
+        return (None if size < 0 else size, self._checksums(row), b.attr_table.values[b.attrs[row]][b.access_at],
+                b.url_rows[row] != 0 or row in b.raw_urls, _NONE)
 
     def _build(self, row: int) -> FileEntry:
         return self._entry(row)
@@ -265,6 +299,18 @@ class FileList(BuiltOnAccess["FileEntry"]):
         return out.build()
 
 
+def entry_facts(entry: FileEntry) -> RowFacts:
+    """:meth:`FileList.facts` of an entry."""
+    return entry.size, dict(entry.checksums), entry.access, bool(entry.urls), entry.bad_checksums
+
+
+def facts_of(files: Sequence[FileEntry]) -> Callable[[int], RowFacts]:
+    """``row -> RowFacts`` for any sequence of entries: from the columns of a :class:`FileList`."""
+    if isinstance(files, FileList):
+        return files.facts
+    return lambda row: entry_facts(files[row])
+
+
 def _hex_width(name: str) -> int:
     return _HEX_LENGTHS.get(name, 0)
 
@@ -273,4 +319,4 @@ def _none() -> Any:
     return _NONE
 
 
-__all__ = ["FileList", "FileListBuilder"]
+__all__ = ["FileList", "FileListBuilder", "RowFacts", "entry_facts", "facts_of"]

@@ -42,19 +42,20 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..entry_stream import emit
+from ..errors import AccessDenied, RecordNotFound, RepositoryError
 from ..filelist import FileList, FileListBuilder
 from ..http import Http
 from ..model import Access, Dataset, FileEntry, Manifest, parse_prefixed_checksum
+from ..transfer.limits import SEARCH_GATE
+from ..urlquote import quote
+from ._json import mapping as _map
+from ._json import size as _size
+from ._json import text as _str
 from ._versions import version_missing
 from .base import RecordRef, Resolved
-from ._json import mapping as _map
-from ._json import text as _str
-from ._json import size as _size
-from ..transfer.limits import SEARCH_GATE
 
 ZENODO_HOSTS = {"zenodo.org": "zenodo.org", "www.zenodo.org": "zenodo.org", "sandbox.zenodo.org": "sandbox.zenodo.org"}
 #: InvenioRDM instances known to serve ``/api/records/<id>`` (any path shape is trusted there).
@@ -92,14 +93,14 @@ def _requote(url: str) -> str:
             i += 3
             continue
         ch = url[i]
-        out.append(ch if ch in _URL_OK else quote(ch, safe="", errors="surrogatepass"))
+        out.append(ch if ch in _URL_OK else quote(ch, ""))
         i += 1
     return "".join(out)
 
 
 def content_url(api_base: str, record_id: str, key: str) -> str:
     """The InvenioRDM download URL ``<api_base>/api/records/<id>/files/<key>/content``."""
-    rid, k = quote(record_id, safe="", errors="surrogatepass"), quote(key, safe="", errors="surrogatepass")
+    rid, k = quote(record_id, ""), quote(key, "")
     return f"{api_base.rstrip('/')}/api/records/{rid}/files/{k}/content"
 
 
@@ -113,9 +114,11 @@ def _checksums(value: Any) -> dict[str, str]:
 
 def _distinct(urls: list[str]) -> tuple[str, ...]:
     """Drop URLs that differ only in escaping (``(`` vs ``%28``); ``%2F`` vs ``/`` is a real difference."""
+    if len(urls) < 2:
+        return tuple(urls)
     seen: dict[str, str] = {}
     for url in urls:
-        seen.setdefault(unquote(re.sub("%2[Ff]", "\0", url)), url)
+        seen.setdefault(unquote(re.sub("%2[Ff]", "\0", url)) if "%" in url else url, url)
     return tuple(seen.values())
 
 
@@ -138,7 +141,7 @@ def _usable_link(name: str, link: Any, key: str, api_base: str) -> str | None:
             return None  # /files/<key> is per-file JSON; the migration's /files/<uuid> 404s
     for suffix in ("/content", ""):  # the server may have put the raw, unescaped key in the link
         if link.endswith(tail := f"/{key}{suffix}"):
-            escaped = quote(key, safe=_SEGMENT_SAFE, errors="surrogatepass")
+            escaped = quote(key, _SEGMENT_SAFE)
             return f"{_requote(link[: -len(tail)])}/{escaped}{suffix}"
     return _requote(link)
 
@@ -323,7 +326,7 @@ def files_link(doc: Mapping[str, Any], api_base: str) -> str | None:
     rid = _record_id(doc, None)
     if link:
         return _requote(urljoin(api_base.rstrip("/") + "/", link))
-    return f"{api_base.rstrip('/')}/api/records/{quote(rid, safe='')}/files" if rid and files is not None else None
+    return f"{api_base.rstrip('/')}/api/records/{quote(rid, '')}/files" if rid and files is not None else None
 
 
 def _ref_from_url(url: str) -> RecordRef | None:
@@ -372,7 +375,7 @@ class InvenioAdapter:
         file list as they are parsed, so a record's parse tree is never held whole.
         """
         what = f"{ref.repository} record {ref.record_id}"
-        url = f"{ref.api_base}/api/records/{quote(ref.record_id, safe='')}"
+        url = f"{ref.api_base}/api/records/{quote(ref.record_id, '')}"
         try:
             doc, streamed = await _get_record(http, url, what, ref.api_base, ref.record_id, ref.version is None)
         except RecordNotFound as exc:  # a parent (concept) id: only Zenodo redirects /api/records/<parent>
@@ -603,7 +606,7 @@ async def _pick_version(doc: Any, ref: RecordRef, http: Http) -> tuple[Mapping[s
     rid = _record_id(doc, ref.record_id) if isinstance(doc, Mapping) else ref.record_id
     link = _str(_map(_map(doc).get("links")).get("versions"))
     url: str | None = _requote(urljoin(ref.api_base.rstrip("/") + "/", link)) if link else \
-        f"{ref.api_base.rstrip('/')}/api/records/{quote(rid or ref.record_id, safe='')}/versions"
+        f"{ref.api_base.rstrip('/')}/api/records/{quote(rid or ref.record_id, '')}/versions"
     what = f"{ref.repository} record {rid} versions"
     hits: list[Mapping[str, Any]] = []
     params: Mapping[str, str] | None = {"size": str(VERSIONS_PAGE), "sort": "version"}

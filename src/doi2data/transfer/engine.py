@@ -33,6 +33,7 @@ import httpx
 
 from ..display import render
 from ..errors import InsufficientSpace, TransferError, UnsafePath
+from ..filelist import facts_of
 from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
 from ..paths import PathPlanner, Places
@@ -250,9 +251,10 @@ class Engine:
         unwritable, present = FileResults(files, like=refused), FileResults(files, like=refused)
         planner, places, limit = PathPlanner(), Places(self.dest), path_max(self.dest)
         path_of = getattr(files, "path", None) or (lambda row: files[row].path)
+        facts = facts_of(files)  # an entry is built only for a file to fetch or to explain
         pending: list[Job] = []
         for start in range(0, len(files), PLAN_BATCH):
-            here: list[tuple[int, str, str, os.stat_result | OSError, FileEntry]] = []  # on disk, or cannot tell
+            here: list[tuple[int, str, str, os.stat_result | OSError, int | None, dict[str, str]]] = []  # on disk, or cannot tell
             for row in range(start, min(start + PLAN_BATCH, len(files))):
                 name = path_of(row)
                 try:
@@ -263,11 +265,11 @@ class Engine:
                     continue
                 if renamed:
                     report.messages.append(f"renamed {name!r} -> {local!r}: {renamed}")
-                entry = files[row]
-                if entry.access != "open" and not self._may_try(entry):
-                    refused.add(row, local, "skipped", reason=entry.access + (f" ({entry.note})" if entry.note else ""))
+                size, sums, access, has_urls, _ = facts(row)
+                if access != "open" and not self._may_try(entry := files[row]):
+                    refused.add(row, local, "skipped", reason=access + (f" ({entry.note})" if entry.note else ""))
                     continue
-                if not entry.urls:
+                if not has_urls:
                     refused.add(row, local, "skipped", reason="no download URL")
                     continue
                 try:
@@ -282,19 +284,20 @@ class Engine:
                     unwritable.add(row, local, "failed",
                                    reason=f"path too long for the file system ({too_long} bytes, at most {limit - 1})")
                 elif isinstance(st, OSError) or (st is not None and stat.S_ISREG(st.st_mode)):
-                    here.append((row, local, final, st, entry))
+                    here.append((row, local, final, st, size, sums))
                 else:
-                    pending.append(Job(entry, local, Path(final), row=row))
-            checks = iter(recheck_many(store, [(local, final, st, entry) for _, local, final, st, entry in here
+                    pending.append(Job(files[row], local, Path(final), row=row))
+            checks = iter(recheck_many(store, [(local, final, st, size, sums) for _, local, final, st, size, sums in here
                                                if not isinstance(st, OSError)]))
-            for row, local, final, st, entry in here:  # in manifest order, the failures among them too
+            for row, local, final, st, _, _ in here:  # in manifest order, the failures among them too
                 checked = st if isinstance(st, OSError) else next(checks)
                 if isinstance(checked, OSError):
                     present.add(row, local, "failed", reason=f"cannot use {local}: {checked.strerror or checked}")
                 elif checked is None:
-                    pending.append(Job(entry, local, Path(final), row=row))
+                    pending.append(Job(files[row], local, Path(final), row=row))
                 else:
-                    present.add(row, local, "present", reason=None if checked else why_unchecked(entry), checked=checked)
+                    present.add(row, local, "present", reason=None if checked else why_unchecked(files[row]),
+                                checked=checked)
         pending.sort(key=lambda job: job.row)  # a file on disk that must be fetched again came later in its batch
         stages = [stage for stage in (refused, unwritable, present) if len(stage)] or [refused]
         for stage in stages[1:]:

@@ -53,7 +53,18 @@ class _Crc32c:
         return f"{self._value & 0xFFFFFFFF:08x}"
 
 
+#: hashlib's own constructors for the algorithms it has: ``hashlib.md5()`` is several times faster
+#: than ``hashlib.new("md5")`` (checking a million small files builds a million hashers)
+_HASHLIB = {name: getattr(hashlib, name) for name in HASH_ALGORITHMS if hasattr(hashlib, name)}
+
+
 def _new(algorithm: str) -> _Hasher | None:
+    make = _HASHLIB.get(algorithm)
+    if make is not None:
+        try:
+            return make()  # type: ignore[no-any-return]
+        except ValueError:  # e.g. md5 on a FIPS build
+            return None
     if algorithm not in HASH_ALGORITHMS:
         return None
     if algorithm in ("adler32", "crc32"):
@@ -85,7 +96,7 @@ class MultiHasher:
         self._hashers: dict[str, _Hasher] = {}
         self.unsupported: list[str] = []
         for name in algorithms:
-            algo = normalize_algorithm(name)
+            algo = name if name in _HASHLIB else normalize_algorithm(name)
             hasher = _new(algo)
             if hasher is None:
                 self.unsupported.append(algo)

@@ -338,7 +338,11 @@ def digests_json(digests: dict[str, str]) -> str:
     """``json.dumps(digests, sort_keys=True)``, written directly when no name or value needs escaping
     (always, for digests computed here): the encoder's per-call setup was a tenth of recording a
     million files."""
-    if all(_PLAIN.fullmatch(k) and _PLAIN.fullmatch(v) for k, v in digests.items()):
+    if len(digests) == 1:  # the usual case, one algorithm
+        ((k, v),) = digests.items()
+        if _PLAIN.fullmatch(k) and _PLAIN.fullmatch(v):
+            return f'{{"{k}": "{v}"}}'
+    elif all(_PLAIN.fullmatch(k) and _PLAIN.fullmatch(v) for k, v in digests.items()):
         return "{" + ", ".join(f'"{k}": "{digests[k]}"' for k in sorted(digests)) + "}"
     return json.dumps(digests, sort_keys=True)
 

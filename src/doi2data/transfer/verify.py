@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import UnsafePath
+from ..filelist import RowFacts, facts_of
 from ..model import FileEntry, Manifest
 from ..paths import PathPlanner, Places
 from .hashing import MultiHasher, hash_file, mismatches, supported
@@ -76,7 +77,8 @@ def why_unchecked(entry: FileEntry) -> str:
     return "not verified: " + "; ".join(reasons)
 
 
-Candidate = tuple[str, str, os.stat_result, FileEntry]  # local, final (real path), its stat, the entry
+#: local, final (real path), its stat, the size and checksums the manifest gives
+Candidate = tuple[str, str, os.stat_result, int | None, Mapping[str, str]]
 
 
 def recheck_many(store: StateStore, files: list[Candidate]) -> list[tuple[str, ...] | None | OSError]:
@@ -94,13 +96,13 @@ def recheck_many(store: StateStore, files: list[Candidate]) -> list[tuple[str, .
     out: list[tuple[str, ...] | None | OSError] = []
     marks: list[tuple[str, int, int, dict[str, str]]] = []
     try:
-        for local, final, st, entry in files:
-            want = usable_checksums(entry.checksums)
-            recorded = _recorded(store, records.get(local), st, entry.size)
+        for local, final, st, size, checksums in files:
+            want = usable_checksums(checksums)
+            recorded = _recorded(store, records.get(local), st, size)
             if recorded is not None and all(recorded.get(algo) == value for algo, value in want.items()):
                 out.append(tuple(sorted(recorded)))
                 continue
-            if not want or (entry.size is not None and st.st_size != entry.size):
+            if not want or (size is not None and st.st_size != size):
                 out.append(None)  # nothing to check a file not on record against: fetch it
                 continue
             try:
@@ -141,7 +143,7 @@ def recheck(store: StateStore, local: str, final: Path, entry: FileEntry) -> tup
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    checked = recheck_many(store, [(local, str(final), st, entry)])[0]
+    checked = recheck_many(store, [(local, str(final), st, entry.size, entry.checksums)])[0]
     if isinstance(checked, OSError):
         raise checked
     return checked
@@ -158,6 +160,7 @@ def verify_tree(manifest: Manifest, dest: Path) -> VerifyResults:
     store = StateStore(dest) if dest.is_dir() else None
     planner, places = PathPlanner(), Places(dest)
     path_of = getattr(files, "path", None) or (lambda row: files[row].path)
+    facts = facts_of(files)  # an entry is built only to explain a file with no usable checksum
     try:
         for start in range(0, len(files), BATCH):
             marks: list[tuple[str, int, int, dict[str, str]]] = []
@@ -168,8 +171,9 @@ def verify_tree(manifest: Manifest, dest: Path) -> VerifyResults:
                     except UnsafePath:
                         results.add(row, None, "skipped", "unsafe name, never written")
                         continue
-                    entry = files[row]
-                    verdict, detail = _verdict(places, local, entry, marks)
+                    verdict, detail = _verdict(places, local, facts(row), marks)
+                    if verdict == "unchecked":
+                        detail = why_unchecked(files[row])
                     results.add(row, local, verdict, detail)
             finally:  # what was verified stays recorded, even when a later file stops the run
                 if store is not None:
@@ -180,25 +184,30 @@ def verify_tree(manifest: Manifest, dest: Path) -> VerifyResults:
     return results
 
 
-def _verdict(places: Places, local: str, entry: FileEntry, marks: list[tuple[str, int, int, dict[str, str]]]
+def _verdict(places: Places, local: str, facts: RowFacts, marks: list[tuple[str, int, int, dict[str, str]]]
              ) -> tuple[Verdict, str | None]:
-    if entry.access != "open":
-        return "skipped", entry.access
+    """What is on disk for a row (``unchecked`` comes without its reason: :func:`why_unchecked`
+    needs the whole entry, built only then)."""
+    size, checksums, access, _, bad_checksums = facts
+    if access != "open":
+        return "skipped", access
     final, st = places.real_stat(local)
     if st is None or not stat.S_ISREG(st.st_mode):
         return "missing", None
-    if entry.size is not None and st.st_size != entry.size:
-        return "mismatch", f"size expected {entry.size} got {st.st_size}"
-    want = usable_checksums(entry.checksums)
+    if size is not None and st.st_size != size:
+        return "mismatch", f"size expected {size} got {st.st_size}"
+    want = usable_checksums(checksums)
     if not want:
-        return "unchecked", why_unchecked(entry)
+        return "unchecked", None
     digests = digests_of(final, want, st.st_size)
     problems = mismatches(want, digests)
     if problems:
         return "mismatch", "; ".join(problems)
     marks.append((local, st.st_size, st.st_mtime_ns, digests))
-    ignored = [f"ignored malformed {algo} {value!r}" for algo, value in entry.bad_checksums.items()]
-    ignored += [f"{algo} not checkable" for algo in sorted(set(entry.checksums) - set(want))]
+    if not bad_checksums and len(want) == len(checksums):
+        return "ok", ", ".join(sorted(digests))  # the usual case: every checksum given was checked
+    ignored = [f"ignored malformed {algo} {value!r}" for algo, value in bad_checksums.items()]
+    ignored += [f"{algo} not checkable" for algo in sorted(set(checksums) - set(want))]
     return "ok", "; ".join([", ".join(sorted(digests)), *ignored])
 
 
