@@ -173,13 +173,15 @@ class FileEntry:
         given = self.checksums
         if isinstance(given, dict) and not self.bad_checksums and _canonical(given):
             object.__setattr__(self, "checksums", MappingProxyType(dict(given)))  # the usual case: no work
-            object.__setattr__(self, "bad_checksums", _NONE)
+            if self.bad_checksums is not _NONE:
+                object.__setattr__(self, "bad_checksums", _NONE)
         else:
             good, bad = split_checksums(given)
             object.__setattr__(self, "checksums", _frozen_mapping(good))
             object.__setattr__(self, "bad_checksums", _frozen_mapping({**dict(self.bad_checksums), **bad}) if
                                bad or self.bad_checksums else _NONE)
-        object.__setattr__(self, "urls", tuple(self.urls))
+        if type(self.urls) is not tuple:
+            object.__setattr__(self, "urls", tuple(self.urls))
         if self.access not in ACCESS_VALUES:
             raise ValueError(f"access must be one of {ACCESS_VALUES}, not {self.access!r}")
 

@@ -26,6 +26,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from itertools import pairwise
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -54,6 +55,8 @@ class FileListBuilder:
     def __init__(self) -> None:
         self._attr_names = tuple(f.name for f in fields(FileEntry) if f.name not in _CORE)
         self.access_at = self._attr_names.index("access")
+        names = self._attr_names  # their tuple per entry, made in C (attrgetter of one name gives no tuple)
+        self._attrs_of = attrgetter(*names) if len(names) > 1 else lambda entry: (getattr(entry, names[0]),)
         self.paths: list[str] = []
         self.sizes = array("q")
         self.digests: list[bytes | None] = []
@@ -90,8 +93,9 @@ class FileListBuilder:
         checking one is a fraction of searching the URL for each quoting of the path."""
         last, templates = self._last_urls
         try:
-            if len(templates) == len(urls) and all(url == a + _QUOTINGS[mode](path) + z
-                                                   for url, (a, z, mode) in zip(urls, templates)):
+            if len(templates) == len(urls) and (
+                    urls[0] == templates[0][0] + _QUOTINGS[templates[0][2]](path) + templates[0][1] if len(urls) == 1
+                    else all(url == a + _QUOTINGS[mode](path) + z for url, (a, z, mode) in zip(urls, templates))):
                 return last
         except (UnicodeError, ValueError):
             pass
@@ -112,6 +116,17 @@ class FileListBuilder:
         algos = 0
         if entry.bad_checksums or odd_size:
             self.whole[row] = entry
+        elif len(sums) == 1:  # the usual case, one algorithm: no generator per row
+            ((name, value),) = sums.items()
+            try:
+                packed = bytes.fromhex(value) if len(value) == _hex_width(name) else None
+            except ValueError:
+                packed = None
+            if packed is None or packed.hex() != value:  # unknown algorithm or not canonical hex: kept whole
+                self.whole[row] = entry
+                packed = None
+            else:
+                algos = self.algo_table((name,))
         elif sums:
             names = tuple(sums)
             try:
@@ -132,7 +147,7 @@ class FileListBuilder:
             self.url_rows.append(0)
         else:
             self.url_rows.append(url_row)
-        self.attrs.append(self.attr_table(tuple(getattr(entry, name) for name in self._attr_names)))
+        self.attrs.append(self.attr_table(self._attrs_of(entry)))
 
     def extend(self, entries: Iterable[FileEntry]) -> FileListBuilder:
         for entry in entries:

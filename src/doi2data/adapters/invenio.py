@@ -156,7 +156,8 @@ def _file_entry(raw: Any, fallback_key: str | None, api_base: str, record_id: st
     if not isinstance(key, str) or not key:
         raise RepositoryError("file entry has no key/filename")
     links = _map(raw.get("links"))
-    urls = [u for name in ("content", "download", "self") if (u := _usable_link(name, links.get(name), key, api_base))]
+    urls = [u for name in ("content", "download", "self") if (u := _usable_link(name, links.get(name), key, api_base))
+            ] if links else []
     if record_id:  # the documented content URL: first when the server's links are the broken migration ones
         fallback = content_url(api_base, record_id, key)
         urls = [fallback, *urls] if migrated else [*urls, fallback]
