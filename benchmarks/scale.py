@@ -9,7 +9,9 @@ million) and each generated record it runs, every one in its own process:
   the planning phase of a download, no byte transferred;
 * ``verify`` of that folder;
 * the gateway: ``doi2data serve`` started fresh (``--max-api-body 2GiB``: its default, 64 MiB,
-  refuses the 1,000,000-file Zenodo body of ~170 MB), one ``GET /{doi}`` (JSON), its peak RSS.
+  refuses the 1,000,000-file Zenodo body of ~170 MB; for the web tree the ``--max-entries`` the other
+  commands get), one ``GET /{doi}`` (JSON), its peak RSS; an answer listing fewer than N files is
+  reported as a failure.
 
 Records, served by the sandbox (emulated doi.org / DataCite behind its TLS proxy) in a separate
 server process (``--serve``), bodies generated once per N and cached in that process:
@@ -215,13 +217,16 @@ def vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path) -> dict[str, Any]:
-    """A fresh ``doi2data serve``; one JSON manifest request; VmHWM after it."""
+def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path, more: list[str]) -> dict[str, Any]:
+    """A fresh ``doi2data serve`` (``more``: extra flags); one JSON manifest request; VmHWM after it;
+    ``files``: the ``file_count`` the answer gives (it comes before the file list)."""
+    import re
+
     import httpx
 
     port = free_port()
     cmd = [sys.executable, "-m", "doi2data", "serve", "--port", str(port), "--cache", str(workdir / "cache.sqlite"),
-           "--rate", "0", "--max-api-body", "2GiB", *(a for h in hosts for a in ("--allow-host", h))]
+           "--rate", "0", "--max-api-body", "2GiB", *(a for h in hosts for a in ("--allow-host", h)), *more]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "gateway.err").open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
@@ -240,6 +245,7 @@ def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path) -> d
         first = None
         total = 0
         status = 0
+        head = bytearray()
         with httpx.stream("GET", f"{url}/{doi}", headers={"Accept": "application/json"}, trust_env=False,
                           timeout=900) as response:
             status = response.status_code
@@ -247,9 +253,13 @@ def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path) -> d
                 if first is None:
                     first = time.perf_counter() - started
                 total += len(chunk)
+                if len(head) < 1 << 16:
+                    head += chunk[: (1 << 16) - len(head)]
         seconds = time.perf_counter() - started
+        count = re.search(rb'"file_count": (\d+)', head)
         return {"rc": 0 if status == 200 else status, "rss_kib": vm_hwm_kib(proc.pid), "base_kib": base,
                 "seconds": round(seconds, 2), "first_s": first, "out_bytes": total,
+                "files": int(count.group(1)) if count else None,
                 "error": None if status == 200 else f"HTTP {status}"}
     finally:
         proc.terminate()
@@ -316,7 +326,9 @@ def run_record(name: str, doi: str, n: int, ops: list[str], env: dict[str, str],
             result = timed([*py, "get", doi, str(tree), "-q", "--rate", "zenodo.org=0", *more] if op == "get-plan" else
                            [*py, "verify", doi, str(tree), *more], env, cell)
         else:
-            result = gateway(doi, env, hosts, cell)
+            result = gateway(doi, env, hosts, cell, more)
+            if result["rc"] == 0 and result["files"] != n:  # a listing cut short is not the measurement asked for
+                result.update(rc=1, error=f"the gateway listed {result['files']} files, not {n}")
         result.update(record=name, n=n, op=op)
         rows.append(result)
         print(f"  {name:7s} {n:>9,} {op:10s} {fmt_row(result)}", file=sys.stderr, flush=True)

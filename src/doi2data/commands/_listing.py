@@ -13,17 +13,12 @@ from typing import Any
 import click
 
 
-def listing_options(command: Any) -> Any:
-    """Add the three web-folder listing limits to a click command (defaults: :class:`ListingLimits`)."""
-    from ..adapters._pan.autoindex import ListingLimits, listing_limits
+def listing_flags(command: Any) -> Any:
+    """Add the three web-folder listing limits to a click command as ``max_depth``,
+    ``max_pages`` and ``max_entries`` (defaults: :class:`ListingLimits`)."""
+    from ..adapters._pan.autoindex import ListingLimits
 
     defaults = ListingLimits()
-
-    @functools.wraps(command)
-    def run(*args: Any, max_depth: int, max_pages: int, max_entries: int, **kwargs: Any) -> Any:
-        with listing_limits(max_depth, max_pages, max_entries):
-            return command(*args, **kwargs)
-
     for option in reversed([
         click.option("--max-depth", default=defaults.max_depth, show_default=True, type=click.IntRange(0, 10_000),
                      help="web folders: sub-folder levels listed below the landing folder"),
@@ -32,8 +27,20 @@ def listing_options(command: Any) -> Any:
         click.option("--max-entries", default=defaults.max_entries, show_default=True,
                      type=click.IntRange(1, 10**9), help="web folders: files and folders listed at most"),
     ]):
-        run = option(run)
-    return run
+        command = option(command)
+    return command
 
 
-__all__ = ["listing_options"]
+def listing_options(command: Any) -> Any:
+    """:func:`listing_flags`, in force while the command runs."""
+    from ..adapters._pan.autoindex import listing_limits
+
+    @functools.wraps(command)
+    def run(*args: Any, max_depth: int, max_pages: int, max_entries: int, **kwargs: Any) -> Any:
+        with listing_limits(max_depth, max_pages, max_entries):
+            return command(*args, **kwargs)
+
+    return listing_flags(run)
+
+
+__all__ = ["listing_flags", "listing_options"]

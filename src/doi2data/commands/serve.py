@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from ..service.config import GatewayConfig as _Defaults  # stdlib only: flag defaults come from here
+from ._listing import listing_flags
 
 
 def _size(value: str) -> int:
@@ -117,6 +118,7 @@ def _search_sources(specs: Sequence[str]) -> tuple[str, ...]:
 @click.option("--access-log", default="-", show_default=True, metavar="PATH",
               help="JSON-lines access log: - (stderr), a file, or off")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="worker processes")
+@listing_flags
 def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale: float, single_file: str,
                   allow_host: Sequence[str], allow_network: Sequence[str], strict_dns: bool, rate: float, burst: int,
                   max_streams: int, max_archive_size: str, origin_rate: Sequence[str], max_slice_size: str,
@@ -125,7 +127,7 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
                   subset_workers: int, search_source: Sequence[str], public_url: str | None,
                   allowed_host: Sequence[str],
                   trust_forwarded: bool,
-                  access_log: str, workers: int) -> None:
+                  access_log: str, workers: int, max_depth: int, max_pages: int, max_entries: int) -> None:
     """Serve datasets over HTTP: GET /{doi} gives the manifest (JSON, HTML, Metalink, linkset),
     files (?file=GLOB), verified zip/tar archives (&archive=zip) - see /docs."""
     try:
@@ -146,6 +148,7 @@ def serve_command(host: str, port: int, cache_url: str | None, ttl: float, stale
         public_url=public_url, search_sources=_search_sources(search_source),
         allowed_hosts=tuple(allowed_host),
         trust_forwarded=trust_forwarded, access_log=None if access_log == "off" else access_log,
+        max_depth=max_depth, max_pages=max_pages, max_entries=max_entries,
     )
     click.echo(f"doi2data gateway on http://{host}:{port}/  (cache: {open_store(cache_url).description}, "
                f"{workers} worker(s))", err=True)

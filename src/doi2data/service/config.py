@@ -65,6 +65,12 @@ class GatewayConfig:
     #: for many callers at once, so it bounds each below the CLI's 256 MiB (a 20,000-file Zenodo
     #: listing is about 15 MB of JSON).
     max_api_body: int = 64 << 20
+    #: How far a dataset that is a web folder is listed (``serve --max-depth/--max-pages/--max-entries``,
+    #: as for ``ls``): folder levels below the landing folder, listing pages, files and folders
+    #: (the defaults are :class:`~doi2data.adapters.webindex.ListingLimits`'s; a test keeps them equal).
+    max_depth: int = 32
+    max_pages: int = 5000
+    max_entries: int = 1_000_000
     #: Query-string limits (bytes, parameters).
     max_query_bytes: int = 16384
     max_query_params: int = 1000

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from ..adapters._pan.autoindex import listing_limits
 from ..http import Http, make_client, make_sync_client
 from ..identifiers import Identifier
 from ..model import Manifest
@@ -52,7 +53,9 @@ class Gateway:
 
     async def _resolve(self, ident: Identifier) -> Manifest:
         # No credentials, ever: the gateway serves what anyone may fetch (DOI2DATA_TOKENS is ignored).
-        return await build_manifest(ident, Http(self.client, max_wait=10.0, body_limit=self.config.max_api_body))
+        config = self.config
+        with listing_limits(config.max_depth, config.max_pages, config.max_entries):
+            return await build_manifest(ident, Http(self.client, max_wait=10.0, body_limit=config.max_api_body))
 
     def client_of(self, scope: Any) -> str:
         return client_address(scope, self.config.trust_forwarded)
