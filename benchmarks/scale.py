@@ -256,7 +256,7 @@ def gateway(doi: str, env: dict[str, str], hosts: list[str], workdir: Path, more
                 if len(head) < 1 << 16:
                     head += chunk[: (1 << 16) - len(head)]
         seconds = time.perf_counter() - started
-        count = re.search(rb'"file_count": (\d+)', head)
+        count = re.search(rb'"file_count": ?(\d+)', head)  # the gateway writes compact JSON
         return {"rc": 0 if status == 200 else status, "rss_kib": vm_hwm_kib(proc.pid), "base_kib": base,
                 "seconds": round(seconds, 2), "first_s": first, "out_bytes": total,
                 "files": int(count.group(1)) if count else None,
