@@ -236,3 +236,28 @@ def test_bulk_recording_waits_for_a_writer_that_falls_behind(tmp_path: Path, mon
         assert store._db.execute("SELECT count(*) FROM verified").fetchone()[0] == 12 * 8  # all recorded
     finally:
         store.close()
+
+
+def test_files_to_fetch_are_planned_without_an_entry_or_path_each(tmp_path: Path) -> None:
+    """A fresh download's jobs read their entry from the manifest row when needed: planning a
+    million files to fetch held a FileEntry, a Path and a list per file (~1.2 KB) before its first byte."""
+    from doi2data.filelist import FileList
+    from doi2data.transfer.state import StateStore
+
+    manifest = present_tree(tmp_path / "source", N)  # the files are elsewhere: everything is to fetch
+    manifest = Manifest(manifest.dataset, FileList(manifest.files))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    store = StateStore(dest)
+    paths_before = alive(type(dest))
+    try:
+        (results, pending), peak = traced_peak(
+            lambda: Engine(None, dest)._plan(manifest, DownloadReport(dest, messages=[]), store))
+    finally:
+        store.close()
+    assert len(pending) == N and len(results) == 0
+    assert alive(FileEntry) < 100 and alive(type(dest)) - paths_before < 100  # no entry or Path held per job
+    assert peak < PEAK_BOUND, f"{peak / N:.0f} bytes per file at the peak"
+    job = pending[1234]
+    assert job.entry == manifest.files[1234] and job.final == dest / key(1234) and job.local == key(1234)
+    assert job.wrong == [] and job.bad_copies == 0

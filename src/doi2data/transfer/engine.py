@@ -286,7 +286,7 @@ class Engine:
                 elif isinstance(st, OSError) or (st is not None and stat.S_ISREG(st.st_mode)):
                     here.append((row, local, final, st, size, sums))
                 else:
-                    pending.append(Job(files[row], local, Path(final), row=row))
+                    pending.append(Job(None, local, final, row=row, files=files))
             checks = iter(recheck_many(store, [(local, final, st, size, sums) for _, local, final, st, size, sums in here
                                                if not isinstance(st, OSError)]))
             for row, local, final, st, _, _ in here:  # in manifest order, the failures among them too
@@ -294,7 +294,7 @@ class Engine:
                 if isinstance(checked, OSError):
                     present.add(row, local, "failed", reason=f"cannot use {local}: {checked.strerror or checked}")
                 elif checked is None:
-                    pending.append(Job(files[row], local, Path(final), row=row))
+                    pending.append(Job(None, local, final, row=row, files=files))
                 else:
                     present.add(row, local, "present", reason=None if checked else why_unchecked(files[row]),
                                 checked=checked)
