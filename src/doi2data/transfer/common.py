@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from ..columns import BuiltOnAccess
 from ..entry import FileEntry
 from .digests import header_digests
 from .state import PartialInfo
@@ -91,6 +92,21 @@ class Job:
 
     def __repr__(self) -> str:
         return f"Job({self.local!r}, row={self.row})"
+
+
+class JobEntries(BuiltOnAccess[FileEntry]):
+    """The entries of ``jobs``, each built when read (a list of them all would be an entry per file again)."""
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._jobs = jobs
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def _build(self, at: int) -> FileEntry:
+        return self._jobs[at].entry
 
 
 def capped(response: httpx.Response, chunks: Iterable[bytes], limit: int | None) -> Iterable[bytes]:

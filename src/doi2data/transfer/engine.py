@@ -38,7 +38,7 @@ from ..http import Credentials, ThreadClients, backoff_delay
 from ..model import FileEntry, Manifest
 from ..paths import PathPlanner, Places
 from .attempt import attempt_file
-from .common import FetchSettings, Job, Retry, host_of
+from .common import FetchSettings, Job, JobEntries, Retry, host_of
 from .fetch import FileFetcher
 from .limits import HostLimiter, Window
 from .results import FileResult, FileResults, Status, counted
@@ -168,7 +168,7 @@ class Engine:
             report.results = results
             self._check_space(pending, store)
             if self.signer is not None and pending:  # e.g. a guestbook's answers, checked before any byte
-                await self.signer.prepare([j.entry for j in pending])
+                await self.signer.prepare(JobEntries(pending))
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
             for job, result in zip(pending, await self._run_jobs(pending, store)):
                 results.add_result(job.row, result)
