@@ -261,3 +261,42 @@ def test_files_to_fetch_are_planned_without_an_entry_or_path_each(tmp_path: Path
     job = pending[1234]
     assert job.entry == manifest.files[1234] and job.final == dest / key(1234) and job.local == key(1234)
     assert job.wrong == [] and job.bad_copies == 0
+
+
+def test_results_stored_as_files_finish_come_out_in_manifest_order() -> None:
+    """A download stores each result when its file finishes; the report lists them by manifest row,
+    every field kept (bytes, local name, reason, retries, algorithms checked)."""
+    from doi2data.transfer.results import FileResults
+
+    paths = [f"p{i}" for i in range(6)]
+    entries = [FileEntry(p, 1) for p in paths]
+    wanted = [FileResult(paths[row], local, status, moved, reason, retries, checked) for row, local, status, moved,
+              reason, retries, checked in [(0, "p0", "downloaded", 5, None, (), ("md5",)),
+                                           (1, "renamed~2", "failed", 0, "HTTP 404", ("timeout",), ()),
+                                           (2, "p2", "downloaded", 0, "not verified: no checksum given", (), ()),
+                                           (3, None, "failed", 7, "unsafe", (), ()),
+                                           (4, "p4", "downloaded", 9, None, ("reset", "reset"), ("sha256",)),
+                                           (5, "p5", "downloaded", 0, None, (), ("md5",))]]
+    finished = FileResults(entries)
+    for row in (4, 1, 5, 0, 3, 2):  # the order files finished in
+        finished.add_result(row, wanted[row])
+    assert list(finished.sorted_by_row()) == wanted
+    assert finished.sorted_by_row().bytes_transferred() == 21
+
+
+def test_lanes_take_every_item_in_order_a_few_at_a_time() -> None:
+    from doi2data.transfer.engine import in_lanes
+
+    started: list[int] = []
+    busy, most = [0], [0]
+
+    async def work(item: int) -> None:
+        started.append(item)
+        busy[0] += 1
+        most[0] = max(most[0], busy[0])
+        await asyncio.sleep(0.001 * (item % 3))
+        busy[0] -= 1
+
+    asyncio.run(in_lanes(list(range(50)), work, 4))
+    assert started == list(range(50)) and most[0] == 4
+    asyncio.run(in_lanes([], work, 4))  # nothing to do: no lane

@@ -23,11 +23,11 @@ import os
 import shutil
 import stat
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -170,15 +170,18 @@ class Engine:
             if self.signer is not None and pending:  # e.g. a guestbook's answers, checked before any byte
                 await self.signer.prepare(JobEntries(pending))
             self.progress.start(len(pending), sum(j.entry.size or 0 for j in pending))
-            for job, result in zip(pending, await self._run_jobs(pending, store)):
-                results.add_result(job.row, result)
+            fetched = FileResults(manifest.files, like=results)  # as files finish, in no set order
+            await self._run_jobs(pending, store, fetched)
+            results.extend_from(fetched.sorted_by_row())  # in manifest order, after the planned ones
         finally:
             store.close()
             if store.error:
                 report.messages.append(store.error)
         return report
 
-    async def _run_jobs(self, pending: list[Job], store: StateStore) -> list[FileResult]:
+    async def _run_jobs(self, pending: list[Job], store: StateStore, fetched: FileResults) -> None:
+        """Fetch ``pending``, each result stored in ``fetched`` as its file finishes (compact
+        columns: a million files to fetch kept a ``FileResult`` each, and a task each, until the end)."""
         opts = self.options
         streams = max(1, opts.jobs) * max(1, opts.segments)
         self._received: dict[str, int] = {}
@@ -208,29 +211,28 @@ class Engine:
             small = SmallFiles(fetcher, committer)
             gate = asyncio.Semaphore(max(1, opts.jobs))
 
-            async def one(job: Job) -> FileResult:
+            async def one(job: Job) -> None:
                 async with gate:
                     started(job)
-                    return finished(await self._fetch(fetcher, job))
+                    fetched.add_result(job.row, finished(await self._fetch(fetcher, job)))
 
             async def again(job: Job, first: Exception) -> FileResult:
                 async with gate:  # a failed first attempt goes on through the usual retries
                     return finished(await self._fetch(fetcher, job, first))
 
-            async def batch(group: list[Job]) -> list[FileResult]:
+            async def batch(group: list[Job]) -> None:
                 async with gate:  # files start (in a worker) one after another
                     handed = await small.batch(group, started, lambda job: finished(self._result(job, "downloaded")))
                 outcomes = await small.settle(handed)  # the last writes and renames, off the lane
-                return [result if isinstance(result, FileResult) else await again(job, result)
-                        for job, result in zip(group, outcomes)]
+                for job, result in zip(group, outcomes):
+                    fetched.add_result(job.row, result if isinstance(result, FileResult) else await again(job, result))
 
             groups, singles = small_batches(pending, max(1, opts.jobs), store.partial_paths(),
                                             2 * opts.min_segment if opts.segments > 1 else None)
-            batched, alone = await asyncio.gather(asyncio.gather(*(batch(g) for g in groups)),
-                                                  asyncio.gather(*(one(j) for j in singles)))
-            by_job = {id(job): result for group, results in zip(groups, batched) for job, result in zip(group, results)}
-            by_job.update((id(job), result) for job, result in zip(singles, alone))
-            return [by_job[id(job)] for job in pending]  # in manifest order
+            # a few lanes take the next batch or file in turn (the gate bounds the files in flight):
+            # not a task per file, queued all at once
+            lanes = 2 * max(1, opts.jobs)
+            await asyncio.gather(in_lanes(groups, batch, lanes), in_lanes(singles, one, lanes))
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             committer.shutdown(wait=True)  # verified files already handed over still get their names
@@ -369,6 +371,20 @@ class Engine:
                 return result("failed", f"could not write {job.local}: {exc.strerror or exc}")
         last = retries[-1] if retries else "failed"
         return result("failed", f"{last} (after {attempt} attempts)")
+
+
+T = TypeVar("T")
+
+
+async def in_lanes(items: Sequence[T], work: Callable[[T], Awaitable[None]], lanes: int) -> None:
+    """``work`` on every item, ``lanes`` at a time, each lane taking the next item in order."""
+    pending = iter(items)
+
+    async def lane() -> None:
+        for item in pending:
+            await work(item)
+
+    await asyncio.gather(*(lane() for _ in range(min(lanes, len(items)))))
 
 
 def path_max(folder: Path) -> int:

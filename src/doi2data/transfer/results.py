@@ -14,6 +14,7 @@ that never build the results they skip.
 
 from __future__ import annotations
 
+import copy
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,24 @@ class FileResults(_Rows[FileResult]):
             self.add(other._rows[at], other._local(at), STATUSES[other._codes[at]], other._moved(at),
                      other._text_table.values[other._texts[at]], other._retries.get(at, ()),
                      other._checked_table.values[other._checked[at]])
+
+    def sorted_by_row(self) -> FileResults:
+        """The same results in manifest-row order (a download's files finish in any order),
+        sharing this store's tables: columns reordered, no result built."""
+        count = len(self._rows)
+        order = sorted(range(count), key=self._rows.__getitem__)
+        out = copy.copy(self)
+        out._rows = array("I", (self._rows[at] for at in order))
+        out._codes = array("b", (self._codes[at] for at in order))
+        out._texts = array("I", (self._texts[at] for at in order))
+        out._checked = array("H", (self._checked[at] for at in order))
+        out._bytes = array("q", (self._moved(at) for at in order)) if self._bytes else array("q")
+        moved_to = array("I", bytes(4 * count))
+        for new, at in enumerate(order):
+            moved_to[at] = new
+        out._locals = {moved_to[at]: local for at, local in self._locals.items()}
+        out._retries = {moved_to[at]: retries for at, retries in self._retries.items()}
+        return out
 
     def _pad_bytes(self, upto: int) -> None:
         if len(self._bytes) < upto:
